@@ -1,0 +1,74 @@
+package v1alpha1
+
+// Email is a user's email address. It is lowercase ASCII only, so that two addresses
+// that look alike can never name two different users.
+// +kubebuilder:validation:MinLength=3
+// +kubebuilder:validation:MaxLength=254
+// +kubebuilder:validation:Pattern=`^[a-z0-9._%+-]+@[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$`
+// +kubebuilder:validation:XValidation:rule="self == self.lowerAscii()",message="must be lowercase: store the address as the user signs in, in lowercase ASCII"
+type Email string
+
+// ObjectName is the name of another orgaccess object in the same namespace.
+// +kubebuilder:validation:MinLength=1
+// +kubebuilder:validation:MaxLength=253
+// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+type ObjectName string
+
+// LocalObjectReference names another object in the same namespace.
+type LocalObjectReference struct {
+	// name of the referenced object.
+	// +required
+	Name ObjectName `json:"name"`
+}
+
+// PermissionPath is a path in the permission tree: lowercase segments joined by "/",
+// at most 8 deep ("sales", "sales/checkout").
+// +kubebuilder:validation:MinLength=1
+// +kubebuilder:validation:MaxLength=512
+// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(/[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+// +kubebuilder:validation:XValidation:rule="self.split('/').size() <= 8",message="must be at most 8 segments deep"
+type PermissionPath string
+
+// PermissionPattern is a permission path whose segments may also be "*", which matches
+// any one segment ("*" is everything, "*/read" the read area of every top-level area).
+// Granting a path grants its whole subtree.
+// +kubebuilder:validation:MinLength=1
+// +kubebuilder:validation:MaxLength=512
+// +kubebuilder:validation:Pattern=`^(\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)(/(\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?))*$`
+// +kubebuilder:validation:XValidation:rule="self.split('/').size() <= 8",message="must be at most 8 segments deep"
+type PermissionPattern string
+
+// FeatureName names a feature flag such as "beta-preview".
+// +kubebuilder:validation:MinLength=1
+// +kubebuilder:validation:MaxLength=63
+// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+type FeatureName string
+
+// RoleName names a Role in the same namespace.
+// +kubebuilder:validation:MinLength=1
+// +kubebuilder:validation:MaxLength=253
+// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+type RoleName string
+
+// AssignableRole is a role name, or "*" for any role whose permissions the assigning
+// user holds themselves.
+// +kubebuilder:validation:MinLength=1
+// +kubebuilder:validation:MaxLength=253
+// +kubebuilder:validation:Pattern=`^(\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)$`
+type AssignableRole string
+
+// AnyRole in assignableRoles allows assigning any role whose permissions the assigning
+// user holds themselves.
+const AnyRole AssignableRole = "*"
+
+// OrganizationType is the level of an organization in the tree.
+// +kubebuilder:validation:Enum=Distributor;Seller;Customer;Unit
+type OrganizationType string
+
+// The organization types, from the top of the tree down.
+const (
+	OrganizationTypeDistributor OrganizationType = "Distributor"
+	OrganizationTypeSeller      OrganizationType = "Seller"
+	OrganizationTypeCustomer    OrganizationType = "Customer"
+	OrganizationTypeUnit        OrganizationType = "Unit"
+)

@@ -1,0 +1,65 @@
+package v1alpha1
+
+// Condition types.
+const (
+	// ConditionReady is True when the object is valid and its effects are published.
+	ConditionReady = "Ready"
+	// ConditionDeprecated is True on a deprecated Role and on bindings to it.
+	ConditionDeprecated = "Deprecated"
+	// ConditionInUse is True on a Role whose deletion waits until nothing uses it.
+	ConditionInUse = "InUse"
+)
+
+// Reasons shared by every kind.
+const (
+	// ReasonReconciled: the object is valid and its effects are published.
+	ReasonReconciled = "Reconciled"
+)
+
+// Organization reasons.
+const (
+	ReasonParentNotFound   = "ParentNotFound"
+	ReasonInvalidNesting   = "InvalidNesting"
+	ReasonInCycle          = "InCycle"
+	ReasonAncestorNotReady = "AncestorNotReady"
+	ReasonPublishFailed    = "PublishFailed"
+)
+
+// PermissionTree reasons.
+const (
+	ReasonDuplicatePath      = "DuplicatePath"
+	ReasonUnknownImplication = "UnknownImplication"
+	ReasonMissingParent      = "MissingParent"
+)
+
+// Role reasons.
+const (
+	ReasonUnknownPermission      = "UnknownPermission"
+	ReasonIncludeCycle           = "IncludeCycle"
+	ReasonIncludeNotFound        = "IncludeNotFound"
+	ReasonIncludeNotReady        = "IncludeNotReady"
+	ReasonReplacementNotFound    = "ReplacementNotFound"
+	ReasonDeprecated             = "Deprecated"
+	ReasonRemoved                = "Removed"
+	ReasonInUse                  = "InUse"
+	ReasonNotInUse               = "NotInUse"
+	ReasonAssignableRoleNotFound = "AssignableRoleNotFound"
+)
+
+// RoleBinding reasons.
+const (
+	ReasonRoleNotFound         = "RoleNotFound"
+	ReasonOrganizationNotFound = "OrganizationNotFound"
+	ReasonRoleNotApplicable    = "RoleNotApplicable"
+	ReasonRoleNotReady         = "RoleNotReady"
+	ReasonSubjectBlocked       = "SubjectBlocked"
+	ReasonExpired              = "Expired"
+)
+
+// UserInvitation reasons.
+const (
+	ReasonPending           = "Pending"
+	ReasonAccepted          = "Accepted"
+	ReasonBlocked           = "Blocked"
+	ReasonDelegationRefused = "DelegationRefused"
+)
