@@ -28,7 +28,9 @@ if [[ -z "${ETCD_VERSION:-}" ]]; then
   ETCD_VERSION=$(awk '$1 == "go.etcd.io/etcd/server/v3" { print $2; exit }' "${k8s_mod}")
 fi
 
-cache=${XDG_CACHE_HOME:-${HOME}/.cache}/orgaccess/envtest/k8s-${K8S_VERSION}-etcd-${ETCD_VERSION}
+# Bump recipe when the way the binaries are built changes, so caches are rebuilt.
+recipe=2
+cache=${XDG_CACHE_HOME:-${HOME}/.cache}/orgaccess/envtest/k8s-${K8S_VERSION}-etcd-${ETCD_VERSION}-r${recipe}
 if [[ -x "${cache}/kube-apiserver" && -x "${cache}/etcd" && -x "${cache}/kubectl" ]]; then
   echo "${cache}"
   exit 0
@@ -59,7 +61,10 @@ import (
 )
 GO
 (cd "${work}/k8s" && go mod tidy -e >/dev/null 2>&1 || true
- cd "${work}/k8s" && go build -trimpath -ldflags='-s -w' -o "${work}/bin/" \
+ minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
+ version_pkg=k8s.io/component-base/version
+ ldflags="-s -w -X ${version_pkg}.gitVersion=${K8S_VERSION} -X ${version_pkg}.gitMajor=1 -X ${version_pkg}.gitMinor=${minor} -X ${version_pkg}.gitTreeState=clean"
+ cd "${work}/k8s" && go build -trimpath -ldflags="${ldflags}" -o "${work}/bin/" \
    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl)
 
 mkdir -p "${work}/etcd"
