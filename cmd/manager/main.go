@@ -1,0 +1,153 @@
+// Command manager runs the orgaccess controllers: it watches Organizations,
+// PermissionTrees, Roles, RoleBindings and UserInvitations and publishes every user's
+// effective permissions to ConfigMaps.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/orgaccess/orgaccess/api/v1alpha1"
+	"github.com/orgaccess/orgaccess/controllers"
+)
+
+// config is everything the flags set.
+type config struct {
+	metricsAddr             string
+	probeAddr               string
+	leaderElect             bool
+	leaderElectionID        string
+	leaderElectionNamespace string
+	namespaces              string
+	concurrency             int
+	qps                     float64
+	burst                   int
+	gracefulShutdown        time.Duration
+	zap                     zap.Options
+}
+
+func main() {
+	var cfg config
+	fs := flag.CommandLine
+	fs.StringVar(&cfg.metricsAddr, "metrics-bind-address", ":8080",
+		"Address the Prometheus metrics endpoint binds to; \"0\" disables it.")
+	fs.StringVar(&cfg.probeAddr, "health-probe-bind-address", ":8081",
+		"Address the /healthz and /readyz endpoints bind to; \"0\" disables them.")
+	fs.BoolVar(&cfg.leaderElect, "leader-elect", false,
+		"Elect a leader so that only one of several replicas reconciles.")
+	fs.StringVar(&cfg.leaderElectionID, "leader-election-id", "orgaccess.access.orgaccess.dev",
+		"Name of the Lease that replicas compete for.")
+	fs.StringVar(&cfg.leaderElectionNamespace, "leader-election-namespace", "",
+		"Namespace of the leader election Lease; defaults to the pod's namespace in a cluster.")
+	fs.StringVar(&cfg.namespaces, "namespaces", "",
+		"Comma-separated namespaces (platforms) to watch; empty watches every namespace.")
+	fs.IntVar(&cfg.concurrency, "max-concurrent-reconciles", 4,
+		"Parallel reconciles per controller.")
+	// client-go's defaults (5 QPS, burst 10) throttle a manager that writes a status and a
+	// ConfigMap per organization; a platform of a few hundred organizations would take
+	// minutes to converge after a restart.
+	fs.Float64Var(&cfg.qps, "kube-api-qps", 50, "Sustained queries per second to the API server.")
+	fs.IntVar(&cfg.burst, "kube-api-burst", 100, "Burst of queries to the API server.")
+	fs.DurationVar(&cfg.gracefulShutdown, "graceful-shutdown-timeout", 30*time.Second,
+		"How long in-flight reconciles may take to finish after SIGTERM.")
+	cfg.zap.BindFlags(fs)
+	flag.Parse()
+
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&cfg.zap)))
+	log := ctrl.Log.WithName("setup")
+	if err := run(cfg); err != nil {
+		log.Error(err, "Manager stopped")
+		os.Exit(1)
+	}
+}
+
+// run builds the manager from cfg and blocks until SIGTERM or SIGINT.
+func run(cfg config) error {
+	if cfg.concurrency < 1 {
+		return errors.New("--max-concurrent-reconciles must be at least 1")
+	}
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return fmt.Errorf("register client-go types: %w", err)
+	}
+	if err := v1alpha1.AddToScheme(scheme); err != nil {
+		return fmt.Errorf("register orgaccess types: %w", err)
+	}
+
+	restConfig, err := ctrl.GetConfig()
+	if err != nil {
+		return fmt.Errorf("load kubeconfig: %w", err)
+	}
+	restConfig.QPS = float32(cfg.qps)
+	restConfig.Burst = cfg.burst
+
+	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
+		Scheme:                  scheme,
+		Metrics:                 metricsserver.Options{BindAddress: cfg.metricsAddr},
+		HealthProbeBindAddress:  cfg.probeAddr,
+		LeaderElection:          cfg.leaderElect,
+		LeaderElectionID:        cfg.leaderElectionID,
+		LeaderElectionNamespace: cfg.leaderElectionNamespace,
+		// The process exits right after the manager stops, so stepping down at once lets
+		// the next replica take over without waiting for the lease to expire.
+		LeaderElectionReleaseOnCancel: true,
+		GracefulShutdownTimeout:       &cfg.gracefulShutdown,
+		Cache:                         cache.Options{DefaultNamespaces: watchedNamespaces(cfg.namespaces)},
+	})
+	if err != nil {
+		return fmt.Errorf("create manager: %w", err)
+	}
+	if err := controllers.SetupWithManager(mgr, controllers.Options{MaxConcurrentReconciles: cfg.concurrency}); err != nil {
+		return fmt.Errorf("set up controllers: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return fmt.Errorf("add health check: %w", err)
+	}
+	// Ready once the informers have synced, so a rolling update waits for a replica
+	// that can actually reconcile.
+	if err := mgr.AddReadyzCheck("readyz", func(req *http.Request) error {
+		if !mgr.GetCache().WaitForCacheSync(req.Context()) {
+			return errors.New("informer caches not synced")
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("add readiness check: %w", err)
+	}
+
+	ctrl.Log.WithName("setup").Info("Starting manager", "namespaces", cfg.namespaces,
+		"leaderElection", cfg.leaderElect, "maxConcurrentReconciles", cfg.concurrency)
+	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
+		return fmt.Errorf("run manager: %w", err)
+	}
+	return nil
+}
+
+// watchedNamespaces turns the --namespaces flag into the cache's namespace set; nil
+// means every namespace.
+func watchedNamespaces(flagValue string) map[string]cache.Config {
+	var namespaces map[string]cache.Config
+	for _, ns := range strings.Split(flagValue, ",") {
+		ns = strings.TrimSpace(ns)
+		if ns == "" {
+			continue
+		}
+		if namespaces == nil {
+			namespaces = map[string]cache.Config{}
+		}
+		namespaces[ns] = cache.Config{}
+	}
+	return namespaces
+}
