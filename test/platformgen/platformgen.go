@@ -348,6 +348,9 @@ func (g *generator) users() {
 	for i := range users {
 		u := &users[i]
 		u.home = g.pickHome()
+		if i < 5 {
+			u.home = 0 // a few distributor staff even on small platforms
+		}
 		u.email = fmt.Sprintf("user-%d@%s.example", i, g.orgs[u.home].name)
 		u.invited = g.rng.IntN(10) < 7
 		u.phase = v1alpha1.UserPhaseActive
@@ -387,12 +390,15 @@ func (g *generator) users() {
 	}
 }
 
-// pickHome spreads users: a few at the distributor, some at sellers, most at customers.
+// pickHome spreads users: a few at the distributor (about 30 of 100,000), some at the
+// sellers (2%, about 20 per seller), most at customers. Users bound with Subtree high in
+// the tree appear in every document below, so these shares drive the size of the
+// published documents.
 func (g *generator) pickHome() int {
-	switch n := g.rng.IntN(1000); {
+	switch n := g.rng.IntN(10_000); {
 	case n < 3 || len(g.orgs) == 1:
 		return 0
-	case n < 60 && len(g.byType[v1alpha1.OrganizationTypeSeller]) > 0:
+	case n < 203 && len(g.byType[v1alpha1.OrganizationTypeSeller]) > 0:
 		s := g.byType[v1alpha1.OrganizationTypeSeller]
 		return s[g.rng.IntN(len(s))]
 	default:
@@ -515,7 +521,8 @@ func (g *generator) writeBinding(email, role string, o orgInfo, invitation strin
 	b.Spec.RoleRef.Name = v1alpha1.ObjectName(role)
 	b.Spec.OrganizationRef.Name = v1alpha1.ObjectName(o.name)
 	b.Spec.Inheritance = v1alpha1.InheritanceSubtree
-	if g.rng.IntN(5) == 0 {
+	// The first bindings are the distributor staff's: make sure one of them is None.
+	if g.rng.IntN(5) == 0 || len(g.in.Bindings) == 1 {
 		b.Spec.Inheritance = v1alpha1.InheritanceNone
 	}
 	if g.rng.IntN(50) == 0 {
