@@ -64,6 +64,8 @@ type OrganizationStatus struct {
 	// path lists the names of the organization's ancestors and itself, root first.
 	// +optional
 	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=128
+	// +kubebuilder:validation:items:MaxLength=253
 	Path []string `json:"path,omitempty"`
 
 	// depth is the number of ancestors (0 for a root).
@@ -77,12 +79,15 @@ type OrganizationStatus struct {
 	// publishedConfigMaps names the ConfigMaps that hold this organization's document.
 	// +optional
 	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=1024
+	// +kubebuilder:validation:items:MaxLength=253
 	PublishedConfigMaps []string `json:"publishedConfigMaps,omitempty"`
 
 	// conditions: Ready, with reasons such as ParentNotFound, InvalidNesting and InCycle.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=16
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
 
@@ -91,7 +96,7 @@ type OrganizationStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=org,categories=orgaccess
-// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 240",message="name must be at most 240 characters so that its ConfigMap names fit"
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 240",message="metadata.name must be at most 240 characters so that its ConfigMap names (access-<name>-<shard>) fit in 253",fieldPath=".metadata"
 // +kubebuilder:validation:XValidation:rule="!has(self.spec.parentRef) || self.spec.parentRef.name != self.metadata.name",message="an organization cannot be its own parent",fieldPath=".spec.parentRef.name"
 // +kubebuilder:printcolumn:name="Type",type=string,JSONPath=`.spec.type`
 // +kubebuilder:printcolumn:name="Parent",type=string,JSONPath=`.spec.parentRef.name`

@@ -81,11 +81,15 @@ type RoleStatus struct {
 	// role's, sorted.
 	// +optional
 	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=8192
+	// +kubebuilder:validation:items:MaxLength=256
 	Permissions []string `json:"permissions,omitempty"`
 
 	// features is the role's expanded feature list, sorted.
 	// +optional
 	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=1024
+	// +kubebuilder:validation:items:MaxLength=63
 	Features []string `json:"features,omitempty"`
 
 	// boundUsers counts the distinct users bound to this role.
@@ -100,6 +104,8 @@ type RoleStatus struct {
 	// ("RoleBinding/alice-admin", "Role/superuser", "UserInvitation/bob").
 	// +optional
 	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=20
+	// +kubebuilder:validation:items:MaxLength=300
 	UsedBy []string `json:"usedBy,omitempty"`
 
 	// conditions: Ready (reasons UnknownPermission, IncludeCycle, IncludeNotFound ...),
@@ -107,6 +113,7 @@ type RoleStatus struct {
 	// +optional
 	// +listType=map
 	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=16
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
 

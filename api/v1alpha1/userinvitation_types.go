@@ -55,9 +55,9 @@ type UserInvitationSpec struct {
 	// +optional
 	// +kubebuilder:default="168h"
 	// +kubebuilder:validation:Type=string
-	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
 	// +kubebuilder:validation:MaxLength=32
-	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1m') && duration(self) <= duration('8760h')",message="must be between 1m and 8760h"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$')",message="must be a Go duration such as 168h or 90m (units h, m, s, ms, us, ns; no days)"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') || (duration(self) >= duration('1m') && duration(self) <= duration('8760h'))",message="must be between 1m and 8760h"
 	ExpiresAfter *metav1.Duration `json:"expiresAfter,omitempty"`
 
 	// acceptedAt is set by the platform's sign-in service when the user accepts the
@@ -88,15 +88,20 @@ type UserInvitationStatus struct {
 	// Delegation is judged again only when roles or invitedBy change.
 	// +optional
 	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MaxLength=253
 	GrantedRoles []string `json:"grantedRoles,omitempty"`
 
 	// grantedBy is the invitedBy that grantedRoles were judged against.
 	// +optional
+	// +kubebuilder:validation:MaxLength=254
 	GrantedBy string `json:"grantedBy,omitempty"`
 
 	// bindings names the RoleBindings created for the granted roles.
 	// +optional
 	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MaxLength=253
 	Bindings []string `json:"bindings,omitempty"`
 
 	// conditions: Ready, with reasons such as Pending, Accepted, Blocked, Expired,
@@ -104,6 +109,7 @@ type UserInvitationStatus struct {
 	// +optional
 	// +listType=map
 	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=16
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
 
