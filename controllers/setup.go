@@ -1,20 +1,56 @@
 // Package controllers holds orgaccess's reconcilers: one per kind plus the publisher of
 // access documents. They gather inputs from the cache, call the permission engine in
-// controllers/permissions, and write only what changed.
+// controllers/permissions, and write only what changed. docs/controllers.md describes
+// them.
 package controllers
 
 import (
+	"context"
+	"fmt"
+
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 )
 
 // Options configures the reconcilers.
 type Options struct {
 	// MaxConcurrentReconciles bounds each controller's parallel reconciles; 0 picks the default.
 	MaxConcurrentReconciles int
+	// Clock is where the reconcilers take now from (expiry, removeAfter); nil is the
+	// real clock. Tests inject one to move time.
+	Clock clock.PassiveClock
 }
+
+// EventReporter names the operator in the events it records.
+const EventReporter = "orgaccess-controller"
 
 // SetupWithManager registers every orgaccess reconciler, field index and watch with mgr.
 func SetupWithManager(mgr ctrl.Manager, opts Options) error {
-	_, _ = mgr, opts
+	clk := opts.Clock
+	if clk == nil {
+		clk = clock.RealClock{}
+	}
+	if err := setupIndexes(context.Background(), mgr); err != nil {
+		return err
+	}
+	c := mgr.GetClient()
+	recorder := mgr.GetEventRecorder(EventReporter)
+	controllerOpts := controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles}
+	reconcilers := []struct {
+		kind  string
+		setup func(ctrl.Manager, controller.Options) error
+	}{
+		{"Organization", NewOrganizationReconciler(c, clk).SetupWithManager},
+		{"Role", NewRoleReconciler(c, clk, recorder).SetupWithManager},
+		{"RoleBinding", NewRoleBindingReconciler(c, clk).SetupWithManager},
+		{"PermissionTree", NewPermissionTreeReconciler(c, clk).SetupWithManager},
+		{"UserInvitation", NewUserInvitationReconciler(c, clk, recorder).SetupWithManager},
+	}
+	for _, r := range reconcilers {
+		if err := r.setup(mgr, controllerOpts); err != nil {
+			return fmt.Errorf("set up the %s reconciler: %w", r.kind, err)
+		}
+	}
 	return nil
 }

@@ -1,0 +1,164 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/orgaccess/orgaccess/api/v1alpha1"
+	"github.com/orgaccess/orgaccess/controllers/permissions"
+)
+
+// gatherer reads the engine's input from the cache. Each reconciler gathers the
+// smallest input its results depend on (controllers/permissions/doc.go says which).
+type gatherer struct {
+	reader client.Reader
+}
+
+// forOrganization gathers what one organization's results depend on, and with it every
+// result of the bindings and invitations whose organizationRef is that organization:
+//   - the organization and its ancestors, walked through parentRef up to a missing
+//     parent or a cycle,
+//   - every Role and PermissionTree of the namespace,
+//   - the bindings and invitations of the organization and its ancestors,
+//   - every invitation of each user those name, and of each inviter (a block anywhere
+//     blocks everywhere).
+//
+// The organization need not exist: a binding into a missing organization is still
+// gathered, so its reconciler can report OrganizationNotFound.
+func (g gatherer) forOrganization(ctx context.Context, ns, name string) (permissions.Input, error) {
+	var in permissions.Input
+	chain, err := g.ancestry(ctx, ns, name)
+	if err != nil {
+		return in, err
+	}
+	in.Organizations = chain
+	if in.Roles, in.Trees, err = g.rolesAndTrees(ctx, ns); err != nil {
+		return in, err
+	}
+
+	orgNames := []string{name}
+	for _, org := range chain {
+		if org.Name != name {
+			orgNames = append(orgNames, org.Name)
+		}
+	}
+	invitations := map[string]v1alpha1.UserInvitation{}
+	users := map[string]bool{}
+	for _, org := range orgNames {
+		var bindings v1alpha1.RoleBindingList
+		if err := g.reader.List(ctx, &bindings, client.InNamespace(ns), client.MatchingFields{indexBindingOrganization: org}); err != nil {
+			return in, fmt.Errorf("list RoleBindings of Organization %s/%s: %w", ns, org, err)
+		}
+		for _, b := range bindings.Items {
+			in.Bindings = append(in.Bindings, b)
+			users[string(b.Spec.Subject.Email)] = true
+		}
+		var invs v1alpha1.UserInvitationList
+		if err := g.reader.List(ctx, &invs, client.InNamespace(ns), client.MatchingFields{indexInvitationOrganization: org}); err != nil {
+			return in, fmt.Errorf("list UserInvitations of Organization %s/%s: %w", ns, org, err)
+		}
+		for _, inv := range invs.Items {
+			invitations[inv.Name] = inv
+			users[string(inv.Spec.Email)] = true
+			if inv.Spec.InvitedBy != "" {
+				users[string(inv.Spec.InvitedBy)] = true
+			}
+		}
+	}
+	for user := range users {
+		var invs v1alpha1.UserInvitationList
+		if err := g.reader.List(ctx, &invs, client.InNamespace(ns), client.MatchingFields{indexInvitationEmail: user}); err != nil {
+			return in, fmt.Errorf("list UserInvitations of %s in %s: %w", user, ns, err)
+		}
+		for _, inv := range invs.Items {
+			invitations[inv.Name] = inv
+		}
+	}
+	for _, name := range sortedKeys(invitations) {
+		in.Invitations = append(in.Invitations, invitations[name])
+	}
+	return in, nil
+}
+
+// ancestry returns the organization (when it exists) and its ancestors, nearest first,
+// stopping at a missing parent or where a parent cycle closes.
+func (g gatherer) ancestry(ctx context.Context, ns, name string) ([]v1alpha1.Organization, error) {
+	var chain []v1alpha1.Organization
+	seen := map[string]bool{}
+	for next := name; next != "" && !seen[next]; {
+		seen[next] = true
+		var org v1alpha1.Organization
+		err := g.reader.Get(ctx, types.NamespacedName{Namespace: ns, Name: next}, &org)
+		if apierrors.IsNotFound(err) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("get Organization %s/%s: %w", ns, next, err)
+		}
+		chain = append(chain, org)
+		next = ""
+		if org.Spec.ParentRef != nil {
+			next = string(org.Spec.ParentRef.Name)
+		}
+	}
+	return chain, nil
+}
+
+// forNamespace gathers the whole platform: a Role's usedBy, boundUsers and
+// deprecatedOnlyUsers count across every organization.
+func (g gatherer) forNamespace(ctx context.Context, ns string) (permissions.Input, error) {
+	var in permissions.Input
+	var err error
+	if in.Roles, in.Trees, err = g.rolesAndTrees(ctx, ns); err != nil {
+		return in, err
+	}
+	var orgs v1alpha1.OrganizationList
+	if err := g.reader.List(ctx, &orgs, client.InNamespace(ns)); err != nil {
+		return in, fmt.Errorf("list Organizations in %s: %w", ns, err)
+	}
+	var bindings v1alpha1.RoleBindingList
+	if err := g.reader.List(ctx, &bindings, client.InNamespace(ns)); err != nil {
+		return in, fmt.Errorf("list RoleBindings in %s: %w", ns, err)
+	}
+	var invitations v1alpha1.UserInvitationList
+	if err := g.reader.List(ctx, &invitations, client.InNamespace(ns)); err != nil {
+		return in, fmt.Errorf("list UserInvitations in %s: %w", ns, err)
+	}
+	in.Organizations, in.Bindings, in.Invitations = orgs.Items, bindings.Items, invitations.Items
+	return in, nil
+}
+
+// forTrees gathers what PermissionTree results depend on: the namespace's trees, and its
+// roles so the engine sees the platform the trees describe.
+func (g gatherer) forTrees(ctx context.Context, ns string) (permissions.Input, error) {
+	var in permissions.Input
+	var err error
+	in.Roles, in.Trees, err = g.rolesAndTrees(ctx, ns)
+	return in, err
+}
+
+func (g gatherer) rolesAndTrees(ctx context.Context, ns string) ([]v1alpha1.Role, []v1alpha1.PermissionTree, error) {
+	var roles v1alpha1.RoleList
+	if err := g.reader.List(ctx, &roles, client.InNamespace(ns)); err != nil {
+		return nil, nil, fmt.Errorf("list Roles in %s: %w", ns, err)
+	}
+	var trees v1alpha1.PermissionTreeList
+	if err := g.reader.List(ctx, &trees, client.InNamespace(ns)); err != nil {
+		return nil, nil, fmt.Errorf("list PermissionTrees in %s: %w", ns, err)
+	}
+	return roles.Items, trees.Items, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

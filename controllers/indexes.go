@@ -1,0 +1,444 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/orgaccess/orgaccess/api/v1alpha1"
+)
+
+// Field indexes of the cache. Every watch mapping below and every gather in gather.go
+// looks related objects up through these instead of listing a whole namespace.
+const (
+	// Organization: spec.parentRef.name (children of an organization).
+	indexOrganizationParent = "spec.parentRef.name"
+	// RoleBinding: spec.organizationRef.name, spec.roleRef.name, spec.subject.email.
+	indexBindingOrganization = "spec.organizationRef.name"
+	indexBindingRole         = "spec.roleRef.name"
+	indexBindingEmail        = "spec.subject.email"
+	// UserInvitation: spec.organizationRef.name, spec.email, spec.invitedBy.
+	indexInvitationOrganization = "spec.organizationRef.name"
+	indexInvitationEmail        = "spec.email"
+	indexInvitationInviter      = "spec.invitedBy"
+	// UserInvitation: the roles it names (spec.roles) or was granted (status.grantedRoles).
+	indexInvitationRole = "roles"
+	// UserInvitation: "true" until its roles are granted (any phase but Active). Such an
+	// invitation's delegation is judged again on every change of any role.
+	indexInvitationPending = "pending"
+	// Role: spec.includes, spec.deprecation.replacement, spec.organizationRef.name.
+	indexRoleInclude      = "spec.includes"
+	indexRoleReplacement  = "spec.deprecation.replacement"
+	indexRoleOrganization = "spec.organizationRef.name"
+)
+
+// fieldIndex is one index: the object type and the function giving its keys.
+type fieldIndex struct {
+	obj     client.Object
+	field   string
+	extract client.IndexerFunc
+}
+
+// fieldIndexes lists every index the controllers use.
+var fieldIndexes = []fieldIndex{
+	{&v1alpha1.Organization{}, indexOrganizationParent, func(o client.Object) []string {
+		org := o.(*v1alpha1.Organization)
+		if org.Spec.ParentRef == nil {
+			return nil
+		}
+		return []string{string(org.Spec.ParentRef.Name)}
+	}},
+	{&v1alpha1.RoleBinding{}, indexBindingOrganization, func(o client.Object) []string {
+		return []string{string(o.(*v1alpha1.RoleBinding).Spec.OrganizationRef.Name)}
+	}},
+	{&v1alpha1.RoleBinding{}, indexBindingRole, func(o client.Object) []string {
+		return []string{string(o.(*v1alpha1.RoleBinding).Spec.RoleRef.Name)}
+	}},
+	{&v1alpha1.RoleBinding{}, indexBindingEmail, func(o client.Object) []string {
+		return []string{string(o.(*v1alpha1.RoleBinding).Spec.Subject.Email)}
+	}},
+	{&v1alpha1.UserInvitation{}, indexInvitationOrganization, func(o client.Object) []string {
+		return []string{string(o.(*v1alpha1.UserInvitation).Spec.OrganizationRef.Name)}
+	}},
+	{&v1alpha1.UserInvitation{}, indexInvitationEmail, func(o client.Object) []string {
+		return []string{string(o.(*v1alpha1.UserInvitation).Spec.Email)}
+	}},
+	{&v1alpha1.UserInvitation{}, indexInvitationInviter, func(o client.Object) []string {
+		if by := o.(*v1alpha1.UserInvitation).Spec.InvitedBy; by != "" {
+			return []string{string(by)}
+		}
+		return nil
+	}},
+	{&v1alpha1.UserInvitation{}, indexInvitationRole, func(o client.Object) []string {
+		inv := o.(*v1alpha1.UserInvitation)
+		roles := make([]string, 0, len(inv.Spec.Roles)+len(inv.Status.GrantedRoles))
+		for _, r := range inv.Spec.Roles {
+			roles = append(roles, string(r))
+		}
+		roles = append(roles, inv.Status.GrantedRoles...)
+		slices.Sort(roles)
+		return slices.Compact(roles)
+	}},
+	{&v1alpha1.UserInvitation{}, indexInvitationPending, func(o client.Object) []string {
+		if o.(*v1alpha1.UserInvitation).Status.Phase != v1alpha1.UserPhaseActive {
+			return []string{"true"}
+		}
+		return nil
+	}},
+	{&v1alpha1.Role{}, indexRoleInclude, func(o client.Object) []string {
+		return names(o.(*v1alpha1.Role).Spec.Includes)
+	}},
+	{&v1alpha1.Role{}, indexRoleReplacement, func(o client.Object) []string {
+		if d := o.(*v1alpha1.Role).Spec.Deprecation; d != nil && d.Replacement != "" {
+			return []string{string(d.Replacement)}
+		}
+		return nil
+	}},
+	{&v1alpha1.Role{}, indexRoleOrganization, func(o client.Object) []string {
+		if ref := o.(*v1alpha1.Role).Spec.OrganizationRef; ref != nil {
+			return []string{string(ref.Name)}
+		}
+		return nil
+	}},
+}
+
+// setupIndexes registers every field index with the manager's cache.
+func setupIndexes(ctx context.Context, mgr ctrl.Manager) error {
+	for _, ix := range fieldIndexes {
+		if err := mgr.GetFieldIndexer().IndexField(ctx, ix.obj, ix.field, ix.extract); err != nil {
+			return fmt.Errorf("index %T by %s: %w", ix.obj, ix.field, err)
+		}
+	}
+	return nil
+}
+
+// names turns a list of role names into strings.
+func names(roles []v1alpha1.RoleName) []string {
+	out := make([]string, len(roles))
+	for i, r := range roles {
+		out[i] = string(r)
+	}
+	return out
+}
+
+// relations answers "what does a change of this object affect" from the cache's indexes.
+// Map functions cannot return errors: a failed lookup is logged and maps to fewer
+// requests, which the next change or resync repairs.
+type relations struct {
+	reader client.Reader
+}
+
+// list lists obj's kind in ns whose field index holds key, logging a failure.
+func (r relations) list(ctx context.Context, list client.ObjectList, ns, field, key string) bool {
+	if err := r.reader.List(ctx, list, client.InNamespace(ns), client.MatchingFields{field: key}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "List for watch mapping failed", "namespace", ns, "field", field, "key", key)
+		return false
+	}
+	return true
+}
+
+// subtree returns the roots and all their descendants, each once; a parent cycle ends
+// where it closes.
+func (r relations) subtree(ctx context.Context, ns string, roots ...string) []string {
+	seen := map[string]bool{}
+	queue := slices.Clone(roots)
+	var out []string
+	for len(queue) > 0 {
+		name := queue[0]
+		queue = queue[1:]
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		out = append(out, name)
+		var children v1alpha1.OrganizationList
+		if r.list(ctx, &children, ns, indexOrganizationParent, name) {
+			for _, c := range children.Items {
+				queue = append(queue, c.Name)
+			}
+		}
+	}
+	return out
+}
+
+// dependentRoles returns role and every role whose grants depend on it: the roles that
+// include it and the roles it replaces, transitively.
+func (r relations) dependentRoles(ctx context.Context, ns, role string) []string {
+	seen := map[string]bool{}
+	queue := []string{role}
+	var out []string
+	for len(queue) > 0 {
+		name := queue[0]
+		queue = queue[1:]
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		out = append(out, name)
+		for _, field := range []string{indexRoleInclude, indexRoleReplacement} {
+			var roles v1alpha1.RoleList
+			if r.list(ctx, &roles, ns, field, name) {
+				for _, dependent := range roles.Items {
+					queue = append(queue, dependent.Name)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// bindingsOf returns the bindings in ns whose field index holds any of keys.
+func (r relations) bindingsOf(ctx context.Context, ns, field string, keys ...string) []v1alpha1.RoleBinding {
+	var out []v1alpha1.RoleBinding
+	for _, key := range keys {
+		var bindings v1alpha1.RoleBindingList
+		if r.list(ctx, &bindings, ns, field, key) {
+			out = append(out, bindings.Items...)
+		}
+	}
+	return out
+}
+
+// invitationsOf returns the invitations in ns whose field index holds any of keys.
+func (r relations) invitationsOf(ctx context.Context, ns, field string, keys ...string) []v1alpha1.UserInvitation {
+	var out []v1alpha1.UserInvitation
+	for _, key := range keys {
+		var invitations v1alpha1.UserInvitationList
+		if r.list(ctx, &invitations, ns, field, key) {
+			out = append(out, invitations.Items...)
+		}
+	}
+	return out
+}
+
+// reachedBy returns the organizations a binding's grant reaches: its organization and,
+// for Subtree inheritance (the default), every descendant.
+func (r relations) reachedBy(ctx context.Context, b *v1alpha1.RoleBinding) []string {
+	org := string(b.Spec.OrganizationRef.Name)
+	if b.Spec.Inheritance == v1alpha1.InheritanceNone {
+		return []string{org}
+	}
+	return r.subtree(ctx, b.Namespace, org)
+}
+
+// organizationsOfUser returns every organization whose document lists email: those its
+// bindings reach and the subtrees of the organizations it is invited into.
+func (r relations) organizationsOfUser(ctx context.Context, ns, email string) []string {
+	var orgs []string
+	for _, b := range r.bindingsOf(ctx, ns, indexBindingEmail, email) {
+		orgs = append(orgs, r.reachedBy(ctx, &b)...)
+	}
+	for _, inv := range r.invitationsOf(ctx, ns, indexInvitationEmail, email) {
+		orgs = append(orgs, r.subtree(ctx, ns, string(inv.Spec.OrganizationRef.Name))...)
+	}
+	return orgs
+}
+
+// requests turns names in ns into reconcile requests, each once, sorted.
+func requests(ns string, names ...string) []reconcile.Request {
+	slices.Sort(names)
+	names = slices.Compact(names)
+	out := make([]reconcile.Request, 0, len(names))
+	for _, n := range names {
+		if n == "" {
+			continue
+		}
+		out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: ns, Name: n}})
+	}
+	return out
+}
+
+// allNames lists the names of every object of list's kind in ns.
+func (r relations) allNames(ctx context.Context, list client.ObjectList, ns string) []string {
+	if err := r.reader.List(ctx, list, client.InNamespace(ns)); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "List for watch mapping failed", "namespace", ns)
+		return nil
+	}
+	var out []string
+	_ = meta.EachListItem(list, func(o runtime.Object) error {
+		out = append(out, o.(client.Object).GetName())
+		return nil
+	})
+	return out
+}
+
+// Map functions, grouped by the reconciler whose requests they return. Each receives
+// the changed object; on an update controller-runtime calls it with the old and the new
+// object, so a moved reference enqueues both the old and the new side.
+
+// Organizations (the publisher) affected by a change of:
+
+func (r relations) organizationsForOrganization(ctx context.Context, o client.Object) []reconcile.Request {
+	// A moved, created or deleted organization changes its whole subtree's inheritance.
+	return requests(o.GetNamespace(), r.subtree(ctx, o.GetNamespace(), o.GetName())...)
+}
+
+func (r relations) organizationsForRole(ctx context.Context, o client.Object) []reconcile.Request {
+	ns := o.GetNamespace()
+	roles := r.dependentRoles(ctx, ns, o.GetName())
+	var orgs []string
+	for _, b := range r.bindingsOf(ctx, ns, indexBindingRole, roles...) {
+		orgs = append(orgs, r.reachedBy(ctx, &b)...)
+	}
+	// A New invitation lists its roles in the documents before any binding exists.
+	for _, inv := range r.invitationsOf(ctx, ns, indexInvitationRole, roles...) {
+		orgs = append(orgs, r.subtree(ctx, ns, string(inv.Spec.OrganizationRef.Name))...)
+	}
+	return requests(ns, orgs...)
+}
+
+func (r relations) organizationsForBinding(ctx context.Context, o client.Object) []reconcile.Request {
+	return requests(o.GetNamespace(), r.reachedBy(ctx, o.(*v1alpha1.RoleBinding))...)
+}
+
+func (r relations) organizationsForInvitation(ctx context.Context, o client.Object) []reconcile.Request {
+	inv := o.(*v1alpha1.UserInvitation)
+	ns := inv.Namespace
+	// A user's status is platform-wide: every document that lists them changes. The
+	// invitation's own subtree is added because a deleted one is no longer indexed.
+	orgs := r.organizationsOfUser(ctx, ns, string(inv.Spec.Email))
+	orgs = append(orgs, r.subtree(ctx, ns, string(inv.Spec.OrganizationRef.Name))...)
+	return requests(ns, orgs...)
+}
+
+func (r relations) organizationsForTree(ctx context.Context, o client.Object) []reconcile.Request {
+	// The tree decides every permission set's closure: every document may change.
+	return requests(o.GetNamespace(), r.allNames(ctx, &v1alpha1.OrganizationList{}, o.GetNamespace())...)
+}
+
+// Roles affected (expanded grants, usedBy, boundUsers, deprecatedOnlyUsers) by a change of:
+
+func (r relations) rolesForRole(ctx context.Context, o client.Object) []reconcile.Request {
+	role := o.(*v1alpha1.Role)
+	ns := role.Namespace
+	// Roles that include or replace it change their grants; the roles it includes or
+	// names as replacement change their usedBy.
+	affected := r.dependentRoles(ctx, ns, role.Name)
+	affected = append(affected, names(role.Spec.Includes)...)
+	if d := role.Spec.Deprecation; d != nil {
+		affected = append(affected, string(d.Replacement))
+	}
+	return requests(ns, affected...)
+}
+
+func (r relations) rolesForBinding(ctx context.Context, o client.Object) []reconcile.Request {
+	b := o.(*v1alpha1.RoleBinding)
+	// deprecatedOnlyUsers of every role the user holds depends on all their bindings.
+	roles := []string{string(b.Spec.RoleRef.Name)}
+	for _, other := range r.bindingsOf(ctx, b.Namespace, indexBindingEmail, string(b.Spec.Subject.Email)) {
+		roles = append(roles, string(other.Spec.RoleRef.Name))
+	}
+	return requests(b.Namespace, roles...)
+}
+
+func (r relations) rolesForInvitation(ctx context.Context, o client.Object) []reconcile.Request {
+	inv := o.(*v1alpha1.UserInvitation)
+	roles := names(inv.Spec.Roles)
+	roles = append(roles, inv.Status.GrantedRoles...)
+	if len(inv.Spec.Roles) == 0 {
+		var org v1alpha1.Organization
+		key := types.NamespacedName{Namespace: inv.Namespace, Name: string(inv.Spec.OrganizationRef.Name)}
+		if err := r.reader.Get(ctx, key, &org); err == nil {
+			roles = append(roles, names(org.Spec.DefaultRoles)...)
+		}
+	}
+	return requests(inv.Namespace, roles...)
+}
+
+func (r relations) rolesForOrganization(ctx context.Context, o client.Object) []reconcile.Request {
+	org := o.(*v1alpha1.Organization)
+	roles := names(org.Spec.DefaultRoles)
+	var custom v1alpha1.RoleList
+	if r.list(ctx, &custom, org.Namespace, indexRoleOrganization, org.Name) {
+		for _, role := range custom.Items {
+			roles = append(roles, role.Name)
+		}
+	}
+	return requests(org.Namespace, roles...)
+}
+
+func (r relations) rolesForTree(ctx context.Context, o client.Object) []reconcile.Request {
+	return requests(o.GetNamespace(), r.allNames(ctx, &v1alpha1.RoleList{}, o.GetNamespace())...)
+}
+
+// RoleBindings affected (their conditions) by a change of:
+
+func (r relations) bindingsForRole(ctx context.Context, o client.Object) []reconcile.Request {
+	ns := o.GetNamespace()
+	var out []string
+	for _, b := range r.bindingsOf(ctx, ns, indexBindingRole, r.dependentRoles(ctx, ns, o.GetName())...) {
+		out = append(out, b.Name)
+	}
+	return requests(ns, out...)
+}
+
+func (r relations) bindingsForOrganization(ctx context.Context, o client.Object) []reconcile.Request {
+	ns := o.GetNamespace()
+	var out []string
+	for _, b := range r.bindingsOf(ctx, ns, indexBindingOrganization, r.subtree(ctx, ns, o.GetName())...) {
+		out = append(out, b.Name)
+	}
+	return requests(ns, out...)
+}
+
+func (r relations) bindingsForInvitation(ctx context.Context, o client.Object) []reconcile.Request {
+	inv := o.(*v1alpha1.UserInvitation)
+	var out []string
+	for _, b := range r.bindingsOf(ctx, inv.Namespace, indexBindingEmail, string(inv.Spec.Email)) {
+		out = append(out, b.Name)
+	}
+	return requests(inv.Namespace, out...)
+}
+
+// PermissionTrees affected (duplicates and parents are judged across trees) by a change of:
+
+func (r relations) treesForTree(ctx context.Context, o client.Object) []reconcile.Request {
+	return requests(o.GetNamespace(), r.allNames(ctx, &v1alpha1.PermissionTreeList{}, o.GetNamespace())...)
+}
+
+// UserInvitations affected (phase, delegation, owned bindings, deletion) by a change of:
+
+func (r relations) invitationsForInvitation(ctx context.Context, o client.Object) []reconcile.Request {
+	inv := o.(*v1alpha1.UserInvitation)
+	// A block on any of a user's invitations blocks the user everywhere.
+	return invitationRequests(inv.Namespace, r.invitationsOf(ctx, inv.Namespace, indexInvitationEmail, string(inv.Spec.Email)))
+}
+
+func (r relations) invitationsForBinding(ctx context.Context, o client.Object) []reconcile.Request {
+	b := o.(*v1alpha1.RoleBinding)
+	email := string(b.Spec.Subject.Email)
+	// The subject's invitations wait on their other bindings when deleted; the
+	// invitations the subject sent are judged against what the subject holds.
+	invitations := r.invitationsOf(ctx, b.Namespace, indexInvitationEmail, email)
+	invitations = append(invitations, r.invitationsOf(ctx, b.Namespace, indexInvitationInviter, email)...)
+	return invitationRequests(b.Namespace, invitations)
+}
+
+func (r relations) invitationsForRole(ctx context.Context, o client.Object) []reconcile.Request {
+	ns := o.GetNamespace()
+	invitations := r.invitationsOf(ctx, ns, indexInvitationRole, r.dependentRoles(ctx, ns, o.GetName())...)
+	invitations = append(invitations, r.invitationsOf(ctx, ns, indexInvitationPending, "true")...)
+	return invitationRequests(ns, invitations)
+}
+
+func (r relations) invitationsForOrganization(ctx context.Context, o client.Object) []reconcile.Request {
+	ns := o.GetNamespace()
+	// An owner or defaultRoles change, or the organization appearing, changes the
+	// invitations into it and, through ownership of the subtree, below it.
+	return invitationRequests(ns, r.invitationsOf(ctx, ns, indexInvitationOrganization, r.subtree(ctx, ns, o.GetName())...))
+}
+
+func invitationRequests(ns string, invitations []v1alpha1.UserInvitation) []reconcile.Request {
+	out := make([]string, len(invitations))
+	for i, inv := range invitations {
+		out[i] = inv.Name
+	}
+	return requests(ns, out...)
+}

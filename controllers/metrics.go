@@ -1,0 +1,43 @@
+package controllers
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+)
+
+// Reconcile errors are not counted here: controller-runtime already exports
+// controller_runtime_reconcile_errors_total{controller=...} for every controller below.
+var (
+	// documentWrites counts ConfigMap writes of access documents by operation: create and
+	// update publish a document (shard), delete removes a stale shard.
+	documentWrites = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "orgaccess_document_writes_total",
+		Help: "ConfigMap writes of published access documents, by operation (create, update, delete).",
+	}, []string{"operation"})
+
+	// writesSkipped counts the writes compare-before-write avoided, by what would have
+	// been written (configmap, status, rolebinding, finalizer).
+	writesSkipped = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "orgaccess_writes_skipped_total",
+		Help: "Writes skipped because the object already held what the reconciler computed, by resource.",
+	}, []string{"resource"})
+
+	// changeToPublish is the delay from the newest change among a document's inputs to the
+	// write that published it; docs/controllers.md says how a change's time is decided.
+	changeToPublish = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "orgaccess_change_to_publish_seconds",
+		Help:    "Seconds from the newest change of a document's inputs to the ConfigMap write that published it.",
+		Buckets: []float64{0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900},
+	})
+)
+
+// Label values of writesSkipped.
+const (
+	resourceConfigMap   = "configmap"
+	resourceStatus      = "status"
+	resourceRoleBinding = "rolebinding"
+)
+
+func init() {
+	metrics.Registry.MustRegister(documentWrites, writesSkipped, changeToPublish)
+}

@@ -1,0 +1,167 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/orgaccess/orgaccess/api/v1alpha1"
+	"github.com/orgaccess/orgaccess/controllers/permissions"
+)
+
+// OrganizationReconciler publishes each Organization's access document and writes the
+// Organization's status. Publishing and status are one reconcile because the status
+// reports the publish (publishedConfigMaps, Ready=False with PublishFailed) and both
+// come from the same gathered input: two reconcilers would gather and compile twice and
+// would have to pass the publish outcome through the API server.
+type OrganizationReconciler struct {
+	client    client.Client
+	clock     clock.PassiveClock
+	gather    gatherer
+	publisher publisher
+}
+
+var _ reconcile.Reconciler = &OrganizationReconciler{}
+
+// NewOrganizationReconciler returns the publisher, reading from c (the manager's
+// cache-backed client) and taking time from clk.
+func NewOrganizationReconciler(c client.Client, clk clock.PassiveClock) *OrganizationReconciler {
+	return &OrganizationReconciler{client: c, clock: clk, gather: gatherer{reader: c}, publisher: publisher{client: c}}
+}
+
+// +kubebuilder:rbac:groups=access.orgaccess.dev,resources=organizations;permissiontrees;roles;rolebindings;userinvitations,verbs=get;list;watch
+// +kubebuilder:rbac:groups=access.orgaccess.dev,resources=organizations/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=access.orgaccess.dev,resources=organizations/finalizers,verbs=update
+// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update;delete
+
+// Reconcile publishes one organization's document and writes its status.
+func (r *OrganizationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	org := &v1alpha1.Organization{}
+	if err := r.client.Get(ctx, req.NamespacedName, org); err != nil {
+		if apierrors.IsNotFound(err) {
+			return ctrl.Result{}, r.publisher.unpublish(ctx, req.Namespace, req.Name)
+		}
+		return ctrl.Result{}, fmt.Errorf("get Organization %s: %w", req, err)
+	}
+	if !org.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil // the garbage collector removes the ConfigMaps
+	}
+
+	in, err := r.gather.forOrganization(ctx, org.Namespace, org.Name)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	now := r.clock.Now()
+	platform := permissions.Compile(in, now)
+	result, _ := platform.Organization(org.Name)
+	document, _ := platform.Document(org.Name)
+
+	published, publishErr := r.publisher.publish(ctx, org, document.Shards)
+	if publishErr != nil && transient(publishErr) {
+		return ctrl.Result{}, publishErr // a race with another writer: retry, report nothing
+	}
+	if published.wrote {
+		r.observePublish(ctx, in, org)
+	}
+	status := organizationStatus(org, result, published.names, publishErr)
+	if _, err := r.writeStatus(ctx, org, status); err != nil {
+		return ctrl.Result{}, err
+	}
+	if publishErr != nil {
+		return ctrl.Result{}, publishErr
+	}
+	return requeueForTime(platform, now), nil
+}
+
+// organizationStatus is org's status for the engine's result and the publish outcome:
+// a failed publish makes Ready False with PublishFailed and keeps the last names.
+func organizationStatus(org *v1alpha1.Organization, result permissions.OrganizationResult, published []string, publishErr error) v1alpha1.OrganizationStatus {
+	status := v1alpha1.OrganizationStatus{
+		ObservedGeneration:  org.Generation,
+		Path:                result.Path,
+		Depth:               result.Depth,
+		Users:               result.Users,
+		PublishedConfigMaps: published,
+		Conditions:          mergeConditions(org.Status.Conditions, result.Conditions, org.Generation),
+	}
+	var failed *publishError
+	if errors.As(publishErr, &failed) {
+		status.PublishedConfigMaps = org.Status.PublishedConfigMaps
+		meta.SetStatusCondition(&status.Conditions, metav1.Condition{
+			Type:               v1alpha1.ConditionReady,
+			Status:             metav1.ConditionFalse,
+			Reason:             v1alpha1.ReasonPublishFailed,
+			Message:            failed.conditionMessage(),
+			ObservedGeneration: org.Generation,
+		})
+	}
+	return status
+}
+
+func (r *OrganizationReconciler) writeStatus(ctx context.Context, org *v1alpha1.Organization, status v1alpha1.OrganizationStatus) (bool, error) {
+	before := org.DeepCopy()
+	org.Status = status
+	return patchStatus(ctx, r.client, before, org)
+}
+
+// observePublish records how long the newest change among the document's inputs (or a
+// hand edit of its ConfigMaps) took to be published.
+func (r *OrganizationReconciler) observePublish(ctx context.Context, in permissions.Input, org *v1alpha1.Organization) {
+	var objs []metav1.Object
+	for i := range in.Organizations {
+		objs = append(objs, &in.Organizations[i])
+	}
+	for i := range in.Roles {
+		objs = append(objs, &in.Roles[i])
+	}
+	for i := range in.Trees {
+		objs = append(objs, &in.Trees[i])
+	}
+	for i := range in.Bindings {
+		objs = append(objs, &in.Bindings[i])
+	}
+	for i := range in.Invitations {
+		objs = append(objs, &in.Invitations[i])
+	}
+	var cms corev1.ConfigMapList
+	if err := r.client.List(ctx, &cms, client.InNamespace(org.Namespace),
+		client.MatchingLabels{v1alpha1.OrganizationLabel: org.Name}); err == nil {
+		for i := range cms.Items {
+			objs = append(objs, &cms.Items[i])
+		}
+	}
+	if changed := newestChange(objs...); !changed.IsZero() {
+		changeToPublish.Observe(max(r.clock.Since(changed).Seconds(), 0))
+	}
+}
+
+// SetupWithManager registers the publisher and the watches that enqueue the
+// organizations each change affects (indexes.go).
+func (r *OrganizationReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
+	rel := relations{reader: mgr.GetClient()}
+	specChanged := builder.WithPredicates(predicate.GenerationChangedPredicate{})
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&v1alpha1.Organization{}).
+		Owns(&corev1.ConfigMap{}).
+		Watches(&v1alpha1.Organization{}, handler.EnqueueRequestsFromMapFunc(rel.organizationsForOrganization), specChanged).
+		Watches(&v1alpha1.Role{}, handler.EnqueueRequestsFromMapFunc(rel.organizationsForRole), specChanged).
+		Watches(&v1alpha1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(rel.organizationsForBinding), specChanged).
+		// Every invitation change counts: status.grantedRoles is an input of the documents.
+		Watches(&v1alpha1.UserInvitation{}, handler.EnqueueRequestsFromMapFunc(rel.organizationsForInvitation)).
+		Watches(&v1alpha1.PermissionTree{}, handler.EnqueueRequestsFromMapFunc(rel.organizationsForTree), specChanged).
+		WithOptions(opts).
+		Complete(r)
+}

@@ -1,0 +1,268 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/orgaccess/orgaccess/api/v1alpha1"
+)
+
+// publisher writes an organization's document to its ConfigMaps: access-<org> for the
+// whole document or its first shard, access-<org>-<n> for shard n >= 2. It compares
+// before writing, so an unchanged document writes nothing.
+type publisher struct {
+	client client.Client
+}
+
+// documentConfigMapName names shard n (1-based) of org's document.
+func documentConfigMapName(org string, shard int) string {
+	if shard == 1 {
+		return v1alpha1.DocumentConfigMapPrefix + org
+	}
+	return fmt.Sprintf("%s%s-%d", v1alpha1.DocumentConfigMapPrefix, org, shard)
+}
+
+// desiredConfigMaps renders the ConfigMaps that publish shards, in shard order: labelled
+// with the organization and shard number, and controlled by the organization so that
+// deleting it deletes them.
+func desiredConfigMaps(org *v1alpha1.Organization, shards [][]byte) []corev1.ConfigMap {
+	owner := metav1.NewControllerRef(org, v1alpha1.GroupVersion.WithKind("Organization"))
+	out := make([]corev1.ConfigMap, len(shards))
+	for i, data := range shards {
+		out[i] = corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{
+				Name:      documentConfigMapName(org.Name, i+1),
+				Namespace: org.Namespace,
+				Labels: map[string]string{
+					v1alpha1.OrganizationLabel: org.Name,
+					v1alpha1.ShardLabel:        strconv.Itoa(i + 1),
+				},
+				OwnerReferences: []metav1.OwnerReference{*owner},
+			},
+			Data: map[string]string{v1alpha1.DocumentKey: string(data)},
+		}
+	}
+	return out
+}
+
+// configMapUpToDate says whether have already holds want's data (and nothing else), its
+// labels and its controller reference; other labels, annotations and owners may differ.
+func configMapUpToDate(have, want *corev1.ConfigMap) bool {
+	if len(have.BinaryData) != 0 || !maps.Equal(have.Data, want.Data) {
+		return false
+	}
+	for k, v := range want.Labels {
+		if have.Labels[k] != v {
+			return false
+		}
+	}
+	ref := metav1.GetControllerOf(have)
+	return ref != nil && equality.Semantic.DeepEqual(*ref, want.OwnerReferences[0])
+}
+
+// mergeConfigMap returns have changed to hold want's data, labels and controller
+// reference, keeping what others added (labels, annotations, other owners).
+func mergeConfigMap(have, want *corev1.ConfigMap) *corev1.ConfigMap {
+	out := have.DeepCopy()
+	out.Data, out.BinaryData = want.Data, nil
+	if out.Labels == nil {
+		out.Labels = map[string]string{}
+	}
+	maps.Copy(out.Labels, want.Labels)
+	owner := want.OwnerReferences[0]
+	out.OwnerReferences = slices.DeleteFunc(out.OwnerReferences, func(r metav1.OwnerReference) bool {
+		return r.UID == owner.UID || (r.Controller != nil && *r.Controller)
+	})
+	out.OwnerReferences = append(out.OwnerReferences, owner)
+	return out
+}
+
+// controlledBy says whether cm is controlled by the object with uid.
+func controlledBy(cm client.Object, uid types.UID) bool {
+	ref := metav1.GetControllerOf(cm)
+	return ref != nil && ref.UID == uid
+}
+
+// publishError is a failed ConfigMap write, with a message that stays the same across
+// retries so the Ready condition does not churn.
+type publishError struct {
+	configMap string
+	reason    string // deterministic: an API status reason or our own explanation
+	err       error
+}
+
+func (e *publishError) Error() string {
+	return fmt.Sprintf("publish ConfigMap %s: %v", e.configMap, e.err)
+}
+
+func (e *publishError) Unwrap() error { return e.err }
+
+// conditionMessage is the Ready message of a publish failure.
+func (e *publishError) conditionMessage() string {
+	return fmt.Sprintf("writing ConfigMap %s failed: %s", e.configMap, e.reason)
+}
+
+func writeFailed(name string, err error) error {
+	return &publishError{configMap: name, reason: string(apierrors.ReasonForError(err)), err: err}
+}
+
+// transient says whether err is a race with another writer that the next reconcile
+// resolves by itself, so it is retried without reporting a failure.
+func transient(err error) bool {
+	return apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) || apierrors.IsNotFound(err)
+}
+
+// publishResult is what a publish did.
+type publishResult struct {
+	names []string // the ConfigMaps holding the document, in shard order
+	wrote bool     // whether any ConfigMap was created, updated or deleted
+}
+
+// publish makes org's ConfigMaps hold exactly shards: it creates or updates the shards
+// that differ and deletes the stale shards of a previously larger document.
+func (p publisher) publish(ctx context.Context, org *v1alpha1.Organization, shards [][]byte) (publishResult, error) {
+	var res publishResult
+	existing, err := p.published(ctx, org)
+	if err != nil {
+		return res, err
+	}
+	for _, want := range desiredConfigMaps(org, shards) {
+		res.names = append(res.names, want.Name)
+		have, err := p.current(ctx, &want, existing)
+		if err != nil {
+			return res, err
+		}
+		delete(existing, want.Name)
+		wrote, err := p.write(ctx, org, have, &want)
+		if err != nil {
+			return res, err
+		}
+		res.wrote = res.wrote || wrote
+	}
+	for _, name := range sortedKeys(existing) {
+		stale := existing[name]
+		if !controlledBy(&stale, org.UID) {
+			continue
+		}
+		if err := p.client.Delete(ctx, &stale, client.Preconditions{UID: &stale.UID}); client.IgnoreNotFound(err) != nil {
+			return res, writeFailed(name, err)
+		}
+		documentWrites.WithLabelValues("delete").Inc()
+		res.wrote = true
+	}
+	return res, nil
+}
+
+// write creates want, or updates have to hold it, unless have already does.
+func (p publisher) write(ctx context.Context, org *v1alpha1.Organization, have, want *corev1.ConfigMap) (bool, error) {
+	switch {
+	case have == nil:
+		if err := p.client.Create(ctx, want); err != nil {
+			return false, writeFailed(want.Name, err)
+		}
+		documentWrites.WithLabelValues("create").Inc()
+	case metav1.GetControllerOf(have) != nil && !controlledBy(have, org.UID):
+		// A ConfigMap of another owner (another organization's document, when names such
+		// as access-a-2 collide) is never taken over.
+		ref := metav1.GetControllerOf(have)
+		return false, &publishError{configMap: want.Name, err: errors.New("controlled by another owner"),
+			reason: fmt.Sprintf("it is controlled by %s %s", ref.Kind, ref.Name)}
+	case configMapUpToDate(have, want):
+		writesSkipped.WithLabelValues(resourceConfigMap).Inc()
+		return false, nil
+	default:
+		if err := p.client.Update(ctx, mergeConfigMap(have, want)); err != nil {
+			return false, writeFailed(want.Name, err)
+		}
+		documentWrites.WithLabelValues("update").Inc()
+	}
+	return true, nil
+}
+
+// published returns org's ConfigMaps as the cache holds them, by name.
+func (p publisher) published(ctx context.Context, org *v1alpha1.Organization) (map[string]corev1.ConfigMap, error) {
+	var list corev1.ConfigMapList
+	if err := p.client.List(ctx, &list, client.InNamespace(org.Namespace),
+		client.MatchingLabels{v1alpha1.OrganizationLabel: org.Name}); err != nil {
+		return nil, fmt.Errorf("list ConfigMaps of Organization %s/%s: %w", org.Namespace, org.Name, err)
+	}
+	out := make(map[string]corev1.ConfigMap, len(list.Items))
+	for _, cm := range list.Items {
+		out[cm.Name] = cm
+	}
+	return out, nil
+}
+
+// current returns the ConfigMap named like want: from the labelled ones, or by name when
+// someone removed its label; nil when it does not exist.
+func (p publisher) current(ctx context.Context, want *corev1.ConfigMap, labelled map[string]corev1.ConfigMap) (*corev1.ConfigMap, error) {
+	if cm, ok := labelled[want.Name]; ok {
+		return &cm, nil
+	}
+	var cm corev1.ConfigMap
+	err := p.client.Get(ctx, client.ObjectKeyFromObject(want), &cm)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get ConfigMap %s/%s: %w", want.Namespace, want.Name, err)
+	}
+	return &cm, nil
+}
+
+// unpublish deletes the ConfigMaps of a deleted organization. In a cluster the garbage
+// collector does this through the owner reference; doing it here as well keeps a
+// cluster without one (envtest) and a stale cache from leaving documents behind.
+func (p publisher) unpublish(ctx context.Context, ns, org string) error {
+	var list corev1.ConfigMapList
+	if err := p.client.List(ctx, &list, client.InNamespace(ns), client.MatchingLabels{v1alpha1.OrganizationLabel: org}); err != nil {
+		return fmt.Errorf("list ConfigMaps of deleted Organization %s/%s: %w", ns, org, err)
+	}
+	for _, cm := range list.Items {
+		ref := metav1.GetControllerOf(&cm)
+		if ref == nil || ref.Kind != "Organization" || ref.Name != org {
+			continue
+		}
+		if err := p.client.Delete(ctx, &cm, client.Preconditions{UID: &cm.UID}); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("delete ConfigMap %s/%s: %w", ns, cm.Name, err)
+		}
+		documentWrites.WithLabelValues("delete").Inc()
+	}
+	return nil
+}
+
+// newestChange is when the newest of objs last changed, as far as their metadata tells:
+// creation, deletion, and every managedFields entry except status writes (the
+// operator's own). A deleted input leaves no trace, so a publish caused by a deletion is
+// measured from the newest surviving change, an overestimate.
+func newestChange(objs ...metav1.Object) time.Time {
+	var newest time.Time
+	later := func(t *metav1.Time) {
+		if t != nil && t.After(newest) {
+			newest = t.Time
+		}
+	}
+	for _, o := range objs {
+		ct := o.GetCreationTimestamp()
+		later(&ct)
+		later(o.GetDeletionTimestamp())
+		for _, f := range o.GetManagedFields() {
+			if f.Subresource != "status" {
+				later(f.Time)
+			}
+		}
+	}
+	return newest
+}

@@ -1,0 +1,177 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/orgaccess/orgaccess/api/v1alpha1"
+	"github.com/orgaccess/orgaccess/controllers/permissions"
+)
+
+// RoleInUseFinalizer keeps a Role that bindings, invitations or including roles still use.
+const RoleInUseFinalizer = "access.orgaccess.dev/role-in-use"
+
+// maxUsedBy bounds status.usedBy, as the API documents.
+const maxUsedBy = 20
+
+// RoleReconciler writes each Role's status (expanded grants, users, what uses it) and
+// protects a role in use from deletion.
+type RoleReconciler struct {
+	client   client.Client
+	clock    clock.PassiveClock
+	gather   gatherer
+	recorder events.EventRecorder
+}
+
+var _ reconcile.Reconciler = &RoleReconciler{}
+
+// NewRoleReconciler returns the Role reconciler.
+func NewRoleReconciler(c client.Client, clk clock.PassiveClock, recorder events.EventRecorder) *RoleReconciler {
+	return &RoleReconciler{client: c, clock: clk, gather: gatherer{reader: c}, recorder: recorder}
+}
+
+// +kubebuilder:rbac:groups=access.orgaccess.dev,resources=roles,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=access.orgaccess.dev,resources=roles/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=access.orgaccess.dev,resources=roles/finalizers,verbs=update
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile writes one Role's status; a deleted role's finalizer is removed once
+// nothing uses it.
+func (r *RoleReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	role := &v1alpha1.Role{}
+	if err := r.client.Get(ctx, req.NamespacedName, role); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	deleting := !role.DeletionTimestamp.IsZero()
+	if !deleting {
+		if err := ensureFinalizer(ctx, r.client, role, RoleInUseFinalizer); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+
+	// usedBy, boundUsers and deprecatedOnlyUsers count across every organization.
+	in, err := r.gather.forNamespace(ctx, role.Namespace)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	now := r.clock.Now()
+	platform := permissions.Compile(in, now)
+	result, _ := platform.Role(role.Name)
+
+	if deleting && len(result.UsedBy) == 0 {
+		return ctrl.Result{}, removeFinalizer(ctx, r.client, role, RoleInUseFinalizer)
+	}
+	wasWaiting := meta.IsStatusConditionTrue(role.Status.Conditions, v1alpha1.ConditionInUse)
+	status := roleStatus(role, result, deleting)
+	if _, err := r.writeStatus(ctx, role, status); err != nil {
+		return ctrl.Result{}, err
+	}
+	if deleting && !wasWaiting {
+		r.recorder.Eventf(role, nil, corev1.EventTypeWarning, "DeletionWaiting", "Delete",
+			"Deletion waits until nothing uses the role: %s", strings.Join(result.UsedBy, ", "))
+	}
+	return requeueForTime(platform, now), nil
+}
+
+// roleStatus is role's status for the engine's result. While a deletion waits, InUse is
+// True and says what still uses the role.
+func roleStatus(role *v1alpha1.Role, result permissions.RoleResult, deleting bool) v1alpha1.RoleStatus {
+	usedBy := result.UsedBy
+	if len(usedBy) > maxUsedBy {
+		usedBy = usedBy[:maxUsedBy]
+	}
+	status := v1alpha1.RoleStatus{
+		ObservedGeneration:  role.Generation,
+		Permissions:         result.Permissions,
+		Features:            result.Features,
+		BoundUsers:          result.BoundUsers,
+		DeprecatedOnlyUsers: result.DeprecatedOnlyUsers,
+		UsedBy:              usedBy,
+		Conditions:          mergeConditions(role.Status.Conditions, result.Conditions, role.Generation),
+	}
+	if deleting {
+		meta.SetStatusCondition(&status.Conditions, metav1.Condition{
+			Type:               v1alpha1.ConditionInUse,
+			Status:             metav1.ConditionTrue,
+			Reason:             v1alpha1.ReasonInUse,
+			Message:            usedByMessage(result.UsedBy),
+			ObservedGeneration: role.Generation,
+		})
+	}
+	return status
+}
+
+// usedByMessage says what a deletion waits for, naming at most maxUsedBy users.
+func usedByMessage(usedBy []string) string {
+	if len(usedBy) <= maxUsedBy {
+		return "Deletion waits until nothing uses the role; used by " + strings.Join(usedBy, ", ")
+	}
+	return fmt.Sprintf("Deletion waits until nothing uses the role; used by %s and %d more",
+		strings.Join(usedBy[:maxUsedBy], ", "), len(usedBy)-maxUsedBy)
+}
+
+func (r *RoleReconciler) writeStatus(ctx context.Context, role *v1alpha1.Role, status v1alpha1.RoleStatus) (bool, error) {
+	before := role.DeepCopy()
+	role.Status = status
+	return patchStatus(ctx, r.client, before, role)
+}
+
+// ensureFinalizer adds finalizer to obj unless it is there, with an optimistic lock so
+// that no other writer's finalizers are lost.
+func ensureFinalizer(ctx context.Context, c client.Client, obj client.Object, finalizer string) error {
+	if controllerutil.ContainsFinalizer(obj, finalizer) {
+		return nil
+	}
+	before := obj.DeepCopyObject().(client.Object)
+	controllerutil.AddFinalizer(obj, finalizer)
+	if err := c.Patch(ctx, obj, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
+		return fmt.Errorf("add finalizer to %T %s: %w", obj, client.ObjectKeyFromObject(obj), err)
+	}
+	return nil
+}
+
+// removeFinalizer removes finalizer from obj, letting its deletion complete.
+func removeFinalizer(ctx context.Context, c client.Client, obj client.Object, finalizer string) error {
+	if !controllerutil.ContainsFinalizer(obj, finalizer) {
+		return nil
+	}
+	before := obj.DeepCopyObject().(client.Object)
+	controllerutil.RemoveFinalizer(obj, finalizer)
+	err := c.Patch(ctx, obj, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("remove finalizer from %T %s: %w", obj, client.ObjectKeyFromObject(obj), err)
+	}
+	return nil
+}
+
+// SetupWithManager registers the Role reconciler and the watches of what a role's
+// status depends on.
+func (r *RoleReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
+	rel := relations{reader: mgr.GetClient()}
+	specChanged := builder.WithPredicates(predicate.GenerationChangedPredicate{})
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&v1alpha1.Role{}).
+		Watches(&v1alpha1.Role{}, handler.EnqueueRequestsFromMapFunc(rel.rolesForRole), specChanged).
+		Watches(&v1alpha1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(rel.rolesForBinding), specChanged).
+		Watches(&v1alpha1.UserInvitation{}, handler.EnqueueRequestsFromMapFunc(rel.rolesForInvitation)).
+		Watches(&v1alpha1.Organization{}, handler.EnqueueRequestsFromMapFunc(rel.rolesForOrganization), specChanged).
+		Watches(&v1alpha1.PermissionTree{}, handler.EnqueueRequestsFromMapFunc(rel.rolesForTree), specChanged).
+		WithOptions(opts).
+		Complete(r)
+}

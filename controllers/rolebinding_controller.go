@@ -1,0 +1,75 @@
+package controllers
+
+import (
+	"context"
+
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/orgaccess/orgaccess/api/v1alpha1"
+	"github.com/orgaccess/orgaccess/controllers/permissions"
+)
+
+// RoleBindingReconciler writes each RoleBinding's conditions: whether it grants, and
+// why not (RoleNotFound, OrganizationNotFound, SubjectBlocked, Expired ...).
+type RoleBindingReconciler struct {
+	client client.Client
+	clock  clock.PassiveClock
+	gather gatherer
+}
+
+var _ reconcile.Reconciler = &RoleBindingReconciler{}
+
+// NewRoleBindingReconciler returns the RoleBinding reconciler.
+func NewRoleBindingReconciler(c client.Client, clk clock.PassiveClock) *RoleBindingReconciler {
+	return &RoleBindingReconciler{client: c, clock: clk, gather: gatherer{reader: c}}
+}
+
+// +kubebuilder:rbac:groups=access.orgaccess.dev,resources=rolebindings/status,verbs=get;update;patch
+
+// Reconcile writes one RoleBinding's status.
+func (r *RoleBindingReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	binding := &v1alpha1.RoleBinding{}
+	if err := r.client.Get(ctx, req.NamespacedName, binding); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+
+	// A binding's result depends on what its organization's results depend on.
+	in, err := r.gather.forOrganization(ctx, binding.Namespace, string(binding.Spec.OrganizationRef.Name))
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	now := r.clock.Now()
+	platform := permissions.Compile(in, now)
+	result, _ := platform.Binding(binding.Name)
+
+	before := binding.DeepCopy()
+	binding.Status = v1alpha1.RoleBindingStatus{
+		ObservedGeneration: binding.Generation,
+		Conditions:         mergeConditions(binding.Status.Conditions, result.Conditions, binding.Generation),
+	}
+	if _, err := patchStatus(ctx, r.client, before, binding); err != nil {
+		return ctrl.Result{}, err
+	}
+	return requeueForTime(platform, now), nil
+}
+
+// SetupWithManager registers the RoleBinding reconciler and the watches of what a
+// binding's conditions depend on.
+func (r *RoleBindingReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
+	rel := relations{reader: mgr.GetClient()}
+	specChanged := builder.WithPredicates(predicate.GenerationChangedPredicate{})
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&v1alpha1.RoleBinding{}).
+		Watches(&v1alpha1.Role{}, handler.EnqueueRequestsFromMapFunc(rel.bindingsForRole), specChanged).
+		Watches(&v1alpha1.Organization{}, handler.EnqueueRequestsFromMapFunc(rel.bindingsForOrganization), specChanged).
+		Watches(&v1alpha1.UserInvitation{}, handler.EnqueueRequestsFromMapFunc(rel.bindingsForInvitation)).
+		WithOptions(opts).
+		Complete(r)
+}

@@ -1,0 +1,322 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/orgaccess/orgaccess/api/v1alpha1"
+	"github.com/orgaccess/orgaccess/controllers/permissions"
+)
+
+// InvitationFinalizer makes deleting an invitation wait while other bindings still grant
+// its user something: the invitation is the user's record (and, when blocked, their
+// block), removed for good only once nothing grants them access.
+const InvitationFinalizer = "access.orgaccess.dev/user-record"
+
+// UserInvitationReconciler advances each user's status (New, Active, Blocked, Expired,
+// Rejected) and keeps the RoleBindings of an Active invitation in step with its roles.
+type UserInvitationReconciler struct {
+	client   client.Client
+	clock    clock.PassiveClock
+	gather   gatherer
+	recorder events.EventRecorder
+}
+
+var _ reconcile.Reconciler = &UserInvitationReconciler{}
+
+// NewUserInvitationReconciler returns the UserInvitation reconciler.
+func NewUserInvitationReconciler(c client.Client, clk clock.PassiveClock, recorder events.EventRecorder) *UserInvitationReconciler {
+	return &UserInvitationReconciler{client: c, clock: clk, gather: gatherer{reader: c}, recorder: recorder}
+}
+
+// +kubebuilder:rbac:groups=access.orgaccess.dev,resources=userinvitations,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=access.orgaccess.dev,resources=userinvitations/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=access.orgaccess.dev,resources=userinvitations/finalizers,verbs=update
+// +kubebuilder:rbac:groups=access.orgaccess.dev,resources=rolebindings,verbs=get;list;watch;create;update;patch;delete
+
+// Reconcile advances one invitation: its bindings, then its status, then its events.
+func (r *UserInvitationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	inv := &v1alpha1.UserInvitation{}
+	if err := r.client.Get(ctx, req.NamespacedName, inv); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !inv.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, r.finalize(ctx, inv)
+	}
+	if err := ensureFinalizer(ctx, r.client, inv, InvitationFinalizer); err != nil {
+		return ctrl.Result{}, err
+	}
+
+	in, err := r.gather.forOrganization(ctx, inv.Namespace, string(inv.Spec.OrganizationRef.Name))
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	now := r.clock.Now()
+	platform := permissions.Compile(in, now)
+	result, ok := platform.Invitation(inv.Name)
+	if !ok {
+		return ctrl.Result{}, fmt.Errorf("the engine has no result for UserInvitation %s: cache not in step yet", req)
+	}
+
+	if err := r.applyBindings(ctx, inv, result.Bindings); err != nil {
+		return ctrl.Result{}, err
+	}
+	previous := inv.Status.Phase
+	if _, err := r.writeStatus(ctx, inv, invitationStatus(inv, result)); err != nil {
+		return ctrl.Result{}, err
+	}
+	// Only after the status says so: an event never announces what a failed write lost.
+	r.recordTransition(inv, previous)
+	return requeueForTime(platform, now), nil
+}
+
+// invitationStatus is inv's status for the engine's result.
+func invitationStatus(inv *v1alpha1.UserInvitation, result permissions.InvitationResult) v1alpha1.UserInvitationStatus {
+	var bindings []string
+	for _, b := range result.Bindings {
+		bindings = append(bindings, b.Name)
+	}
+	slices.Sort(bindings)
+	return v1alpha1.UserInvitationStatus{
+		ObservedGeneration: inv.Generation,
+		Phase:              result.Phase,
+		ExpiresAt:          metaTime(result.ExpiresAt),
+		GrantedRoles:       result.GrantedRoles,
+		GrantedBy:          result.GrantedBy,
+		Bindings:           bindings,
+		Conditions:         mergeConditions(inv.Status.Conditions, result.Conditions, inv.Generation),
+	}
+}
+
+func (r *UserInvitationReconciler) writeStatus(ctx context.Context, inv *v1alpha1.UserInvitation, status v1alpha1.UserInvitationStatus) (bool, error) {
+	before := inv.DeepCopy()
+	inv.Status = status
+	return patchStatus(ctx, r.client, before, inv)
+}
+
+// recordTransition emits an event when the user's phase changed from previous.
+func (r *UserInvitationReconciler) recordTransition(inv *v1alpha1.UserInvitation, previous v1alpha1.UserPhase) {
+	phase := inv.Status.Phase
+	if phase == previous {
+		return
+	}
+	message := ""
+	if ready := meta.FindStatusCondition(inv.Status.Conditions, v1alpha1.ConditionReady); ready != nil {
+		message = ready.Message
+	}
+	switch {
+	case phase == v1alpha1.UserPhaseActive:
+		r.recorder.Eventf(inv, nil, corev1.EventTypeNormal, "Activated", "Activate",
+			"%s is Active in %s with roles %s", inv.Spec.Email, inv.Spec.OrganizationRef.Name, strings.Join(inv.Status.GrantedRoles, ", "))
+	case phase == v1alpha1.UserPhaseExpired:
+		r.recorder.Eventf(inv, nil, corev1.EventTypeNormal, "Expired", "Expire",
+			"The invitation of %s expired before it was accepted", inv.Spec.Email)
+	case phase == v1alpha1.UserPhaseBlocked:
+		r.recorder.Eventf(inv, nil, corev1.EventTypeWarning, "Blocked", "Block",
+			"%s is Blocked and holds no permission on the platform", inv.Spec.Email)
+	case phase == v1alpha1.UserPhaseRejected:
+		r.recorder.Eventf(inv, nil, corev1.EventTypeWarning, "Rejected", "Reject", "%s", message)
+	case previous == v1alpha1.UserPhaseBlocked:
+		r.recorder.Eventf(inv, nil, corev1.EventTypeNormal, "Renewed", "Renew",
+			"%s is no longer blocked and is %s", inv.Spec.Email, phase)
+	}
+}
+
+// applyBindings makes the RoleBindings inv owns exactly desired: it creates the missing,
+// updates the changed, and deletes the rest. A binding whose role changed is deleted
+// (roleRef is immutable) and created again by the next reconcile.
+func (r *UserInvitationReconciler) applyBindings(ctx context.Context, inv *v1alpha1.UserInvitation, desired []permissions.DesiredBinding) error {
+	owned, err := r.ownedBindings(ctx, inv)
+	if err != nil {
+		return err
+	}
+	for _, d := range desired {
+		want := invitationBinding(inv, d)
+		have, found := owned[want.Name]
+		delete(owned, want.Name)
+		switch {
+		case !found:
+			if err := r.client.Create(ctx, want); err != nil {
+				return fmt.Errorf("create RoleBinding %s/%s for UserInvitation %s: %w", want.Namespace, want.Name, inv.Name, err)
+			}
+		case have.Spec.RoleRef != want.Spec.RoleRef:
+			if err := r.deleteBinding(ctx, &have); err != nil {
+				return err
+			}
+		case bindingUpToDate(&have, want):
+			writesSkipped.WithLabelValues(resourceRoleBinding).Inc()
+		default:
+			updated := have.DeepCopy()
+			updated.Spec = want.Spec
+			if updated.Labels == nil {
+				updated.Labels = map[string]string{}
+			}
+			updated.Labels[v1alpha1.InvitationLabel] = inv.Name
+			if err := r.client.Update(ctx, updated); err != nil {
+				return fmt.Errorf("update RoleBinding %s/%s of UserInvitation %s: %w", have.Namespace, have.Name, inv.Name, err)
+			}
+		}
+	}
+	for _, name := range sortedKeys(owned) {
+		stale := owned[name]
+		if err := r.deleteBinding(ctx, &stale); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// invitationBinding is the RoleBinding inv owns for d: labelled with and controlled by
+// the invitation, holding in the organization's subtree.
+func invitationBinding(inv *v1alpha1.UserInvitation, d permissions.DesiredBinding) *v1alpha1.RoleBinding {
+	return &v1alpha1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:            d.Name,
+			Namespace:       inv.Namespace,
+			Labels:          map[string]string{v1alpha1.InvitationLabel: inv.Name},
+			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(inv, v1alpha1.GroupVersion.WithKind("UserInvitation"))},
+		},
+		Spec: v1alpha1.RoleBindingSpec{
+			Subject:         v1alpha1.Subject{Email: d.Email},
+			RoleRef:         v1alpha1.LocalObjectReference{Name: v1alpha1.ObjectName(d.Role)},
+			OrganizationRef: v1alpha1.LocalObjectReference{Name: v1alpha1.ObjectName(d.Organization)},
+			Inheritance:     v1alpha1.InheritanceSubtree,
+		},
+	}
+}
+
+// bindingUpToDate says whether have already holds want's spec and label (ownership is
+// how have was found).
+func bindingUpToDate(have, want *v1alpha1.RoleBinding) bool {
+	return equality.Semantic.DeepEqual(have.Spec, want.Spec) &&
+		have.Labels[v1alpha1.InvitationLabel] == want.Labels[v1alpha1.InvitationLabel]
+}
+
+// ownedBindings returns, by name, the RoleBindings controlled by inv.
+func (r *UserInvitationReconciler) ownedBindings(ctx context.Context, inv *v1alpha1.UserInvitation) (map[string]v1alpha1.RoleBinding, error) {
+	var list v1alpha1.RoleBindingList
+	if err := r.client.List(ctx, &list, client.InNamespace(inv.Namespace), client.MatchingLabels{v1alpha1.InvitationLabel: inv.Name}); err != nil {
+		return nil, fmt.Errorf("list RoleBindings of UserInvitation %s/%s: %w", inv.Namespace, inv.Name, err)
+	}
+	owned := map[string]v1alpha1.RoleBinding{}
+	for _, b := range list.Items {
+		if controlledBy(&b, inv.UID) {
+			owned[b.Name] = b
+		}
+	}
+	return owned, nil
+}
+
+func (r *UserInvitationReconciler) deleteBinding(ctx context.Context, b *v1alpha1.RoleBinding) error {
+	if err := r.client.Delete(ctx, b, client.Preconditions{UID: &b.UID}); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("delete RoleBinding %s/%s: %w", b.Namespace, b.Name, err)
+	}
+	return nil
+}
+
+// finalize completes a deletion once no other binding grants the user anything: it
+// deletes the invitation's own bindings (the garbage collector would, later) and
+// removes the finalizer. While other bindings remain, InUse says which.
+func (r *UserInvitationReconciler) finalize(ctx context.Context, inv *v1alpha1.UserInvitation) error {
+	if !slices.Contains(inv.Finalizers, InvitationFinalizer) {
+		return nil
+	}
+	remaining, err := r.otherGrants(ctx, inv)
+	if err != nil {
+		return err
+	}
+	if len(remaining) > 0 {
+		wasWaiting := meta.IsStatusConditionTrue(inv.Status.Conditions, v1alpha1.ConditionInUse)
+		status := inv.Status.DeepCopy()
+		meta.SetStatusCondition(&status.Conditions, metav1.Condition{
+			Type:               v1alpha1.ConditionInUse,
+			Status:             metav1.ConditionTrue,
+			Reason:             v1alpha1.ReasonInUse,
+			Message:            fmt.Sprintf("Deletion waits while other bindings grant %s access: %s", inv.Spec.Email, strings.Join(remaining, ", ")),
+			ObservedGeneration: inv.Generation,
+		})
+		if _, err := r.writeStatus(ctx, inv, *status); err != nil {
+			return err
+		}
+		if !wasWaiting {
+			r.recorder.Eventf(inv, nil, corev1.EventTypeWarning, "DeletionWaiting", "Delete",
+				"Deletion waits while other bindings grant %s access: %s", inv.Spec.Email, strings.Join(remaining, ", "))
+		}
+		return nil // the bindings' deletion enqueues this invitation again
+	}
+	owned, err := r.ownedBindings(ctx, inv)
+	if err != nil {
+		return err
+	}
+	for _, name := range sortedKeys(owned) {
+		b := owned[name]
+		if err := r.deleteBinding(ctx, &b); err != nil {
+			return err
+		}
+	}
+	return removeFinalizer(ctx, r.client, inv, InvitationFinalizer)
+}
+
+// otherGrants names, sorted, the unexpired RoleBindings of inv's user that inv does not
+// own. Bindings of another invitation that is being deleted too do not count, so two
+// invitations of one user deleted together do not wait for each other.
+func (r *UserInvitationReconciler) otherGrants(ctx context.Context, inv *v1alpha1.UserInvitation) ([]string, error) {
+	var list v1alpha1.RoleBindingList
+	if err := r.client.List(ctx, &list, client.InNamespace(inv.Namespace), client.MatchingFields{indexBindingEmail: string(inv.Spec.Email)}); err != nil {
+		return nil, fmt.Errorf("list RoleBindings of %s in %s: %w", inv.Spec.Email, inv.Namespace, err)
+	}
+	now := r.clock.Now()
+	var out []string
+	for _, b := range list.Items {
+		if controlledBy(&b, inv.UID) || (b.Spec.ExpiresAt != nil && !now.Before(b.Spec.ExpiresAt.Time)) {
+			continue
+		}
+		if owner := metav1.GetControllerOf(&b); owner != nil && owner.Kind == "UserInvitation" {
+			var other v1alpha1.UserInvitation
+			err := r.client.Get(ctx, types.NamespacedName{Namespace: inv.Namespace, Name: owner.Name}, &other)
+			if apierrors.IsNotFound(err) || (err == nil && !other.DeletionTimestamp.IsZero()) {
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("get UserInvitation %s/%s: %w", inv.Namespace, owner.Name, err)
+			}
+		}
+		out = append(out, "RoleBinding/"+b.Name)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// SetupWithManager registers the UserInvitation reconciler: it owns its RoleBindings
+// (a hand-deleted one is recreated) and watches what a user's status depends on.
+func (r *UserInvitationReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
+	rel := relations{reader: mgr.GetClient()}
+	specChanged := builder.WithPredicates(predicate.GenerationChangedPredicate{})
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&v1alpha1.UserInvitation{}).
+		Owns(&v1alpha1.RoleBinding{}).
+		Watches(&v1alpha1.UserInvitation{}, handler.EnqueueRequestsFromMapFunc(rel.invitationsForInvitation), specChanged).
+		Watches(&v1alpha1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(rel.invitationsForBinding), specChanged).
+		Watches(&v1alpha1.Role{}, handler.EnqueueRequestsFromMapFunc(rel.invitationsForRole), specChanged).
+		Watches(&v1alpha1.Organization{}, handler.EnqueueRequestsFromMapFunc(rel.invitationsForOrganization), specChanged).
+		WithOptions(opts).
+		Complete(r)
+}
