@@ -9,9 +9,9 @@ import (
 type Inheritance string
 
 const (
-	// InheritanceSubtree: the binding holds in the organization and all its descendants.
+	// InheritanceSubtree means the binding holds in the organization and all its descendants.
 	InheritanceSubtree Inheritance = "Subtree"
-	// InheritanceNone: the binding holds in this organization only.
+	// InheritanceNone means the binding holds in this organization only.
 	InheritanceNone Inheritance = "None"
 )
 

@@ -9,17 +9,19 @@ import (
 type UserPhase string
 
 const (
-	// UserPhaseNew: invited, not accepted yet. Grants nothing.
+	// UserPhaseNew is a user invited who has not accepted yet. Grants nothing.
 	UserPhaseNew UserPhase = "New"
-	// UserPhaseActive: accepted and signed in; holds the invitation's roles.
+	// UserPhaseActive is a user who accepted and signed in; they hold the invitation's
+	// roles.
 	UserPhaseActive UserPhase = "Active"
-	// UserPhaseBlocked: deactivated by an administrator; holds nothing anywhere on the
-	// platform. Renewed by clearing spec.blocked.
+	// UserPhaseBlocked is a user deactivated by an administrator; they hold nothing
+	// anywhere on the platform. Renewed by clearing spec.blocked.
 	UserPhaseBlocked UserPhase = "Blocked"
-	// UserPhaseExpired: not accepted in time. Grants nothing; renewed by re-inviting.
+	// UserPhaseExpired is an invitation not accepted in time. Grants nothing; renewed by
+	// re-inviting.
 	UserPhaseExpired UserPhase = "Expired"
-	// UserPhaseRejected: the inviter may not assign the roles, or the invitation is
-	// invalid. Grants nothing.
+	// UserPhaseRejected is an invitation whose inviter may not assign the roles, or that
+	// is invalid. Grants nothing.
 	UserPhaseRejected UserPhase = "Rejected"
 )
 
