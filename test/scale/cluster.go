@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+)
+
+// cluster is the apiserver the harness measures against: a local envtest control plane,
+// or any cluster reached through a kubeconfig.
+type cluster struct {
+	config     *rest.Config // the harness's own client: no client-side rate limit
+	kubeconfig string       // a file the manager subprocess can read
+	env        *envtest.Environment
+}
+
+// startCluster starts envtest (binaries from hack/envtest.sh) unless kubeconfig names a
+// cluster, and installs the CRDs from config/crd/bases either way.
+func startCluster(ctx context.Context, root, kubeconfig, workDir string) (*cluster, error) {
+	crds := filepath.Join(root, "config", "crd", "bases")
+	if _, err := os.Stat(crds); err != nil {
+		return nil, fmt.Errorf("CRDs missing (run 'make manifests'): %w", err)
+	}
+	c := &cluster{kubeconfig: kubeconfig}
+	if kubeconfig != "" {
+		cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+		if err != nil {
+			return nil, fmt.Errorf("load kubeconfig %s: %w", kubeconfig, err)
+		}
+		c.config = unthrottled(cfg)
+		if _, err := envtest.InstallCRDs(c.config, envtest.CRDInstallOptions{Paths: []string{crds}, ErrorIfPathMissing: true}); err != nil {
+			return nil, fmt.Errorf("install CRDs: %w", err)
+		}
+		return c, nil
+	}
+
+	assets, err := envtestAssets(ctx, root)
+	if err != nil {
+		return nil, err
+	}
+	c.env = &envtest.Environment{
+		BinaryAssetsDirectory: assets,
+		CRDDirectoryPaths:     []string{crds},
+		ErrorIfCRDPathMissing: true,
+	}
+	cfg, err := c.env.Start()
+	if err != nil {
+		return nil, fmt.Errorf("start envtest control plane: %w", err)
+	}
+	c.config = unthrottled(cfg)
+	// The manager runs as its own process, so it needs a kubeconfig file of its own.
+	user, err := c.env.AddUser(envtest.User{Name: "orgaccess-scale", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("add envtest user: %w", err), c.stop())
+	}
+	data, err := user.KubeConfig()
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("render kubeconfig: %w", err), c.stop())
+	}
+	c.kubeconfig = filepath.Join(workDir, "kubeconfig")
+	if err := os.WriteFile(c.kubeconfig, data, 0o600); err != nil {
+		return nil, errors.Join(fmt.Errorf("write kubeconfig: %w", err), c.stop())
+	}
+	return c, nil
+}
+
+// unthrottled copies cfg without a client-side rate limit: the harness bounds its load
+// by the number of workers instead, so the floor is the apiserver's, not client-go's.
+func unthrottled(cfg *rest.Config) *rest.Config {
+	cfg = rest.CopyConfig(cfg)
+	cfg.QPS, cfg.Burst = -1, 0
+	return cfg
+}
+
+// envtestAssets finds kube-apiserver and etcd: KUBEBUILDER_ASSETS, else hack/envtest.sh.
+func envtestAssets(ctx context.Context, root string) (string, error) {
+	if dir := os.Getenv("KUBEBUILDER_ASSETS"); dir != "" {
+		return dir, nil
+	}
+	cmd := exec.CommandContext(ctx, filepath.Join(root, "hack", "envtest.sh"))
+	cmd.Dir = root
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("hack/envtest.sh: %w", err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+func (c *cluster) clientset() (*kubernetes.Clientset, error) {
+	cs, err := kubernetes.NewForConfig(c.config)
+	if err != nil {
+		return nil, fmt.Errorf("new clientset: %w", err)
+	}
+	return cs, nil
+}
+
+// writes reads the apiserver's write counters from its metrics endpoint.
+func (c *cluster) writes(ctx context.Context, cs *kubernetes.Clientset) (writeCounts, error) {
+	body, err := cs.CoreV1().RESTClient().Get().AbsPath("/metrics").Stream(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("get apiserver metrics: %w", err)
+	}
+	defer body.Close()
+	samples, err := parseMetrics(body, "apiserver_request_total")
+	if err != nil {
+		return nil, fmt.Errorf("apiserver metrics: %w", err)
+	}
+	return writesFrom(samples), nil
+}
+
+func (c *cluster) stop() error {
+	if c.env == nil {
+		return nil
+	}
+	if err := c.env.Stop(); err != nil {
+		return fmt.Errorf("stop envtest: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,258 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/orgaccess/orgaccess/controllers/permissions"
+	"github.com/orgaccess/orgaccess/test/platformgen"
+)
+
+// harness runs the measurements of one scale run against one apiserver.
+type harness struct {
+	cl      *cluster
+	cs      *kubernetes.Clientset
+	c       client.Client
+	o       options
+	bin     string
+	logPath string
+}
+
+func newHarness(ctx context.Context, cl *cluster, o options, bin, logPath string) (*harness, error) {
+	cs, err := cl.clientset()
+	if err != nil {
+		return nil, err
+	}
+	c, err := newClient(cl)
+	if err != nil {
+		return nil, err
+	}
+	return &harness{cl: cl, cs: cs, c: c, o: o, bin: bin, logPath: logPath}, nil
+}
+
+// incremental is the measurement of one scenario.
+type incremental struct {
+	name, change string
+	latency      time.Duration // from the write to the last document that changed
+	changedDocs  int
+	writes       writeCounts // the manager's, the harness's own write taken out
+}
+
+// results is everything one run measured; zero fields were not reached.
+type results struct {
+	organizations, bindings, users int
+
+	apply       time.Duration
+	applyWrites int
+	documents   int
+
+	floor time.Duration
+
+	cold       time.Duration // manager start -> every document published
+	coldWrites writeCounts   // issued by then
+	coldIdle   time.Duration // manager start -> every controller idle
+	idleWrites writeCounts   // issued by then
+
+	restartReady  time.Duration
+	restartIdle   time.Duration
+	restartWrites writeCounts
+
+	incrementals []incremental
+
+	peakHeap, peakRSS float64
+}
+
+func (h *harness) writes(ctx context.Context) (writeCounts, error) {
+	return h.cl.writes(ctx, h.cs)
+}
+
+// measure runs every measurement in order; what was measured before an error is kept.
+func (h *harness) measure(ctx context.Context, size platformgen.Size) (*results, error) {
+	res := &results{}
+	in := platformgen.Generate(size, h.o.seed)
+	res.organizations, res.bindings, res.users = len(in.Organizations), len(in.Bindings), size.Users
+	shiftTimes(&in, time.Now())
+
+	logf("applying %d organizations, %d roles, %d invitations, %d bindings with %d workers",
+		len(in.Organizations), len(in.Roles), len(in.Invitations), len(in.Bindings), h.o.applyWorkers)
+	before, err := h.writes(ctx)
+	if err != nil {
+		return res, err
+	}
+	start := time.Now()
+	if err := applyPlatform(ctx, h.c, &in, h.o.applyWorkers); err != nil {
+		return res, err
+	}
+	res.apply = time.Since(start)
+	after, err := h.writes(ctx)
+	if err != nil {
+		return res, err
+	}
+	res.applyWrites = after.since(before).total()
+
+	exp, err := expectDocuments(in, time.Now())
+	if err != nil {
+		return res, err
+	}
+	res.documents = len(exp.documents)
+	logf("floor: a plain writer creates %d ConfigMaps", res.documents)
+	if res.floor, err = measureFloor(ctx, h.cl.config, exp, h.o.limits); err != nil {
+		return res, err
+	}
+
+	tr, err := startTracker(ctx, h.cs, platformgen.Namespace)
+	if err != nil {
+		return res, err
+	}
+	if err := h.cold(ctx, res, tr, exp); err != nil {
+		return res, err
+	}
+	m, err := h.restart(ctx, res)
+	if err != nil {
+		return res, err
+	}
+	defer func() {
+		if err := m.stop(); err != nil {
+			logf("%v", err)
+		}
+	}()
+	// From here on the harness works on the platform as the apiserver holds it, statuses
+	// written by the manager included.
+	if in, err = readPlatform(ctx, h.c); err != nil {
+		return res, err
+	}
+	if exp, err = expectDocuments(in, time.Now()); err != nil {
+		return res, err
+	}
+	for _, s := range scenarios {
+		inc, next, err := h.incremental(ctx, m, tr, s, &in, exp)
+		if err != nil {
+			return res, fmt.Errorf("%s: %w", s.name, err)
+		}
+		res.incrementals = append(res.incrementals, inc)
+		exp = next
+	}
+	heap, rss := m.peaks()
+	res.peakHeap, res.peakRSS = max(res.peakHeap, heap), max(res.peakRSS, rss)
+	return res, nil
+}
+
+// cold starts the manager on the applied platform and waits until every document is
+// published, then until the manager is idle.
+func (h *harness) cold(ctx context.Context, res *results, tr *tracker, exp expectation) error {
+	done := tr.expect(exp)
+	before, err := h.writes(ctx)
+	if err != nil {
+		return err
+	}
+	logf("cold start: the manager publishes %d documents", len(exp.documents))
+	m, err := startManager(h.bin, h.cl.kubeconfig, h.logPath, h.o.managerFlags())
+	if err != nil {
+		return err
+	}
+	defer func() {
+		heap, rss := m.peaks()
+		res.peakHeap, res.peakRSS = max(res.peakHeap, heap), max(res.peakRSS, rss)
+		if err := m.stop(); err != nil {
+			logf("%v", err)
+		}
+	}()
+	matched, err := tr.await(ctx, done)
+	if err != nil {
+		return fmt.Errorf("cold convergence: %w", err)
+	}
+	res.cold = matched.Sub(m.started)
+	if res.coldWrites, err = h.writesSince(ctx, before); err != nil {
+		return err
+	}
+	logf("every document published after %v; waiting for the manager to be idle", res.cold.Round(time.Millisecond))
+	idle, err := m.awaitIdle(ctx)
+	if err != nil {
+		return err
+	}
+	res.coldIdle = idle.Sub(m.started)
+	res.idleWrites, err = h.writesSince(ctx, before)
+	return err
+}
+
+func (h *harness) writesSince(ctx context.Context, before writeCounts) (writeCounts, error) {
+	now, err := h.writes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return now.since(before), nil
+}
+
+// restart starts a new manager on the converged platform: it should be Ready quickly
+// and write nothing.
+func (h *harness) restart(ctx context.Context, res *results) (*manager, error) {
+	before, err := h.writes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	logf("restart on the converged platform")
+	m, err := startManager(h.bin, h.cl.kubeconfig, h.logPath, h.o.managerFlags())
+	if err != nil {
+		return nil, err
+	}
+	if res.restartReady, err = m.awaitReady(ctx); err != nil {
+		return m, err
+	}
+	idle, err := m.awaitIdle(ctx)
+	if err != nil {
+		return m, err
+	}
+	res.restartIdle = idle.Sub(m.started)
+	res.restartWrites, err = h.writesSince(ctx, before)
+	return m, err
+}
+
+// incrementalTimeout bounds one scenario: far above its target, so a miss is measured
+// rather than cut short.
+const incrementalTimeout = 5 * time.Minute
+
+func (h *harness) incremental(ctx context.Context, m *manager, tr *tracker, s scenario, in *permissions.Input, exp expectation) (incremental, expectation, error) {
+	inc := incremental{name: s.name}
+	change, write, err := s.prepare(in, exp)
+	if err != nil {
+		return inc, exp, err
+	}
+	inc.change = change
+	next, err := expectDocuments(*in, time.Now())
+	if err != nil {
+		return inc, exp, err
+	}
+	inc.changedDocs = len(next.changed(exp))
+	logf("%s: %s (%d documents change)", s.name, change, inc.changedDocs)
+	if _, err := m.awaitIdle(ctx); err != nil { // start from a quiet manager
+		return inc, exp, err
+	}
+	before, err := h.writes(ctx)
+	if err != nil {
+		return inc, exp, err
+	}
+	done := tr.expect(next)
+	start := time.Now()
+	if err := write(ctx, h.c); err != nil {
+		return inc, exp, err
+	}
+	wait, cancel := context.WithTimeout(ctx, incrementalTimeout)
+	defer cancel()
+	matched, err := tr.await(wait, done)
+	if err != nil {
+		return inc, exp, err
+	}
+	inc.latency = max(matched.Sub(start), 0)
+	if _, err := m.awaitIdle(ctx); err != nil {
+		return inc, exp, err
+	}
+	if inc.writes, err = h.writesSince(ctx, before); err != nil {
+		return inc, exp, err
+	}
+	inc.writes.takeOne(s.ownWrite)
+	return inc, next, nil
+}

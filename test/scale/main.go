@@ -1,0 +1,174 @@
+// Command scale measures orgaccess at scale against a real apiserver: it generates a
+// platform (test/platformgen), applies it to an envtest control plane (or the cluster
+// of -kubeconfig), runs the manager binary as a subprocess and measures, in one run:
+// cold convergence against the floor of a plain writer, a restart on the converged
+// platform, four incremental changes, and the manager's peak heap and RSS.
+//
+//	go run ./test/scale                 # the Small platform, a few minutes
+//	go run ./test/scale -size=full      # 10,101 organizations, 200,000 bindings
+//
+// docs/performance.md records the results and what they mean.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/orgaccess/orgaccess/api/v1alpha1"
+	"github.com/orgaccess/orgaccess/test/platformgen"
+)
+
+type options struct {
+	size         string
+	seed         int64
+	kubeconfig   string
+	managerBin   string
+	managerArgs  string
+	limits       clientLimits
+	applyWorkers int
+	timeout      time.Duration
+	keep         bool
+}
+
+func main() {
+	var o options
+	var qps float64
+	flag.StringVar(&o.size, "size", "small", "Platform size: small (about a twentieth) or full (10,101 organizations, 200,000 bindings).")
+	flag.Int64Var(&o.seed, "seed", 1, "Seed of the generated platform.")
+	flag.StringVar(&o.kubeconfig, "kubeconfig", "", "Measure against this cluster instead of a local envtest control plane.")
+	flag.StringVar(&o.managerBin, "manager", "", "Manager binary to run; empty builds ./cmd/manager.")
+	flag.StringVar(&o.managerArgs, "manager-args", "--zap-log-level=error", "Extra flags for the manager, space-separated.")
+	flag.IntVar(&o.limits.workers, "concurrency", 4, "The manager's --max-concurrent-reconciles, and the floor writer's workers.")
+	flag.Float64Var(&qps, "qps", 50, "The manager's --kube-api-qps, and the floor writer's client QPS.")
+	flag.IntVar(&o.limits.burst, "burst", 100, "The manager's --kube-api-burst, and the floor writer's client burst.")
+	flag.IntVar(&o.applyWorkers, "apply-workers", 32, "Parallel requests while applying the platform (not measured).")
+	flag.DurationVar(&o.timeout, "timeout", 30*time.Minute, "Give up after this long.")
+	flag.BoolVar(&o.keep, "keep", false, "Keep the work directory (kubeconfig, manager log).")
+	flag.Parse()
+	o.limits.qps = float32(qps)
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "scale:", err)
+		os.Exit(1)
+	}
+}
+
+func run(o options) error {
+	size, err := sizeByName(o.size)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
+	defer cancel()
+	root, err := moduleRoot()
+	if err != nil {
+		return err
+	}
+	workDir, err := os.MkdirTemp("", "orgaccess-scale-")
+	if err != nil {
+		return fmt.Errorf("create work directory: %w", err)
+	}
+	if o.keep {
+		logf("work directory %s", workDir)
+	} else {
+		defer os.RemoveAll(workDir)
+	}
+
+	bin := o.managerBin
+	if bin == "" {
+		logf("building ./cmd/manager")
+		if bin, err = buildManager(ctx, root, workDir); err != nil {
+			return err
+		}
+	}
+	logf("starting the apiserver")
+	cl, err := startCluster(ctx, root, o.kubeconfig, workDir)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := cl.stop(); err != nil {
+			logf("%v", err)
+		}
+	}()
+	h, err := newHarness(ctx, cl, o, bin, filepath.Join(workDir, "manager.log"))
+	if err != nil {
+		return err
+	}
+	res, err := h.measure(ctx, size)
+	res.print(os.Stdout, o, size)
+	if err != nil && o.keep {
+		err = fmt.Errorf("%w (manager log: %s)", err, h.logPath)
+	}
+	return err
+}
+
+func sizeByName(name string) (platformgen.Size, error) {
+	switch name {
+	case "small":
+		return platformgen.Small(), nil
+	case "full":
+		return platformgen.Full(), nil
+	}
+	return platformgen.Size{}, fmt.Errorf("unknown -size %q: want small or full", name)
+}
+
+// moduleRoot finds the orgaccess module's root (config/, hack/, cmd/) from the working
+// directory up.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && strings.HasPrefix(string(data), "module github.com/orgaccess/orgaccess\n") {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("run from inside the orgaccess module")
+		}
+		dir = parent
+	}
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s  %s\n", time.Now().UTC().Format("15:04:05"), fmt.Sprintf(format, args...))
+}
+
+// newClient is the harness's client for the platform's objects.
+func newClient(cl *cluster) (client.Client, error) {
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return nil, fmt.Errorf("register client-go types: %w", err)
+	}
+	if err := v1alpha1.AddToScheme(scheme); err != nil {
+		return nil, fmt.Errorf("register orgaccess types: %w", err)
+	}
+	c, err := client.New(cl.config, client.Options{Scheme: scheme})
+	if err != nil {
+		return nil, fmt.Errorf("new client: %w", err)
+	}
+	return c, nil
+}
+
+// managerFlags are the flags that make the manager use the same limits as the floor.
+func (o options) managerFlags() []string {
+	args := []string{
+		"--max-concurrent-reconciles=" + strconv.Itoa(o.limits.workers),
+		"--kube-api-qps=" + strconv.FormatFloat(float64(o.limits.qps), 'f', -1, 32),
+		"--kube-api-burst=" + strconv.Itoa(o.limits.burst),
+	}
+	return append(args, strings.Fields(o.managerArgs)...)
+}

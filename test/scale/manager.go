@@ -1,0 +1,252 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/orgaccess/orgaccess/test/platformgen"
+)
+
+// buildManager compiles cmd/manager, so the harness measures the binary as shipped.
+func buildManager(ctx context.Context, root, workDir string) (string, error) {
+	bin := filepath.Join(workDir, "manager")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/manager")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/manager: %w\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// manager is one run of the manager binary as a subprocess, sampled for heap and RSS.
+type manager struct {
+	cmd         *exec.Cmd
+	started     time.Time
+	metricsURL  string
+	readyzURL   string
+	exited      chan struct{} // closed when the process has exited
+	exitErr     error         // set before exited is closed
+	stopSampler context.CancelFunc
+	sampled     sync.WaitGroup
+
+	mu       sync.Mutex
+	peakHeap float64 // go_memstats_heap_inuse_bytes, the highest sample
+	idle     int     // consecutive samples that saw empty work queues and no active workers
+	peakRSS  int64   // VmHWM, bytes
+}
+
+// startManager runs bin against kubeconfig, watching only the platform's namespace.
+func startManager(bin, kubeconfig, logPath string, extraArgs []string) (*manager, error) {
+	metricsAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	probeAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open manager log: %w", err)
+	}
+	args := append([]string{
+		"--metrics-bind-address=" + metricsAddr,
+		"--health-probe-bind-address=" + probeAddr,
+		"--namespaces=" + platformgen.Namespace,
+	}, extraArgs...)
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	m := &manager{
+		cmd:        cmd,
+		metricsURL: "http://" + metricsAddr + "/metrics",
+		readyzURL:  "http://" + probeAddr + "/readyz",
+		exited:     make(chan struct{}),
+	}
+	m.started = time.Now()
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, fmt.Errorf("start manager: %w", err)
+	}
+	go func() {
+		m.exitErr = cmd.Wait()
+		logFile.Close()
+		close(m.exited)
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	m.stopSampler = cancel
+	m.sampled.Go(func() { m.sample(ctx) })
+	return m, nil
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// sample scrapes the manager's metrics every 250 ms: heap in use, and whether every
+// controller is idle.
+func (m *manager) sample(ctx context.Context) {
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		samples, err := scrape(ctx, m.metricsURL,
+			"go_memstats_heap_inuse_bytes", "workqueue_depth", "controller_runtime_active_workers")
+		if err != nil {
+			continue // not serving yet, or exiting
+		}
+		busy := 0.0
+		sawQueues := false
+		m.mu.Lock()
+		for _, s := range samples {
+			switch s.name {
+			case "go_memstats_heap_inuse_bytes":
+				m.peakHeap = max(m.peakHeap, s.value)
+			default:
+				busy += s.value
+				sawQueues = true
+			}
+		}
+		if busy == 0 && sawQueues {
+			m.idle++
+		} else {
+			m.idle = 0
+		}
+		if rss, err := readPeakRSS(m.cmd.Process.Pid); err == nil {
+			m.peakRSS = max(m.peakRSS, rss)
+		}
+		m.mu.Unlock()
+	}
+}
+
+func scrape(ctx context.Context, url string, names ...string) ([]sample, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return parseMetrics(resp.Body, names...)
+}
+
+// readPeakRSS reads the process's peak resident set size (VmHWM) from /proc.
+func readPeakRSS(pid int) (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("parse VmHWM %q: %w", rest, err)
+			}
+			return kb * 1024, nil
+		}
+	}
+	return 0, errors.New("no VmHWM in /proc status")
+}
+
+// awaitReady polls /readyz and returns how long after the start it first answered 200.
+func (m *manager) awaitReady(ctx context.Context) (time.Duration, error) {
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.readyzURL, nil)
+		if err != nil {
+			return 0, err
+		}
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return time.Since(m.started), nil
+			}
+		}
+		select {
+		case <-m.exited:
+			return 0, fmt.Errorf("manager exited before it was ready: %v", m.exitErr)
+		case <-ctx.Done():
+			return 0, fmt.Errorf("manager not ready: %w", ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// awaitIdle waits until two samples taken after the call (half a second apart) saw
+// every controller's queue empty and no worker busy, and returns when that was seen.
+func (m *manager) awaitIdle(ctx context.Context) (time.Time, error) {
+	m.mu.Lock()
+	m.idle = 0
+	m.mu.Unlock()
+	for {
+		m.mu.Lock()
+		idle := m.idle >= 2
+		m.mu.Unlock()
+		if idle {
+			return time.Now(), nil
+		}
+		select {
+		case <-m.exited:
+			return time.Time{}, fmt.Errorf("manager exited: %v", m.exitErr)
+		case <-ctx.Done():
+			return time.Time{}, fmt.Errorf("manager not idle: %w", ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// peaks returns the highest heap in use and the peak RSS seen so far.
+func (m *manager) peaks() (heap, rss float64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r, err := readPeakRSS(m.cmd.Process.Pid); err == nil {
+		m.peakRSS = max(m.peakRSS, r)
+	}
+	return m.peakHeap, float64(m.peakRSS)
+}
+
+// stop sends SIGTERM and waits for the manager to exit.
+func (m *manager) stop() error {
+	defer m.sampled.Wait()
+	defer m.stopSampler()
+	if err := m.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		return fmt.Errorf("signal manager: %w", err)
+	}
+	select {
+	case <-m.exited:
+		if m.exitErr != nil {
+			return fmt.Errorf("manager exited after SIGTERM: %w", m.exitErr)
+		}
+		return nil
+	case <-time.After(45 * time.Second):
+		_ = m.cmd.Process.Kill()
+		return errors.New("manager did not stop within 45s of SIGTERM; killed")
+	}
+}

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// sample is one line of the Prometheus text format: a metric name, its labels and value.
+type sample struct {
+	name   string
+	labels map[string]string
+	value  float64
+}
+
+// parseMetrics reads the Prometheus text exposition format, keeping the samples whose
+// name is one of names. Both the apiserver and the manager serve it; a parser this
+// small spares the harness a dependency.
+func parseMetrics(r io.Reader, names ...string) ([]sample, error) {
+	var out []sample
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		name, rest, _ := strings.Cut(line, "{")
+		labelText := ""
+		if rest != "" {
+			var ok bool
+			if labelText, rest, ok = cutLabels(rest); !ok {
+				return nil, fmt.Errorf("malformed metric line %q", line)
+			}
+		} else {
+			name, rest, _ = strings.Cut(line, " ")
+		}
+		if !slices.Contains(names, name) {
+			continue
+		}
+		valueText, _, _ := strings.Cut(strings.TrimSpace(rest), " ") // drop a timestamp
+		value, err := strconv.ParseFloat(valueText, 64)
+		if err != nil {
+			return nil, fmt.Errorf("metric line %q: %w", line, err)
+		}
+		labels, err := parseLabels(labelText)
+		if err != nil {
+			return nil, fmt.Errorf("metric line %q: %w", line, err)
+		}
+		out = append(out, sample{name: name, labels: labels, value: value})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read metrics: %w", err)
+	}
+	return out, nil
+}
+
+// cutLabels splits `a="x",b="y"} 1` at the closing brace that is outside quotes.
+func cutLabels(s string) (labels, rest string, ok bool) {
+	quoted := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\' && quoted:
+			i++
+		case c == '"':
+			quoted = !quoted
+		case c == '}' && !quoted:
+			return s[:i], s[i+1:], true
+		}
+	}
+	return "", "", false
+}
+
+func parseLabels(s string) (map[string]string, error) {
+	labels := map[string]string{}
+	for s != "" {
+		key, rest, ok := strings.Cut(s, "=")
+		if !ok || !strings.HasPrefix(rest, `"`) {
+			return nil, fmt.Errorf("malformed labels %q", s)
+		}
+		var value strings.Builder
+		i := 1
+		for ; i < len(rest) && rest[i] != '"'; i++ {
+			if rest[i] == '\\' && i+1 < len(rest) {
+				i++
+				switch rest[i] {
+				case 'n':
+					value.WriteByte('\n')
+					continue
+				}
+			}
+			value.WriteByte(rest[i])
+		}
+		if i == len(rest) {
+			return nil, fmt.Errorf("unterminated label value in %q", s)
+		}
+		labels[strings.TrimSpace(key)] = value.String()
+		s = strings.TrimPrefix(rest[i+1:], ",")
+	}
+	return labels, nil
+}
+
+// writeVerbs are the apiserver_request_total verbs that change state.
+var writeVerbs = []string{"POST", "PUT", "PATCH", "APPLY", "DELETE", "DELETECOLLECTION"}
+
+// writeCounts counts write requests by resource ("configmaps",
+// "organizations/status", ...), as the apiserver saw them, whatever their outcome.
+type writeCounts map[string]float64
+
+// writesFrom sums apiserver_request_total over write verbs, by resource and subresource.
+func writesFrom(samples []sample) writeCounts {
+	w := writeCounts{}
+	for _, s := range samples {
+		if s.name != "apiserver_request_total" || !slices.Contains(writeVerbs, s.labels["verb"]) {
+			continue
+		}
+		key := s.labels["resource"]
+		if sub := s.labels["subresource"]; sub != "" {
+			key += "/" + sub
+		}
+		w[key] += s.value
+	}
+	return w
+}
+
+// since returns the writes issued after before was taken. Leases are left out: the
+// apiserver renews its own identity lease every few seconds whoever else is writing.
+func (w writeCounts) since(before writeCounts) writeCounts {
+	d := writeCounts{}
+	for k, v := range w {
+		if k == "leases" {
+			continue
+		}
+		if n := v - before[k]; n > 0 {
+			d[k] = n
+		}
+	}
+	return d
+}
+
+// takeOne removes one write of resource: the harness's own.
+func (w writeCounts) takeOne(resource string) {
+	if w[resource] > 1 {
+		w[resource]--
+	} else {
+		delete(w, resource)
+	}
+}
+
+func (w writeCounts) total() int {
+	var t float64
+	for _, v := range w {
+		t += v
+	}
+	return int(t)
+}
+
+// String lists the counts by resource, largest first, e.g. "configmaps 521, organizations/status 521".
+func (w writeCounts) String() string {
+	if len(w) == 0 {
+		return "none"
+	}
+	keys := slices.SortedFunc(maps.Keys(w), func(a, b string) int {
+		if w[a] != w[b] {
+			if w[a] > w[b] {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, int(w[k]))
+	}
+	return strings.Join(parts, ", ")
+}

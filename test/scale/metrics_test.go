@@ -1,0 +1,54 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestWritesFromApiserverMetrics(t *testing.T) {
+	const text = `# HELP apiserver_request_total [STABLE] Counter of apiserver requests
+# TYPE apiserver_request_total counter
+apiserver_request_total{code="201",component="apiserver",dry_run="",group="",resource="configmaps",scope="resource",subresource="",verb="POST",version="v1"} 10
+apiserver_request_total{code="409",component="apiserver",dry_run="",group="",resource="configmaps",scope="resource",subresource="",verb="POST",version="v1"} 2
+apiserver_request_total{code="200",component="apiserver",dry_run="",group="",resource="configmaps",scope="resource",subresource="",verb="LIST",version="v1"} 7
+apiserver_request_total{code="200",component="apiserver",dry_run="",group="access.orgaccess.dev",resource="organizations",scope="resource",subresource="status",verb="PUT",version="v1alpha1"} 4
+apiserver_request_total{code="200",component="apiserver",dry_run="",group="access.orgaccess.dev",resource="organizations",scope="resource",subresource="status",verb="PATCH",version="v1alpha1"} 1.5e+01
+apiserver_request_total{code="200",component="apiserver",group="coordination.k8s.io",resource="leases",subresource="",verb="PUT",version="v1"} 3
+apiserver_request_duration_seconds_bucket{verb="POST",le="+Inf"} 12
+go_memstats_heap_inuse_bytes 1.2345e+07
+`
+	samples, err := parseMetrics(strings.NewReader(text), "apiserver_request_total", "go_memstats_heap_inuse_bytes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(samples) != 7 {
+		t.Fatalf("parsed %d samples, want 7 (histogram buckets left out)", len(samples))
+	}
+	if last := samples[6]; last.name != "go_memstats_heap_inuse_bytes" || last.value != 12345000 {
+		t.Errorf("unlabelled sample = %+v", last)
+	}
+	got := writesFrom(samples).since(writeCounts{"configmaps": 5})
+	want := writeCounts{"configmaps": 7, "organizations/status": 19}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("writes (-want +got):\n%s", diff)
+	}
+	if got.total() != 26 {
+		t.Errorf("total = %d, want 26", got.total())
+	}
+	if s := got.String(); s != "organizations/status 19, configmaps 7" {
+		t.Errorf("String() = %q", s)
+	}
+}
+
+func TestParseLabelsWithQuotesAndBraces(t *testing.T) {
+	samples, err := parseMetrics(strings.NewReader(`m{path="/a}b",msg="say \"hi\""} 1`+"\n"), "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"path": "/a}b", "msg": `say "hi"`}
+	if diff := cmp.Diff(want, samples[0].labels); diff != "" {
+		t.Errorf("labels (-want +got):\n%s", diff)
+	}
+}

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/orgaccess/orgaccess/test/platformgen"
+)
+
+// print writes the results table: what was measured, the writes the apiserver counted,
+// and the target beside each figure.
+func (r *results) print(out io.Writer, o options, size platformgen.Size) {
+	if r == nil {
+		return
+	}
+	fmt.Fprintf(out, "\norgaccess scale run, %s UTC\n", time.Now().UTC().Format("2006-01-02 15:04"))
+	fmt.Fprintf(out, "platform: -size=%s seed %d: %d organizations, %d bindings, %d users, %d roles, %d tree paths, %d documents\n",
+		o.size, o.seed, r.organizations, r.bindings, r.users, size.Roles, size.TreePaths, r.documents)
+	fmt.Fprintf(out, "machine:  %s/%s, %d CPUs, %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel())
+	fmt.Fprintf(out, "manager:  %s (floor writer: %d workers, same QPS and burst)\n", strings.Join(o.managerFlags(), " "), o.limits.workers)
+	fmt.Fprintf(out, "applied the platform in %v (%d writes, not measured)\n\n", r.apply.Round(time.Millisecond), r.applyWrites)
+
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	row := func(cells ...string) { fmt.Fprintln(tw, strings.Join(cells, "\t")) }
+	row("measure", "result", "writes (manager)", "target")
+	row("-------", "------", "----------------", "------")
+	if r.floor > 0 {
+		row("floor: plain writer creates every ConfigMap", dur(r.floor), fmt.Sprint(r.documents), "")
+	}
+	if r.cold > 0 {
+		ratio := float64(r.cold) / float64(r.floor)
+		row("cold: every document published", fmt.Sprintf("%s = %.2f x floor", dur(r.cold), ratio),
+			fmt.Sprintf("%d: %v", r.coldWrites.total(), r.coldWrites), "<= 1.25 x floor")
+		row("cold: manager idle", dur(r.coldIdle), fmt.Sprintf("%d: %v", r.idleWrites.total(), r.idleWrites), "")
+	}
+	if r.restartReady > 0 {
+		row("restart: Ready (/readyz)", dur(r.restartReady), "", "")
+		row("restart: manager idle", dur(r.restartIdle), fmt.Sprintf("%d: %v", r.restartWrites.total(), r.restartWrites), "0 writes")
+	}
+	targets := map[string]string{
+		"one binding added": "<= 1 s; ConfigMap writes = documents changed",
+		"user blocked":      "<= 2 s",
+	}
+	for _, inc := range r.incrementals {
+		row(fmt.Sprintf("%s (%d documents change)", inc.name, inc.changedDocs), dur(inc.latency),
+			fmt.Sprintf("%d: %v", inc.writes.total(), inc.writes), targets[inc.name])
+	}
+	if r.peakHeap > 0 {
+		row("manager peak heap in use", fmt.Sprintf("%s = %.2f KiB per binding", mib(r.peakHeap), r.peakHeap/1024/float64(r.bindings)), "", "<= 2 KiB per binding")
+		row("manager peak RSS", mib(r.peakRSS), "", "")
+	}
+	tw.Flush()
+	for _, inc := range r.incrementals {
+		fmt.Fprintf(out, "  %s: %s\n", inc.name, inc.change)
+	}
+}
+
+func dur(d time.Duration) string {
+	if d < time.Second {
+		return d.Round(time.Millisecond).String()
+	}
+	return d.Round(10 * time.Millisecond).String()
+}
+
+func mib(b float64) string { return fmt.Sprintf("%.0f MiB", b/(1<<20)) }
+
+func cpuModel() string {
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown CPU"
+}

@@ -1,0 +1,161 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/orgaccess/orgaccess/api/v1alpha1"
+	"github.com/orgaccess/orgaccess/controllers/permissions"
+	"github.com/orgaccess/orgaccess/test/platformgen"
+)
+
+// scenario is one incremental change to a converged platform. prepare changes the
+// harness's copy of the platform and returns the write that makes the same change on
+// the apiserver; it picks its target from what the documents show (exp), so each
+// scenario touches the share of the platform the issue names whatever the size.
+type scenario struct {
+	name     string
+	ownWrite string // the resource the harness's own write counts under
+	prepare func(in *permissions.Input, exp expectation) (describe string, write func(context.Context, client.Client) error, err error)
+}
+
+var scenarios = []scenario{
+	{name: "one binding added", ownWrite: "rolebindings", prepare: addBinding},
+	{name: "role edited", ownWrite: "roles", prepare: editRole},
+	{name: "seller re-parented", ownWrite: "organizations", prepare: reparentSeller},
+	{name: "user blocked", ownWrite: "userinvitations", prepare: blockUser},
+}
+
+// patch writes the change from before to obj as a merge patch: the manager writes
+// statuses all along, so the harness's copy rarely holds the current resourceVersion.
+func patch(obj, before client.Object) func(context.Context, client.Client) error {
+	return func(ctx context.Context, c client.Client) error {
+		if err := c.Patch(ctx, obj, client.MergeFrom(before)); err != nil {
+			return fmt.Errorf("patch %T %s: %w", obj, obj.GetName(), err)
+		}
+		return nil
+	}
+}
+
+// addBinding binds a new user to a customer-level role in one customer: one document
+// should change.
+func addBinding(in *permissions.Input, _ expectation) (string, func(context.Context, client.Client) error, error) {
+	org := ""
+	for _, o := range in.Organizations {
+		if o.Spec.Type == v1alpha1.OrganizationTypeCustomer {
+			org = o.Name
+			break
+		}
+	}
+	role := ""
+	for _, r := range in.Roles {
+		if len(r.Spec.OrganizationTypes) == 0 && r.Spec.OrganizationRef == nil && r.Spec.Deprecation == nil && len(r.Spec.Permissions) > 0 {
+			role = r.Name
+			break
+		}
+	}
+	if org == "" || role == "" {
+		return "", nil, fmt.Errorf("no customer or unrestricted role to bind")
+	}
+	b := v1alpha1.RoleBinding{}
+	b.Name, b.Namespace = "scale-added-binding", platformgen.Namespace
+	b.Spec.Subject.Email = v1alpha1.Email("scale-added@" + org + ".example")
+	b.Spec.RoleRef.Name = v1alpha1.ObjectName(role)
+	b.Spec.OrganizationRef.Name = v1alpha1.ObjectName(org)
+	b.Spec.Inheritance = v1alpha1.InheritanceSubtree
+	in.Bindings = append(in.Bindings, b)
+	obj := &in.Bindings[len(in.Bindings)-1]
+	return fmt.Sprintf("RoleBinding %s: %s holds %s in %s", b.Name, b.Spec.Subject.Email, role, org),
+		func(ctx context.Context, c client.Client) error { return c.Create(ctx, obj) }, nil
+}
+
+// editRole grants one more permission to the role listed in the most documents (one
+// that does not already grant everything).
+func editRole(in *permissions.Input, exp expectation) (string, func(context.Context, client.Client) error, error) {
+	best := -1
+	for i, r := range in.Roles {
+		if slices.Contains(r.Spec.Permissions, "*") {
+			continue
+		}
+		if best < 0 || exp.roleReach[r.Name] > exp.roleReach[in.Roles[best].Name] {
+			best = i
+		}
+	}
+	if best < 0 {
+		return "", nil, fmt.Errorf("no role to edit")
+	}
+	role := &in.Roles[best]
+	before := role.DeepCopy()
+	var added v1alpha1.PermissionPattern
+	for _, t := range in.Trees {
+		for _, p := range t.Spec.Permissions {
+			if pattern := v1alpha1.PermissionPattern(p.Path); added == "" && !slices.Contains(role.Spec.Permissions, pattern) {
+				added = pattern
+			}
+		}
+	}
+	role.Spec.Permissions = append(role.Spec.Permissions, added)
+	return fmt.Sprintf("Role %s (in %d documents) also grants %s", role.Name, exp.roleReach[role.Name], added),
+		patch(role, before), nil
+}
+
+// reparentSeller moves the seller with the most customers to the root: its subtree
+// stops inheriting the distributor's grants.
+func reparentSeller(in *permissions.Input, _ expectation) (string, func(context.Context, client.Client) error, error) {
+	children := map[string]int{}
+	for _, o := range in.Organizations {
+		if o.Spec.ParentRef != nil {
+			children[string(o.Spec.ParentRef.Name)]++
+		}
+	}
+	best := -1
+	for i, o := range in.Organizations {
+		if o.Spec.Type != v1alpha1.OrganizationTypeSeller || o.Spec.ParentRef == nil {
+			continue
+		}
+		if best < 0 || children[o.Name] > children[in.Organizations[best].Name] {
+			best = i
+		}
+	}
+	if best < 0 {
+		return "", nil, fmt.Errorf("no seller under a distributor")
+	}
+	seller := &in.Organizations[best]
+	before := seller.DeepCopy()
+	from := seller.Spec.ParentRef.Name
+	seller.Spec.ParentRef = nil
+	return fmt.Sprintf("Organization %s (%d customers) moved from %s to the root", seller.Name, children[seller.Name], from),
+		patch(seller, before), nil
+}
+
+// blockUser blocks the Active seller-level user listed in the most documents: the
+// administrator of a seller, who reaches all its customers.
+func blockUser(in *permissions.Input, exp expectation) (string, func(context.Context, client.Client) error, error) {
+	orgType := map[string]v1alpha1.OrganizationType{}
+	for _, o := range in.Organizations {
+		orgType[o.Name] = o.Spec.Type
+	}
+	best := -1
+	reach := func(i int) int { return exp.userReach[string(in.Invitations[i].Spec.Email)] }
+	for i, inv := range in.Invitations {
+		if inv.Status.Phase != v1alpha1.UserPhaseActive || inv.Spec.Blocked ||
+			orgType[string(inv.Spec.OrganizationRef.Name)] != v1alpha1.OrganizationTypeSeller {
+			continue
+		}
+		if best < 0 || cmp.Or(cmp.Compare(reach(i), reach(best)), cmp.Compare(in.Invitations[best].Name, inv.Name)) > 0 {
+			best = i
+		}
+	}
+	if best < 0 {
+		return "", nil, fmt.Errorf("no active seller-level invitation")
+	}
+	inv := &in.Invitations[best]
+	before := inv.DeepCopy()
+	inv.Spec.Blocked = true
+	return fmt.Sprintf("UserInvitation %s: %s (in %d documents) blocked", inv.Name, inv.Spec.Email, reach(best)),
+		patch(inv, before), nil
+}
