@@ -20,7 +20,7 @@ import (
 type scenario struct {
 	name     string
 	ownWrite string // the resource the harness's own write counts under
-	prepare func(in *permissions.Input, exp expectation) (describe string, write func(context.Context, client.Client) error, err error)
+	prepare  func(in *permissions.Input, exp expectation) (describe string, write func(context.Context, client.Client) error, err error)
 }
 
 var scenarios = []scenario{
