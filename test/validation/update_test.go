@@ -64,17 +64,11 @@ spec: {type: Customer, parentRef: {name: acme}}`,
 			original: `
 kind: RoleBinding
 metadata: {name: alice-admin}
-spec:
-  subject: {email: alice@acme.example}
-  roleRef: {name: customer}
-  organizationRef: {name: acme}`,
+spec: {subject: {email: alice@acme.example}, roleRef: {name: customer}, organizationRef: {name: acme}}`,
 			edited: `
 kind: RoleBinding
 metadata: {name: alice-admin}
-spec:
-  subject: {email: alice@acme.example}
-  roleRef: {name: customer-admin}
-  organizationRef: {name: acme}`,
+spec: {subject: {email: alice@acme.example}, roleRef: {name: customer-admin}, organizationRef: {name: acme}}`,
 			field:   "spec.roleRef",
 			message: []string{"roleRef is immutable"},
 		},
@@ -122,17 +116,11 @@ spec: {includes: [customer, customer-admin]}`,
 			original: `
 kind: RoleBinding
 metadata: {name: alice-admin}
-spec:
-  subject: {email: alice@acme.example}
-  roleRef: {name: customer}
-  organizationRef: {name: acme}`,
+spec: {subject: {email: alice@acme.example}, roleRef: {name: customer}, organizationRef: {name: acme}}`,
 			edited: `
 kind: RoleBinding
 metadata: {name: alice-admin}
-spec:
-  subject: {email: Alice@acme.example}
-  roleRef: {name: customer}
-  organizationRef: {name: acme}`,
+spec: {subject: {email: Alice@acme.example}, roleRef: {name: customer}, organizationRef: {name: acme}}`,
 			field:   "spec.subject.email",
 			message: []string{"must be lowercase"},
 		},
@@ -159,19 +147,11 @@ spec: {type: Customer, parentRef: {name: fabrikam}, displayName: ACME}`,
 			original: `
 kind: RoleBinding
 metadata: {name: alice-admin}
-spec:
-  subject: {email: alice@acme.example}
-  roleRef: {name: customer}
-  organizationRef: {name: acme}`,
+spec: {subject: {email: alice@acme.example}, roleRef: {name: customer}, organizationRef: {name: acme}}`,
 			edited: `
 kind: RoleBinding
 metadata: {name: alice-admin}
-spec:
-  subject: {email: alice@acme.example}
-  roleRef: {name: customer}
-  organizationRef: {name: acme}
-  inheritance: None
-  expiresAt: "2027-01-01T00:00:00Z"`,
+spec: {subject: {email: alice@acme.example}, roleRef: {name: customer}, organizationRef: {name: acme}, inheritance: None, expiresAt: "2027-01-01T00:00:00Z"}`,
 		},
 		{
 			name: "blocking_an_invitation_and_changing_its_roles",

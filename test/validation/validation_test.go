@@ -208,8 +208,7 @@ spec:
 			manifest: `
 kind: PermissionTree
 metadata: {name: catalog}
-spec:
-  permissions: []`,
+spec: {permissions: []}`,
 			field:   "spec.permissions",
 			message: []string{"at least 1"},
 		},
@@ -366,10 +365,7 @@ spec: {organizationRef: {name: ACME}}`,
 			manifest: `
 kind: RoleBinding
 metadata: {name: alice-admin}
-spec:
-  subject: {email: Alice@acme.example}
-  roleRef: {name: customer-admin}
-  organizationRef: {name: acme}`,
+spec: {subject: {email: Alice@acme.example}, roleRef: {name: customer-admin}, organizationRef: {name: acme}}`,
 			field:   "spec.subject.email",
 			message: []string{"must be lowercase"},
 		},
@@ -378,10 +374,7 @@ spec:
 			manifest: `
 kind: RoleBinding
 metadata: {name: alice-admin}
-spec:
-  subject: {email: alice}
-  roleRef: {name: customer-admin}
-  organizationRef: {name: acme}`,
+spec: {subject: {email: alice}, roleRef: {name: customer-admin}, organizationRef: {name: acme}}`,
 			field:   "spec.subject.email",
 			message: []string{"must be an ASCII email address"},
 		},
@@ -390,9 +383,7 @@ spec:
 			manifest: `
 kind: RoleBinding
 metadata: {name: alice-admin}
-spec:
-  subject: {email: alice@acme.example}
-  organizationRef: {name: acme}`,
+spec: {subject: {email: alice@acme.example}, organizationRef: {name: acme}}`,
 			field:   "spec.roleRef",
 			message: []string{"Required value"},
 		},
@@ -401,11 +392,7 @@ spec:
 			manifest: `
 kind: RoleBinding
 metadata: {name: alice-admin}
-spec:
-  subject: {email: alice@acme.example}
-  roleRef: {name: customer-admin}
-  organizationRef: {name: acme}
-  inheritance: All`,
+spec: {subject: {email: alice@acme.example}, roleRef: {name: customer-admin}, organizationRef: {name: acme}, inheritance: All}`,
 			field:   "spec.inheritance",
 			message: []string{`"Subtree", "None"`},
 		},
@@ -414,11 +401,7 @@ spec:
 			manifest: `
 kind: RoleBinding
 metadata: {name: alice-admin}
-spec:
-  subject: {email: alice@acme.example}
-  roleRef: {name: customer-admin}
-  organizationRef: {name: acme}
-  expiresAt: tomorrow`,
+spec: {subject: {email: alice@acme.example}, roleRef: {name: customer-admin}, organizationRef: {name: acme}, expiresAt: tomorrow}`,
 			field:   "spec.expiresAt",
 			message: []string{"date-time"},
 		},
@@ -428,9 +411,7 @@ spec:
 			manifest: `
 kind: UserInvitation
 metadata: {name: alice}
-spec:
-  email: Alice@Acme.example
-  organizationRef: {name: acme}`,
+spec: {email: Alice@Acme.example, organizationRef: {name: acme}}`,
 			field:   "spec.email",
 			message: []string{"must be lowercase"},
 		},
@@ -439,9 +420,7 @@ spec:
 			manifest: `
 kind: UserInvitation
 metadata: {name: alice}
-spec:
-  email: аlice@acme.example
-  organizationRef: {name: acme}`,
+spec: {email: аlice@acme.example, organizationRef: {name: acme}}`,
 			field:   "spec.email",
 			message: []string{"must be an ASCII email address"},
 		},
@@ -450,9 +429,7 @@ spec:
 			manifest: `
 kind: UserInvitation
 metadata: {name: alice}
-spec:
-  email: alice@acme@example.com
-  organizationRef: {name: acme}`,
+spec: {email: alice@acme@example.com, organizationRef: {name: acme}}`,
 			field:   "spec.email",
 			message: []string{"must be an ASCII email address"},
 		},
@@ -461,8 +438,7 @@ spec:
 			manifest: `
 kind: UserInvitation
 metadata: {name: alice}
-spec:
-  email: alice@acme.example`,
+spec: {email: alice@acme.example}`,
 			field:   "spec.organizationRef",
 			message: []string{"Required value"},
 		},
@@ -471,10 +447,7 @@ spec:
 			manifest: `
 kind: UserInvitation
 metadata: {name: alice}
-spec:
-  email: alice@acme.example
-  organizationRef: {name: acme}
-  expiresAfter: one week`,
+spec: {email: alice@acme.example, organizationRef: {name: acme}, expiresAfter: one week}`,
 			field:   "spec.expiresAfter",
 			message: []string{"Go duration"},
 		},
@@ -483,10 +456,7 @@ spec:
 			manifest: `
 kind: UserInvitation
 metadata: {name: alice}
-spec:
-  email: alice@acme.example
-  organizationRef: {name: acme}
-  expiresAfter: 7d`,
+spec: {email: alice@acme.example, organizationRef: {name: acme}, expiresAfter: 7d}`,
 			field:   "spec.expiresAfter",
 			message: []string{"Go duration"},
 		},
@@ -495,10 +465,7 @@ spec:
 			manifest: `
 kind: UserInvitation
 metadata: {name: alice}
-spec:
-  email: alice@acme.example
-  organizationRef: {name: acme}
-  expiresAfter: 9000h`,
+spec: {email: alice@acme.example, organizationRef: {name: acme}, expiresAfter: 9000h}`,
 			field:   "spec.expiresAfter",
 			message: []string{"between 1m and 8760h"},
 		},
@@ -507,10 +474,7 @@ spec:
 			manifest: `
 kind: UserInvitation
 metadata: {name: alice}
-spec:
-  email: alice@acme.example
-  organizationRef: {name: acme}
-  acceptedAt: "22/11/2026 10:00"`,
+spec: {email: alice@acme.example, organizationRef: {name: acme}, acceptedAt: "22/11/2026 10:00"}`,
 			field:   "spec.acceptedAt",
 			message: []string{"date-time"},
 		},
@@ -519,10 +483,7 @@ spec:
 			manifest: `
 kind: UserInvitation
 metadata: {name: alice}
-spec:
-  email: alice@acme.example
-  invitedBy: alice@acme.example
-  organizationRef: {name: acme}`,
+spec: {email: alice@acme.example, invitedBy: alice@acme.example, organizationRef: {name: acme}}`,
 			field:   "spec.invitedBy",
 			message: []string{"cannot invite themselves"},
 		},
@@ -531,10 +492,7 @@ spec:
 			manifest: `
 kind: UserInvitation
 metadata: {name: alice}
-spec:
-  email: alice@acme.example
-  invitedBy: Bob@acme.example
-  organizationRef: {name: acme}`,
+spec: {email: alice@acme.example, invitedBy: Bob@acme.example, organizationRef: {name: acme}}`,
 			field:   "spec.invitedBy",
 			message: []string{"must be lowercase"},
 		},
@@ -543,10 +501,7 @@ spec:
 			manifest: `
 kind: UserInvitation
 metadata: {name: alice}
-spec:
-  email: alice@acme.example
-  organizationRef: {name: acme}
-  roles: [customer, billing-admin, customer]`,
+spec: {email: alice@acme.example, organizationRef: {name: acme}, roles: [customer, billing-admin, customer]}`,
 			field:   "spec.roles[2]",
 			message: []string{"Duplicate value"},
 		},
@@ -555,10 +510,7 @@ spec:
 			manifest: `
 kind: UserInvitation
 metadata: {name: alice}
-spec:
-  email: alice@acme.example
-  organizationRef: {name: acme}
-  blocked: "yes"`,
+spec: {email: alice@acme.example, organizationRef: {name: acme}, blocked: "yes"}`,
 			field:   "spec.blocked",
 			message: []string{"boolean"},
 		},
