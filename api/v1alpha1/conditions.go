@@ -54,6 +54,12 @@ const (
 	ReasonRoleNotReady         = "RoleNotReady"
 	ReasonSubjectBlocked       = "SubjectBlocked"
 	ReasonExpired              = "Expired"
+	// ReasonInvitationNotActive: the binding belongs to a UserInvitation that is not
+	// Active (or no longer exists); it grants nothing until the invitation is Active.
+	ReasonInvitationNotActive = "InvitationNotActive"
+	// ReasonRoleNotGranted: the binding belongs to a UserInvitation whose granted roles
+	// do not include the binding's role.
+	ReasonRoleNotGranted = "RoleNotGranted"
 )
 
 // UserInvitation reasons.

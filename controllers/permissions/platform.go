@@ -1,57 +1,166 @@
 package permissions
 
 import (
+	"slices"
+	"sync"
 	"time"
+
+	"github.com/orgaccess/orgaccess/api/v1alpha1"
 )
 
-// Platform is a compiled, immutable view of one platform at one instant.
-type Platform struct{}
+// Platform is a compiled, immutable view of one platform at one instant. It is safe for
+// concurrent use: the only state written after Compile is a cache of rendered
+// permission sets, behind a mutex.
+type Platform struct {
+	now time.Time
+
+	universe universe
+	features features
+	trees    map[string]TreeResult
+
+	orgs      []org
+	orgIndex  map[string]int32
+	roles     []role
+	roleIndex map[string]int32
+	users     []user // sorted by email, so sorting user ids sorts emails
+	userIndex map[string]int32
+
+	bindings     []binding
+	bindingIndex map[string]int32
+	invites      []invitation
+	inviteIndex  map[string]int32
+
+	cache renderCache
+}
 
 // Compile builds the platform's indexes. It never fails: every problem of the input
 // becomes a condition on the object at fault.
 func Compile(in Input, now time.Time) *Platform {
-	panic("permissions: Compile not implemented yet")
+	p := &Platform{now: now}
+	p.cache.init()
+	orgs := uniqueByName(in.Organizations, func(o *v1alpha1.Organization) string { return o.Name })
+	trees := uniqueByName(in.Trees, func(t *v1alpha1.PermissionTree) string { return t.Name })
+	roles := uniqueByName(in.Roles, func(r *v1alpha1.Role) string { return r.Name })
+	bindings := uniqueByName(in.Bindings, func(b *v1alpha1.RoleBinding) string { return b.Name })
+	invites := uniqueByName(in.Invitations, func(i *v1alpha1.UserInvitation) string { return i.Name })
+
+	p.internUsers(orgs, bindings, invites)
+	p.compileTrees(trees, roles)
+	p.compileForest(orgs)
+	p.compileRoles(roles)
+	p.compileInvitations(invites)
+	p.compileBindings(bindings)
+	p.decideInvitations()
+	p.finishBindings()
+	return p
+}
+
+// uniqueByName returns pointers to the objects sorted by name, keeping one object per
+// name (a namespace cannot hold two; the engine must still not depend on input order
+// when given them, so it keeps the first in a stable sort).
+func uniqueByName[T any](objs []T, name func(*T) string) []*T {
+	out := make([]*T, 0, len(objs))
+	for i := range objs {
+		out = append(out, &objs[i])
+	}
+	slices.SortStableFunc(out, func(a, b *T) int {
+		na, nb := name(a), name(b)
+		switch {
+		case na < nb:
+			return -1
+		case na > nb:
+			return 1
+		}
+		return 0
+	})
+	return slices.CompactFunc(out, func(a, b *T) bool { return name(a) == name(b) })
 }
 
 // Organizations returns the names of every organization, sorted.
-func (p *Platform) Organizations() []string { panic("not implemented yet") }
+func (p *Platform) Organizations() []string {
+	names := make([]string, len(p.orgs))
+	for i := range p.orgs {
+		names[i] = p.orgs[i].name
+	}
+	return names
+}
 
 // Organization returns the result for one Organization.
 func (p *Platform) Organization(name string) (OrganizationResult, bool) {
-	panic("not implemented yet")
+	i, ok := p.orgIndex[name]
+	if !ok {
+		return OrganizationResult{}, false
+	}
+	o := &p.orgs[i]
+	res := OrganizationResult{
+		Path:       slices.Clone(o.path),
+		Depth:      int32(len(o.path) - 1),
+		Conditions: []Condition{o.ready},
+	}
+	for _, u := range p.orgUsers(i) {
+		switch u.status {
+		case v1alpha1.UserPhaseNew:
+			res.Users.New++
+		case v1alpha1.UserPhaseActive:
+			res.Users.Active++
+		case v1alpha1.UserPhaseBlocked:
+			res.Users.Blocked++
+		case v1alpha1.UserPhaseExpired:
+			res.Users.Expired++
+		case v1alpha1.UserPhaseRejected:
+			res.Users.Rejected++
+		}
+	}
+	return res, true
 }
 
 // Tree returns the result for one PermissionTree.
-func (p *Platform) Tree(name string) (TreeResult, bool) { panic("not implemented yet") }
+func (p *Platform) Tree(name string) (TreeResult, bool) {
+	t, ok := p.trees[name]
+	if !ok {
+		return TreeResult{}, false
+	}
+	t.Conditions = slices.Clone(t.Conditions)
+	return t, true
+}
 
 // Role returns the result for one Role.
-func (p *Platform) Role(name string) (RoleResult, bool) { panic("not implemented yet") }
+func (p *Platform) Role(name string) (RoleResult, bool) {
+	i, ok := p.roleIndex[name]
+	if !ok {
+		return RoleResult{}, false
+	}
+	return p.roleResult(i), true
+}
 
 // Binding returns the result for one RoleBinding.
-func (p *Platform) Binding(name string) (BindingResult, bool) { panic("not implemented yet") }
+func (p *Platform) Binding(name string) (BindingResult, bool) {
+	i, ok := p.bindingIndex[name]
+	if !ok {
+		return BindingResult{}, false
+	}
+	b := &p.bindings[i]
+	return BindingResult{Ready: b.grants, Conditions: slices.Clone(b.conditions)}, true
+}
 
 // Invitation returns the result for one UserInvitation.
 func (p *Platform) Invitation(name string) (InvitationResult, bool) {
-	panic("not implemented yet")
+	i, ok := p.inviteIndex[name]
+	if !ok {
+		return InvitationResult{}, false
+	}
+	return p.invitationResult(i), true
 }
 
-// Document computes one organization's published document.
-func (p *Platform) Document(org string) (PublishedDocument, bool) {
-	panic("not implemented yet")
+// renderCache holds rendered permission sets, shared by every document of the platform:
+// the users of a platform hold few distinct combinations of roles.
+type renderCache struct {
+	mu       sync.RWMutex
+	byRoles  map[string]*grantSet // key: sorted role ids
+	byGrants map[string]*permissionSet
 }
 
-// Explain says whether user holds permission in org, and why.
-func (p *Platform) Explain(user, org, permission string) Explanation {
-	panic("not implemented yet")
-}
-
-// NextChange returns the earliest instant after now at which some result changes by
-// time alone (invitation expiry, binding expiry, a deprecated role's removeAfter).
-func (p *Platform) NextChange() (time.Time, bool) { panic("not implemented yet") }
-
-// AffectedOrganizations returns, sorted, the organizations whose documents may change
-// when the named object changes or is deleted, judged on this platform. Callers union
-// the answers of the platform before and after a change.
-func (p *Platform) AffectedOrganizations(ref ObjectRef) []string {
-	panic("not implemented yet")
+func (c *renderCache) init() {
+	c.byRoles = map[string]*grantSet{}
+	c.byGrants = map[string]*permissionSet{}
 }

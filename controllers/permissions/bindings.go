@@ -1,0 +1,161 @@
+package permissions
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/orgaccess/orgaccess/api/v1alpha1"
+)
+
+// binding is one RoleBinding, resolved.
+type binding struct {
+	name      string
+	user      int32
+	roleName  string
+	role      int32 // -1 when the role does not exist
+	org       int32 // -1 when the organization does not exist
+	subtree   bool
+	expiresAt *time.Time
+	// owner is the UserInvitation the binding was created for: -1 none (managed
+	// outside), -2 an invitation that no longer exists.
+	owner     int32
+	ownerName string
+
+	static     []problem // problems that do not depend on invitations' phases
+	grants     bool      // Ready: the binding grants its role
+	conditions []Condition
+}
+
+// invitationKind is the kind of the owner reference of a binding an invitation created.
+const invitationKind = "UserInvitation"
+
+// compileBindings resolves each binding's references and the checks that do not depend
+// on invitations: role and organization exist, the role is Ready and applicable where
+// bound, not removed without replacement, not expired, the subject not blocked.
+func (p *Platform) compileBindings(bindings []*v1alpha1.RoleBinding) {
+	p.bindings = make([]binding, len(bindings))
+	p.bindingIndex = make(map[string]int32, len(bindings))
+	for i, in := range bindings {
+		id := int32(i)
+		p.bindingIndex[in.Name] = id
+		b := &p.bindings[i]
+		*b = binding{
+			name:     in.Name,
+			user:     p.userID(in.Spec.Subject.Email),
+			roleName: string(in.Spec.RoleRef.Name),
+			role:     -1,
+			org:      -1,
+			subtree:  in.Spec.Inheritance != v1alpha1.InheritanceNone,
+			owner:    -1,
+		}
+		if in.Spec.ExpiresAt != nil {
+			t := in.Spec.ExpiresAt.Time
+			b.expiresAt = &t
+		}
+		for _, ref := range in.OwnerReferences {
+			if ref.Kind == invitationKind && strings.HasPrefix(ref.APIVersion, v1alpha1.GroupVersion.Group+"/") {
+				b.owner, b.ownerName = -2, ref.Name
+				if j, ok := p.inviteIndex[ref.Name]; ok {
+					b.owner = j
+				}
+				break
+			}
+		}
+		u := &p.users[b.user]
+		u.bindings = append(u.bindings, id)
+		if b.owner == -1 {
+			u.active = true // a binding managed outside makes its subject Active
+		}
+		if j, ok := p.orgIndex[string(in.Spec.OrganizationRef.Name)]; ok {
+			b.org = j
+			p.orgs[j].bindings = append(p.orgs[j].bindings, id)
+		} else {
+			b.static = append(b.static, problem{v1alpha1.ReasonOrganizationNotFound,
+				fmt.Sprintf("organization %s does not exist", in.Spec.OrganizationRef.Name)})
+		}
+		if j, ok := p.roleIndex[b.roleName]; ok {
+			b.role = j
+			p.roles[j].bindings = append(p.roles[j].bindings, id)
+			r := &p.roles[j]
+			switch {
+			case !r.ready:
+				b.static = append(b.static, problem{v1alpha1.ReasonRoleNotReady, fmt.Sprintf("role %s is not Ready", r.name)})
+			case r.removed && (r.replacement < 0 || r.grant.empty() && r.grantFeat.empty()):
+				b.static = append(b.static, problem{v1alpha1.ReasonRemoved,
+					fmt.Sprintf("role %s was removed and has no replacement that grants anything", r.name)})
+			}
+			if b.org >= 0 {
+				if why := p.notApplicable(j, b.org); why != "" {
+					b.static = append(b.static, problem{v1alpha1.ReasonRoleNotApplicable, why})
+				}
+			}
+		} else {
+			b.static = append(b.static, problem{v1alpha1.ReasonRoleNotFound, fmt.Sprintf("role %s does not exist", b.roleName)})
+		}
+		if b.expiresAt != nil && !p.now.Before(*b.expiresAt) {
+			b.static = append(b.static, problem{v1alpha1.ReasonExpired,
+				fmt.Sprintf("the binding expired at %s", b.expiresAt.UTC().Format(time.RFC3339))})
+		}
+		if u.blocked {
+			b.static = append(b.static, problem{v1alpha1.ReasonSubjectBlocked,
+				fmt.Sprintf("user %s is blocked on the platform", u.email)})
+		}
+	}
+}
+
+// bindingGrants reports whether binding b grants its role, given the invitations'
+// phases as decided so far: a binding an invitation created grants only while that
+// invitation is Active and lists the role among its granted roles, so access is
+// withdrawn at once, before the controllers get round to deleting the binding.
+func (p *Platform) bindingGrants(b *binding) bool {
+	if len(b.static) > 0 || b.owner == -2 {
+		return false
+	}
+	if b.owner < 0 {
+		return true
+	}
+	inv := &p.invites[b.owner]
+	return inv.phase == v1alpha1.UserPhaseActive && slices.Contains(inv.granted, b.roleName)
+}
+
+// finishBindings decides each binding's Ready and conditions once invitations' phases
+// are known.
+func (p *Platform) finishBindings() {
+	for i := range p.bindings {
+		b := &p.bindings[i]
+		b.grants = p.bindingGrants(b)
+		problems := slices.Clone(b.static)
+		switch {
+		case b.owner == -2:
+			problems = append(problems, problem{v1alpha1.ReasonInvitationNotActive,
+				fmt.Sprintf("the binding belongs to invitation %s, which does not exist", b.ownerName)})
+		case b.owner >= 0:
+			inv := &p.invites[b.owner]
+			if inv.phase != v1alpha1.UserPhaseActive {
+				problems = append(problems, problem{v1alpha1.ReasonInvitationNotActive,
+					fmt.Sprintf("the binding belongs to invitation %s, which is %s", inv.name, inv.phase)})
+			} else if !slices.Contains(inv.granted, b.roleName) {
+				problems = append(problems, problem{v1alpha1.ReasonRoleNotGranted,
+					fmt.Sprintf("invitation %s does not grant role %s", inv.name, b.roleName)})
+			}
+		}
+		slices.SortStableFunc(problems, func(a, b problem) int { return reasonRank(a.reason) - reasonRank(b.reason) })
+		where := "and its subtree"
+		if !b.subtree {
+			where = "only"
+		}
+		orgName := ""
+		if b.org >= 0 {
+			orgName = p.orgs[b.org].name
+		}
+		b.conditions = []Condition{readyCondition(
+			fmt.Sprintf("role %s granted to %s in %s %s", b.roleName, p.users[b.user].email, orgName, where), problems)}
+		if b.role >= 0 {
+			if c, ok := p.deprecatedCondition(b.role, "binding "+b.name); ok {
+				b.conditions = append(b.conditions, c)
+			}
+		}
+	}
+}

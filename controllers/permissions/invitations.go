@@ -1,0 +1,332 @@
+package permissions
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/orgaccess/orgaccess/api/v1alpha1"
+)
+
+// defaultExpiresAfter is how long an invitation may be accepted when it does not say.
+const defaultExpiresAfter = 168 * time.Hour
+
+// invitation is one UserInvitation, resolved.
+type invitation struct {
+	name      string
+	user      int32
+	org       int32 // -1 when the organization does not exist
+	orgName   string
+	roles     []string // spec.roles, or the organization's defaultRoles; sorted
+	invitedBy int32    // -1 when trusted (no invitedBy)
+	accepted  bool
+	blocked   bool
+	expiresAt time.Time
+	status    *v1alpha1.UserInvitationStatus
+
+	phase     v1alpha1.UserPhase // "" while undecided
+	granted   []string
+	grantedBy string
+	problem   *problem // why a Rejected invitation was rejected
+}
+
+// compileInvitations reads the invitations: their roles, their users' platform-wide
+// block, and which organization each reaches.
+func (p *Platform) compileInvitations(invites []*v1alpha1.UserInvitation) {
+	p.invites = make([]invitation, len(invites))
+	p.inviteIndex = make(map[string]int32, len(invites))
+	for i, in := range invites {
+		id := int32(i)
+		p.inviteIndex[in.Name] = id
+		inv := &p.invites[i]
+		expiresAfter := defaultExpiresAfter
+		if in.Spec.ExpiresAfter != nil && in.Spec.ExpiresAfter.Duration > 0 {
+			expiresAfter = in.Spec.ExpiresAfter.Duration
+		}
+		*inv = invitation{
+			name:      in.Name,
+			user:      p.userID(in.Spec.Email),
+			org:       -1,
+			orgName:   string(in.Spec.OrganizationRef.Name),
+			invitedBy: p.userID(in.Spec.InvitedBy),
+			accepted:  in.Spec.AcceptedAt != nil,
+			blocked:   in.Spec.Blocked,
+			expiresAt: in.CreationTimestamp.Add(expiresAfter),
+			status:    &in.Status,
+		}
+		inv.roles = sortedUnique(roleNames(in.Spec.Roles))
+		if j, ok := p.orgIndex[inv.orgName]; ok {
+			inv.org = j
+			p.orgs[j].invitations = append(p.orgs[j].invitations, id)
+			if len(inv.roles) == 0 {
+				inv.roles = sortedUnique(p.orgs[j].defaultRoles)
+			}
+		}
+		u := &p.users[inv.user]
+		u.invitations = append(u.invitations, id)
+		u.blocked = u.blocked || inv.blocked
+		if inv.invitedBy >= 0 {
+			p.users[inv.invitedBy].invited = append(p.users[inv.invitedBy].invited, id)
+		}
+	}
+}
+
+// decideInvitations decides every invitation's phase.
+//
+// A grant already judged is kept: an invitation whose status says Active (or Blocked)
+// with the same roles and invitedBy as now stays granted, whatever the inviter holds
+// today. Other accepted invitations are judged against what their inviters hold, and
+// since an inviter's access may itself come from an invitation being judged, they are
+// judged repeatedly until no more pass: the least fixpoint, independent of order (a
+// grant only ever helps other grants).
+func (p *Platform) decideInvitations() {
+	var pending []int32
+	for i := range p.invites {
+		inv := &p.invites[i]
+		st := inv.status
+		switch {
+		case inv.blocked:
+			inv.phase = v1alpha1.UserPhaseBlocked
+			inv.granted, inv.grantedBy = slices.Clone(st.GrantedRoles), st.GrantedBy
+		case inv.accepted && (st.Phase == v1alpha1.UserPhaseActive || st.Phase == v1alpha1.UserPhaseBlocked) &&
+			slices.Equal(sortedUnique(st.GrantedRoles), inv.roles) && st.GrantedBy == p.email(inv.invitedBy):
+			p.grant(inv)
+		default:
+			pending = append(pending, int32(i))
+		}
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, i := range pending {
+			inv := &p.invites[i]
+			if inv.accepted && inv.phase == "" && p.judge(inv) == nil {
+				p.grant(inv)
+				changed = true
+			}
+		}
+	}
+	for _, i := range pending {
+		inv := &p.invites[i]
+		if inv.phase != "" {
+			continue
+		}
+		if inv.problem = p.judge(inv); inv.problem != nil {
+			inv.phase = v1alpha1.UserPhaseRejected
+		} else if !p.now.Before(inv.expiresAt) {
+			inv.phase = v1alpha1.UserPhaseExpired
+		} else {
+			inv.phase = v1alpha1.UserPhaseNew
+		}
+	}
+}
+
+func (p *Platform) grant(inv *invitation) {
+	inv.phase = v1alpha1.UserPhaseActive
+	inv.granted = inv.roles
+	inv.grantedBy = p.email(inv.invitedBy)
+	p.users[inv.user].active = true
+}
+
+func (p *Platform) email(u int32) string {
+	if u < 0 {
+		return ""
+	}
+	return p.users[u].email
+}
+
+// judge checks an invitation's organization, roles and delegation, and returns why it
+// must be rejected, or nil.
+func (p *Platform) judge(inv *invitation) *problem {
+	if inv.org < 0 {
+		return &problem{v1alpha1.ReasonOrganizationNotFound, fmt.Sprintf("organization %s does not exist", inv.orgName)}
+	}
+	var missing []string
+	for _, r := range inv.roles {
+		if _, ok := p.roleIndex[r]; !ok {
+			missing = append(missing, r)
+		}
+	}
+	if len(missing) > 0 {
+		return &problem{v1alpha1.ReasonRoleNotFound, fmt.Sprintf("role %s does not exist", listOf(missing))}
+	}
+	if inv.invitedBy < 0 {
+		return nil // trusted: Kubernetes RBAC decided who may create it
+	}
+	inviter := &p.users[inv.invitedBy]
+	if inviter.blocked {
+		return &problem{v1alpha1.ReasonDelegationRefused, fmt.Sprintf("inviter %s is blocked on the platform", inviter.email)}
+	}
+	if p.ownsOrAncestor(inv.invitedBy, inv.org) {
+		return nil
+	}
+	held := p.heldAt(inv.invitedBy, inv.org)
+	var refused []string
+	for _, name := range inv.roles {
+		if !held.mayAssign(p, p.roleIndex[name]) {
+			refused = append(refused, name)
+		}
+	}
+	if len(refused) > 0 {
+		return &problem{v1alpha1.ReasonDelegationRefused, fmt.Sprintf(
+			"inviter %s may not assign role %s in organization %s: no role they hold there lists it in assignableRoles (\"*\" covers only roles whose permissions and features they hold)",
+			inviter.email, listOf(refused), p.orgs[inv.org].name)}
+	}
+	return nil
+}
+
+// ownsOrAncestor reports whether user u owns organization o or one of its ancestors.
+func (p *Platform) ownsOrAncestor(u, o int32) bool {
+	if p.orgs[o].owner == u {
+		return true
+	}
+	for _, a := range p.orgs[o].ancestors {
+		if p.orgs[a].owner == u {
+			return true
+		}
+	}
+	return false
+}
+
+// holding is what a user holds in one organization through Ready bindings.
+type holding struct {
+	grant, feat, assign bitset
+	assignAny           bool
+}
+
+// heldAt computes what user u holds in organization o, given the invitations' phases
+// as decided so far.
+func (p *Platform) heldAt(u, o int32) holding {
+	h := holding{grant: newBitset(p.universe.size()), feat: newBitset(len(p.features.items)), assign: newBitset(len(p.roles))}
+	for _, bi := range p.users[u].bindings {
+		b := &p.bindings[bi]
+		if !p.reaches(b, o) || !p.bindingGrants(b) {
+			continue
+		}
+		r := &p.roles[b.role]
+		h.grant.or(r.grant)
+		h.feat.or(r.grantFeat)
+		h.assign.or(r.mayAssign)
+		h.assignAny = h.assignAny || r.mayAssignAny
+	}
+	return h
+}
+
+// mayAssign reports whether a holder may assign role r: a role they hold lists it, or
+// lists "*" and they hold every permission and feature r grants.
+func (h holding) mayAssign(p *Platform, r int32) bool {
+	if h.assign.has(int(r)) {
+		return true
+	}
+	ro := &p.roles[r]
+	return h.assignAny && p.universe.within(ro.grant, h.grant) && ro.grantFeat.subsetOf(h.feat)
+}
+
+// within reports whether everything set a allows, set b allows too.
+func (u *universe) within(a, b bitset) bool {
+	if u.closure {
+		return a.subsetOf(b)
+	}
+	ok := true
+	a.each(func(i int) {
+		if !ok || b.has(i) {
+			return
+		}
+		covered := false
+		b.each(func(j int) { covered = covered || u.covers[j].has(i) })
+		ok = covered
+	})
+	return ok
+}
+
+// reaches reports whether binding b holds in organization o.
+func (p *Platform) reaches(b *binding, o int32) bool {
+	return b.org >= 0 && (b.org == o || b.subtree && p.inSubtree(o, b.org))
+}
+
+// invitationResult renders an invitation's status.
+func (p *Platform) invitationResult(i int32) InvitationResult {
+	inv := &p.invites[i]
+	res := InvitationResult{Phase: inv.phase, GrantedRoles: slices.Clone(inv.granted), GrantedBy: inv.grantedBy}
+	if !inv.accepted {
+		at := inv.expiresAt
+		res.ExpiresAt = &at
+	}
+	email := p.users[inv.user].email
+	var c Condition
+	switch inv.phase {
+	case v1alpha1.UserPhaseActive:
+		c = Condition{Type: v1alpha1.ConditionReady, True: true, Reason: v1alpha1.ReasonAccepted,
+			Message: fmt.Sprintf("user %s is Active in %s with roles %s", email, inv.orgName, listOrNone(inv.granted))}
+		for _, r := range inv.granted {
+			if _, ok := p.roleIndex[r]; ok {
+				res.Bindings = append(res.Bindings, DesiredBinding{
+					Name: BindingName(inv.name, r), Email: v1alpha1.Email(email), Role: r, Organization: inv.orgName,
+				})
+			}
+		}
+	case v1alpha1.UserPhaseBlocked:
+		c = Condition{Type: v1alpha1.ConditionReady, Reason: v1alpha1.ReasonBlocked,
+			Message: fmt.Sprintf("user %s is blocked on the platform", email)}
+	case v1alpha1.UserPhaseRejected:
+		c = Condition{Type: v1alpha1.ConditionReady, Reason: inv.problem.reason, Message: inv.problem.message}
+	case v1alpha1.UserPhaseExpired:
+		c = Condition{Type: v1alpha1.ConditionReady, Reason: v1alpha1.ReasonExpired,
+			Message: fmt.Sprintf("the invitation of %s into %s was not accepted in time", email, inv.orgName)}
+	default:
+		c = Condition{Type: v1alpha1.ConditionReady, Reason: v1alpha1.ReasonPending,
+			Message: fmt.Sprintf("waiting for %s to accept the invitation into %s", email, inv.orgName)}
+	}
+	res.Conditions = []Condition{c}
+	return res
+}
+
+func listOrNone(names []string) string {
+	if len(names) == 0 {
+		return "(none)"
+	}
+	return listOf(names)
+}
+
+// BindingName is the name of the RoleBinding that invitation creates for role:
+// "<invitation>-<role>", or, when that is not a valid object name (longer than 253
+// characters), a prefix of it and a hash of both names, so names stay unique.
+func BindingName(invitation, role string) string {
+	name := invitation + "-" + role
+	if len(name) <= 253 && validObjectName(name) {
+		return name
+	}
+	sum := sha256.Sum256([]byte(invitation + "/" + role))
+	suffix := hex.EncodeToString(sum[:])[:10]
+	prefix := name[:min(len(name), 253-len(suffix)-1)]
+	for len(prefix) > 0 && !isAlnum(prefix[len(prefix)-1]) {
+		prefix = prefix[:len(prefix)-1]
+	}
+	if prefix == "" || !validObjectName(prefix) {
+		return "invitation-" + suffix
+	}
+	return prefix + "-" + suffix
+}
+
+// validObjectName reports whether s is a DNS-1123 subdomain: lowercase alphanumeric
+// labels of '-' separated by '.', starting and ending alphanumeric.
+func validObjectName(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || !isAlnum(label[0]) || !isAlnum(label[len(label)-1]) {
+			return false
+		}
+		for k := range len(label) {
+			if c := label[k]; !isAlnum(c) && c != '-' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func isAlnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }

@@ -1,0 +1,434 @@
+package permissions
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/orgaccess/orgaccess/api/v1alpha1"
+)
+
+// role is one Role, resolved.
+type role struct {
+	name     string
+	spec     *v1alpha1.RoleSpec
+	deleting bool
+
+	includes   []int32 // included roles that exist
+	own        bitset  // the role's own permissions, expanded
+	ownFeat    bitset
+	customOrg  int32 // organizationRef: -1 none, -2 missing
+	types      []v1alpha1.OrganizationType
+	assignable bitset // roles named in assignableRoles
+	assignAny  bool   // "*" in assignableRoles
+
+	removed     bool  // deprecated and now at or past removeAfter
+	replacement int32 // -1 none, -2 missing
+
+	ready    bool
+	problems []problem
+
+	// What a binding to the role grants now: the least fixpoint of
+	// grant(r) = own(r) ∪ grant(includes) before removal, grant(replacement) after.
+	grant     bitset
+	grantFeat bitset
+	held      bitset // roles a binding to this role holds (itself and its includes)
+	// assignable and assignAny over every held role: what a holder may assign.
+	mayAssign    bitset
+	mayAssignAny bool
+
+	bindings []int32 // RoleBindings to this role
+}
+
+// features numbers feature names, like universe numbers paths.
+type features struct {
+	items []string
+	index map[string]int
+}
+
+// compileRoles resolves includes, detects include cycles, expands permissions, and
+// computes what a binding to each role grants now.
+func (p *Platform) compileRoles(roles []*v1alpha1.Role) {
+	p.roles = make([]role, len(roles))
+	p.roleIndex = make(map[string]int32, len(roles))
+	var feats []string
+	for i, r := range roles {
+		p.roleIndex[r.Name] = int32(i)
+		for _, f := range r.Spec.Features {
+			feats = append(feats, string(f))
+		}
+	}
+	p.features.items = sortedUnique(feats)
+	p.features.index = make(map[string]int, len(p.features.items))
+	for i, f := range p.features.items {
+		p.features.index[f] = i
+	}
+
+	n := len(roles)
+	for i, r := range roles {
+		ro := &p.roles[i]
+		*ro = role{
+			name:        r.Name,
+			spec:        &r.Spec,
+			deleting:    r.DeletionTimestamp != nil,
+			own:         newBitset(p.universe.size()),
+			ownFeat:     newBitset(len(p.features.items)),
+			customOrg:   -1,
+			types:       r.Spec.OrganizationTypes,
+			assignable:  newBitset(n),
+			replacement: -1,
+		}
+		var missing, unknown []string
+		for _, inc := range r.Spec.Includes {
+			if j, ok := p.roleIndex[string(inc)]; ok {
+				ro.includes = append(ro.includes, j)
+			} else {
+				missing = append(missing, string(inc))
+			}
+		}
+		for _, pat := range r.Spec.Permissions {
+			e := p.universe.expand(string(pat))
+			if !e.known {
+				unknown = append(unknown, string(pat))
+			}
+			ro.own.or(e.bits)
+		}
+		for _, f := range r.Spec.Features {
+			ro.ownFeat.set(p.features.index[string(f)])
+		}
+		for _, a := range r.Spec.AssignableRoles {
+			if a == v1alpha1.AnyRole {
+				ro.assignAny = true
+			} else if j, ok := p.roleIndex[string(a)]; ok {
+				ro.assignable.set(int(j))
+			}
+		}
+		if ref := r.Spec.OrganizationRef; ref != nil {
+			ro.customOrg = -2
+			if j, ok := p.orgIndex[string(ref.Name)]; ok {
+				ro.customOrg = j
+			} else {
+				ro.problems = append(ro.problems, problem{v1alpha1.ReasonOrganizationNotFound,
+					fmt.Sprintf("organization %s of custom role %s does not exist", ref.Name, r.Name)})
+			}
+		}
+		if d := r.Spec.Deprecation; d != nil {
+			ro.removed = !p.now.Before(d.RemoveAfter.Time)
+			if d.Replacement != "" {
+				ro.replacement = -2
+				if j, ok := p.roleIndex[string(d.Replacement)]; ok {
+					ro.replacement = j
+				}
+			}
+		}
+		if len(missing) > 0 {
+			ro.problems = append(ro.problems, problem{v1alpha1.ReasonIncludeNotFound,
+				fmt.Sprintf("role %s includes %s, which does not exist", r.Name, listOf(sortedUnique(missing)))})
+		}
+		if len(unknown) > 0 {
+			ro.problems = append(ro.problems, problem{v1alpha1.ReasonUnknownPermission,
+				fmt.Sprintf("role %s grants %s, which no PermissionTree defines", r.Name, listOf(sortedUnique(unknown)))})
+		}
+	}
+	for _, cycle := range includeCycles(p.roles) {
+		names := make([]string, len(cycle))
+		for k, i := range cycle {
+			names[k] = p.roles[i].name
+		}
+		slices.Sort(names)
+		for _, i := range cycle {
+			p.roles[i].problems = append(p.roles[i].problems, problem{v1alpha1.ReasonIncludeCycle,
+				fmt.Sprintf("role %s is in an include cycle with %s; roles in a cycle grant nothing", p.roles[i].name, listOf(names))})
+		}
+	}
+	p.resolveReadiness()
+	p.resolveGrants()
+}
+
+// resolveReadiness marks each role Ready when it has no problem of its own and every
+// role it includes is Ready: a role that is not Ready grants nothing (fail closed).
+func (p *Platform) resolveReadiness() {
+	const (
+		unknown = iota
+		resolving
+		resolved
+	)
+	state := make([]uint8, len(p.roles))
+	var resolve func(i int32) bool
+	resolve = func(i int32) bool {
+		r := &p.roles[i]
+		if state[i] != unknown {
+			// A role met while resolving is in an include cycle, already not Ready.
+			return state[i] == resolved && r.ready
+		}
+		state[i] = resolving
+		var notReady []string
+		for _, j := range r.includes {
+			if !resolve(j) {
+				notReady = append(notReady, p.roles[j].name)
+			}
+		}
+		if len(notReady) > 0 {
+			r.problems = append(r.problems, problem{v1alpha1.ReasonIncludeNotReady,
+				fmt.Sprintf("role %s includes %s, which is not Ready", r.name, listOf(sortedUnique(notReady)))})
+		}
+		slices.SortStableFunc(r.problems, func(a, b problem) int { return reasonRank(a.reason) - reasonRank(b.reason) })
+		r.ready = len(r.problems) == 0
+		state[i] = resolved
+		return r.ready
+	}
+	for i := range p.roles {
+		resolve(int32(i))
+	}
+}
+
+// resolveGrants computes the least fixpoint of what each role grants, following includes
+// and, past removeAfter, the replacement. Iterating to the least fixpoint makes the
+// result independent of order even when replacements and includes form loops: a loop
+// adds nothing that its members do not grant themselves.
+func (p *Platform) resolveGrants() {
+	n := len(p.roles)
+	for i := range p.roles {
+		r := &p.roles[i]
+		r.grant = newBitset(p.universe.size())
+		r.grantFeat = newBitset(len(p.features.items))
+		r.held = newBitset(n)
+	}
+	for changed := true; changed; {
+		changed = false
+		for i := range p.roles {
+			r := &p.roles[i]
+			if !r.ready {
+				continue
+			}
+			if r.removed {
+				if r.replacement >= 0 {
+					rep := &p.roles[r.replacement]
+					changed = r.grant.or(rep.grant) || changed
+					changed = r.grantFeat.or(rep.grantFeat) || changed
+					changed = r.held.or(rep.held) || changed
+				}
+				continue
+			}
+			changed = r.grant.or(r.own) || changed
+			changed = r.grantFeat.or(r.ownFeat) || changed
+			if !r.held.has(i) {
+				r.held.set(i)
+				changed = true
+			}
+			for _, j := range r.includes {
+				inc := &p.roles[j]
+				changed = r.grant.or(inc.grant) || changed
+				changed = r.grantFeat.or(inc.grantFeat) || changed
+				changed = r.held.or(inc.held) || changed
+			}
+		}
+	}
+	for i := range p.roles {
+		r := &p.roles[i]
+		r.mayAssign = newBitset(n)
+		r.held.each(func(h int) {
+			r.mayAssign.or(p.roles[h].assignable)
+			r.mayAssignAny = r.mayAssignAny || p.roles[h].assignAny
+		})
+	}
+}
+
+// includeCycles returns the strongly connected components of the include graph that
+// are cycles (more than one role, or a role including itself), each sorted.
+func includeCycles(roles []role) [][]int32 {
+	// Tarjan's algorithm, iterative over a small graph; recursion is fine at this size
+	// (at most a few thousand roles).
+	index := make([]int32, len(roles))
+	low := make([]int32, len(roles))
+	onStack := make([]bool, len(roles))
+	for i := range index {
+		index[i] = -1
+	}
+	var stack []int32
+	var next int32
+	var out [][]int32
+	var connect func(v int32)
+	connect = func(v int32) {
+		index[v], low[v] = next, next
+		next++
+		stack = append(stack, v)
+		onStack[v] = true
+		for _, w := range roles[v].includes {
+			if index[w] < 0 {
+				connect(w)
+				low[v] = min(low[v], low[w])
+			} else if onStack[w] {
+				low[v] = min(low[v], index[w])
+			}
+		}
+		if low[v] != index[v] {
+			return
+		}
+		var comp []int32
+		for {
+			w := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			onStack[w] = false
+			comp = append(comp, w)
+			if w == v {
+				break
+			}
+		}
+		if len(comp) > 1 || slices.Contains(roles[v].includes, v) {
+			slices.Sort(comp)
+			out = append(out, comp)
+		}
+	}
+	for i := range roles {
+		if index[i] < 0 {
+			connect(int32(i))
+		}
+	}
+	return out
+}
+
+// applicableAt says why role r may not be bound at organization o, or "" when it may.
+func (p *Platform) notApplicable(r, o int32) string {
+	ro, or := &p.roles[r], &p.orgs[o]
+	if len(ro.types) > 0 && !slices.Contains(ro.types, or.typ) {
+		return fmt.Sprintf("role %s may be bound only in organizations of type %s, and %s is a %s",
+			ro.name, listOf(typeNames(ro.types)), or.name, or.typ)
+	}
+	if ro.customOrg >= 0 && !p.inSubtree(o, ro.customOrg) {
+		return fmt.Sprintf("role %s is a custom role of %s and may be bound only in its subtree, which %s is not in",
+			ro.name, p.orgs[ro.customOrg].name, or.name)
+	}
+	return ""
+}
+
+// roleResult renders a role's status.
+func (p *Platform) roleResult(i int32) RoleResult {
+	r := &p.roles[i]
+	res := RoleResult{
+		Permissions: p.universe.render(r.grant),
+		Features:    p.renderFeatures(r.grantFeat),
+	}
+	okMessage := fmt.Sprintf("role %s grants %d permissions and %d features", r.name, len(res.Permissions), len(res.Features))
+	var missingAssignable []string
+	for _, a := range r.spec.AssignableRoles {
+		if _, ok := p.roleIndex[string(a)]; !ok && a != v1alpha1.AnyRole {
+			missingAssignable = append(missingAssignable, string(a))
+		}
+	}
+	ready := readyCondition(okMessage, r.problems)
+	if ready.True && len(missingAssignable) > 0 {
+		// The role still grants; only the missing roles cannot be assigned.
+		ready.Reason = v1alpha1.ReasonAssignableRoleNotFound
+		ready.Message = fmt.Sprintf("%s; assignable role %s does not exist and cannot be assigned", okMessage, listOf(sortedUnique(missingAssignable)))
+	}
+	res.Conditions = append(res.Conditions, ready)
+	if c, ok := p.deprecatedCondition(i, "role "+r.name); ok {
+		res.Conditions = append(res.Conditions, c)
+	}
+
+	users := map[int32]bool{}
+	deprecatedOnly := map[int32]bool{}
+	for _, b := range r.bindings {
+		u := p.bindings[b].user
+		users[u] = true
+		if r.spec.Deprecation != nil && p.holdsOnlyDeprecated(u) {
+			deprecatedOnly[u] = true
+		}
+		res.UsedBy = append(res.UsedBy, "RoleBinding/"+p.bindings[b].name)
+	}
+	res.BoundUsers = int32(len(users))
+	res.DeprecatedOnlyUsers = int32(len(deprecatedOnly))
+	for j := range p.roles {
+		if slices.Contains(p.roles[j].includes, i) {
+			res.UsedBy = append(res.UsedBy, "Role/"+p.roles[j].name)
+		}
+		if p.roles[j].replacement == i {
+			res.UsedBy = append(res.UsedBy, "Role/"+p.roles[j].name)
+		}
+	}
+	for k := range p.invites {
+		if slices.Contains(p.invites[k].roles, r.name) {
+			res.UsedBy = append(res.UsedBy, "UserInvitation/"+p.invites[k].name)
+		}
+	}
+	res.UsedBy = sortedUnique(res.UsedBy)
+	if r.deleting {
+		if len(res.UsedBy) > 0 {
+			res.Conditions = append(res.Conditions, Condition{Type: v1alpha1.ConditionInUse, True: true, Reason: v1alpha1.ReasonInUse,
+				Message: fmt.Sprintf("role %s is still used by %s; its deletion waits", r.name, listOf(firstN(res.UsedBy, 20)))})
+		} else {
+			res.Conditions = append(res.Conditions, Condition{Type: v1alpha1.ConditionInUse, Reason: v1alpha1.ReasonNotInUse,
+				Message: fmt.Sprintf("nothing uses role %s", r.name)})
+		}
+	}
+	return res
+}
+
+// holdsOnlyDeprecated reports whether every role a user is bound to is deprecated.
+func (p *Platform) holdsOnlyDeprecated(u int32) bool {
+	for _, b := range p.users[u].bindings {
+		if r := p.bindings[b].role; r < 0 || p.roles[r].spec.Deprecation == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// deprecatedCondition is the Deprecated condition of a role, and of the bindings to it
+// (subject names the object it is set on).
+func (p *Platform) deprecatedCondition(i int32, subject string) (Condition, bool) {
+	r := &p.roles[i]
+	d := r.spec.Deprecation
+	if d == nil {
+		return Condition{}, false
+	}
+	at := d.RemoveAfter.UTC().Format(time.RFC3339)
+	then := "nothing"
+	reason := v1alpha1.ReasonDeprecated
+	switch r.replacement {
+	case -2:
+		then = fmt.Sprintf("nothing, because replacement role %s does not exist", d.Replacement)
+		reason = v1alpha1.ReasonReplacementNotFound
+	case -1:
+	default:
+		then = fmt.Sprintf("the permissions of role %s", d.Replacement)
+	}
+	if r.removed {
+		if reason == v1alpha1.ReasonDeprecated {
+			reason = v1alpha1.ReasonRemoved
+		}
+		return Condition{Type: v1alpha1.ConditionDeprecated, True: true, Reason: reason,
+			Message: fmt.Sprintf("%s: role %s was removed at %s; bindings to it grant %s", subject, r.name, at, then)}, true
+	}
+	return Condition{Type: v1alpha1.ConditionDeprecated, True: true, Reason: reason,
+		Message: fmt.Sprintf("%s: role %s is deprecated and stops granting at %s; bindings to it will then grant %s", subject, r.name, at, then)}, true
+}
+
+func (p *Platform) renderFeatures(b bitset) []string {
+	out := make([]string, 0, b.count())
+	b.each(func(i int) { out = append(out, p.features.items[i]) })
+	return out
+}
+
+// listOf joins names for a message: "a", "a and b", "a, b and c".
+func listOf(names []string) string {
+	switch len(names) {
+	case 0:
+		return ""
+	case 1:
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
+func typeNames(types []v1alpha1.OrganizationType) []string {
+	out := make([]string, len(types))
+	for i, t := range types {
+		out[i] = string(t)
+	}
+	return sortedUnique(out)
+}
+
+func firstN(s []string, n int) []string { return s[:min(n, len(s))] }

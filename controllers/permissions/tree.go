@@ -1,0 +1,296 @@
+package permissions
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/orgaccess/orgaccess/api/v1alpha1"
+)
+
+// universe numbers everything a permission set can hold, so sets are bitsets.
+//
+// With at least one PermissionTree (closure mode) the items are the tree's paths and a
+// set holds the full closure of its grants: every granted path, its descendants, the
+// paths they imply (transitively, with their descendants), wildcards expanded.
+// Without a tree the items are the patterns the roles name, and a set holds granted
+// patterns, minus those another member already covers.
+type universe struct {
+	closure bool
+	items   []string // sorted
+	index   map[string]int
+	segs    [][]string // items split on "/"
+
+	// closure mode
+	implies   [][]int  // direct implications of each path (known paths only)
+	closureOf []bitset // each path's subtree and implications, transitively
+
+	// pattern mode: covers[i] holds the patterns item i covers (strictly)
+	covers []bitset
+
+	expanded map[string]expansion // a role's pattern, resolved
+}
+
+// expansion is what granting one pattern grants.
+type expansion struct {
+	bits  bitset
+	known bool // false: the pattern names nothing in the tree
+}
+
+func (u *universe) size() int { return len(u.items) }
+
+// compileTrees merges the PermissionTrees into the universe, reporting duplicate paths,
+// unknown implications and missing parents on the tree at fault. Without a tree the
+// universe is the patterns that the roles name.
+func (p *Platform) compileTrees(trees []*v1alpha1.PermissionTree, roles []*v1alpha1.Role) {
+	u := &p.universe
+	u.expanded = map[string]expansion{}
+	p.trees = make(map[string]TreeResult, len(trees))
+	if len(trees) == 0 {
+		var patterns []string
+		for _, r := range roles {
+			for _, pat := range r.Spec.Permissions {
+				patterns = append(patterns, string(pat))
+			}
+		}
+		u.setItems(patterns)
+		u.covers = make([]bitset, len(u.items))
+		for i := range u.items {
+			u.covers[i] = newBitset(len(u.items))
+			for j := range u.items {
+				if i != j && patternCovers(u.segs[i], u.segs[j]) {
+					u.covers[i].set(j)
+				}
+			}
+		}
+		return
+	}
+	u.closure = true
+
+	// definedBy lists, per path, the trees defining it (in name order, repeated when a
+	// tree defines it twice). The first tree's definition is the one used.
+	definedBy := map[string][]string{}
+	var impliesOf = map[string][]v1alpha1.PermissionPath{}
+	var all []string
+	for _, t := range trees {
+		for _, perm := range t.Spec.Permissions {
+			path := string(perm.Path)
+			if _, seen := definedBy[path]; !seen {
+				impliesOf[path] = perm.Implies
+				all = append(all, path)
+			}
+			definedBy[path] = append(definedBy[path], t.Name)
+		}
+	}
+	u.setItems(all)
+
+	problems := map[string][]problem{}
+	for _, t := range trees {
+		for _, perm := range t.Spec.Permissions {
+			path := string(perm.Path)
+			if others := definedBy[path]; len(others) > 1 {
+				problems[t.Name] = append(problems[t.Name], problem{v1alpha1.ReasonDuplicatePath,
+					fmt.Sprintf("path %s is defined more than once, by PermissionTrees %s; the definition in %s is used",
+						path, strings.Join(sortedUnique(others), ", "), others[0])})
+			}
+			if parent, ok := parentPath(path); ok {
+				if _, found := u.index[parent]; !found {
+					problems[t.Name] = append(problems[t.Name], problem{v1alpha1.ReasonMissingParent,
+						fmt.Sprintf("path %s has no parent %s in any PermissionTree", path, parent)})
+				}
+			}
+			for _, imp := range perm.Implies {
+				if _, found := u.index[string(imp)]; !found {
+					problems[t.Name] = append(problems[t.Name], problem{v1alpha1.ReasonUnknownImplication,
+						fmt.Sprintf("path %s implies %s, which no PermissionTree defines", path, imp)})
+				}
+			}
+		}
+	}
+	for _, t := range trees {
+		ps := problems[t.Name]
+		slices.SortStableFunc(ps, func(a, b problem) int { return reasonRank(a.reason) - reasonRank(b.reason) })
+		p.trees[t.Name] = TreeResult{
+			Paths:      int32(len(t.Spec.Permissions)),
+			Conditions: []Condition{readyCondition(fmt.Sprintf("%d paths", len(t.Spec.Permissions)), ps)},
+		}
+	}
+
+	n := len(u.items)
+	u.implies = make([][]int, n)
+	for i, path := range u.items {
+		for _, imp := range impliesOf[path] {
+			if j, ok := u.index[string(imp)]; ok && j != i {
+				u.implies[i] = append(u.implies[i], j)
+			}
+		}
+	}
+	// A path grants its subtree: add every path to each of its ancestors present.
+	u.closureOf = make([]bitset, n)
+	for i := range u.items {
+		u.closureOf[i] = newBitset(n)
+		u.closureOf[i].set(i)
+	}
+	for i, path := range u.items {
+		for anc, ok := parentPath(path); ok; anc, ok = parentPath(anc) {
+			if j, found := u.index[anc]; found {
+				u.closureOf[j].set(i)
+			}
+		}
+	}
+	// Then close under implications until nothing changes; trees are small (at most a
+	// few thousand paths) and implication chains short.
+	for changed := true; changed; {
+		changed = false
+		for i := range u.items {
+			c := u.closureOf[i]
+			c.each(func(j int) {
+				for _, k := range u.implies[j] {
+					if !c.has(k) || !u.closureOf[k].subsetOf(c) {
+						if c.or(u.closureOf[k]) {
+							changed = true
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+// setItems sets the universe's items: the sorted, distinct strings given.
+func (u *universe) setItems(items []string) {
+	slices.Sort(items)
+	u.items = slices.Compact(items)
+	u.index = make(map[string]int, len(u.items))
+	u.segs = make([][]string, len(u.items))
+	for i, s := range u.items {
+		u.index[s] = i
+		u.segs[i] = strings.Split(s, "/")
+	}
+}
+
+// expand resolves what granting pattern grants.
+func (u *universe) expand(pattern string) expansion {
+	if e, ok := u.expanded[pattern]; ok {
+		return e
+	}
+	e := expansion{bits: newBitset(u.size())}
+	if !u.closure {
+		if i, ok := u.index[pattern]; ok {
+			e.bits.set(i)
+			e.known = true
+		}
+	} else {
+		segs := strings.Split(pattern, "/")
+		for i := range u.items {
+			if segmentsMatch(segs, u.segs[i]) {
+				e.bits.or(u.closureOf[i])
+				e.known = true
+			}
+		}
+	}
+	u.expanded[pattern] = e
+	return e
+}
+
+// render lists a set's members, sorted. In pattern mode it drops the patterns another
+// member covers, so the set is as small as it can be and still allows exactly the same.
+func (u *universe) render(b bitset) []string {
+	if !u.closure {
+		b = u.reduce(b)
+	}
+	out := make([]string, 0, b.count())
+	b.each(func(i int) { out = append(out, u.items[i]) })
+	return out
+}
+
+// reduce removes, in pattern mode, every pattern that another member covers.
+func (u *universe) reduce(b bitset) bitset {
+	covered := newBitset(u.size())
+	b.each(func(i int) { covered.or(u.covers[i]) })
+	out := b.clone()
+	for i := range out {
+		out[i] &^= covered[i]
+	}
+	return out
+}
+
+// holds reports whether set b allows permission: by exact membership in closure mode;
+// in pattern mode when b holds the permission, an ancestor of it, or a pattern that
+// matches either.
+func (u *universe) holds(b bitset, permission string) bool {
+	if u.closure {
+		i, ok := u.index[permission]
+		return ok && b.has(i)
+	}
+	segs := strings.Split(permission, "/")
+	found := false
+	b.each(func(i int) { found = found || patternCovers(u.segs[i], segs) })
+	return found
+}
+
+// segmentsMatch reports whether a pattern's segments match a path's, "*" matching any
+// one segment.
+func segmentsMatch(pattern, path []string) bool {
+	if len(pattern) != len(path) {
+		return false
+	}
+	for i := range pattern {
+		if pattern[i] != "*" && pattern[i] != path[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// patternCovers reports whether granting pattern q allows everything granting p allows:
+// q matches p or one of p's ancestors, where a "*" in p is matched only by a "*" in q.
+func patternCovers(q, p []string) bool {
+	if len(q) > len(p) {
+		return false
+	}
+	for i := range q {
+		if q[i] != "*" && q[i] != p[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// parentPath returns the path without its last segment.
+func parentPath(path string) (string, bool) {
+	i := strings.LastIndexByte(path, '/')
+	if i < 0 {
+		return "", false
+	}
+	return path[:i], true
+}
+
+// reasonRank orders reasons by precedence: the first problem of an object names the
+// Ready condition's reason.
+func reasonRank(reason string) int {
+	if i := slices.Index(reasonPrecedence, reason); i >= 0 {
+		return i
+	}
+	return len(reasonPrecedence)
+}
+
+var reasonPrecedence = []string{
+	// organizations
+	v1alpha1.ReasonInCycle, v1alpha1.ReasonParentNotFound, v1alpha1.ReasonInvalidNesting, v1alpha1.ReasonAncestorNotReady,
+	// trees
+	v1alpha1.ReasonDuplicatePath, v1alpha1.ReasonMissingParent, v1alpha1.ReasonUnknownImplication,
+	// roles
+	v1alpha1.ReasonIncludeCycle, v1alpha1.ReasonIncludeNotFound, v1alpha1.ReasonOrganizationNotFound,
+	v1alpha1.ReasonUnknownPermission, v1alpha1.ReasonIncludeNotReady,
+	// bindings
+	v1alpha1.ReasonRoleNotFound, v1alpha1.ReasonRoleNotReady, v1alpha1.ReasonRoleNotApplicable, v1alpha1.ReasonRemoved,
+	v1alpha1.ReasonExpired, v1alpha1.ReasonInvitationNotActive, v1alpha1.ReasonRoleNotGranted, v1alpha1.ReasonSubjectBlocked,
+}
+
+// sortedUnique returns the strings sorted, without repeats.
+func sortedUnique(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return slices.Compact(s)
+}
