@@ -54,10 +54,10 @@ const (
 	ReasonRoleNotReady         = "RoleNotReady"
 	ReasonSubjectBlocked       = "SubjectBlocked"
 	ReasonExpired              = "Expired"
-	// ReasonInvitationNotActive: the binding belongs to a UserInvitation that is not
+	// ReasonInvitationNotActive means the binding belongs to a UserInvitation that is not
 	// Active (or no longer exists); it grants nothing until the invitation is Active.
 	ReasonInvitationNotActive = "InvitationNotActive"
-	// ReasonRoleNotGranted: the binding belongs to a UserInvitation whose granted roles
+	// ReasonRoleNotGranted means the binding belongs to a UserInvitation whose granted roles
 	// do not include the binding's role.
 	ReasonRoleNotGranted = "RoleNotGranted"
 )

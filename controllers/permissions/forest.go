@@ -12,7 +12,7 @@ import (
 type org struct {
 	name         string
 	typ          v1alpha1.OrganizationType
-	owner        int32   // user id, -1 when none
+	owner        int32 // user id, -1 when none
 	defaultRoles []string
 	parent       int32   // effective parent: -1 for a root or below a break
 	children     []int32 // effective children, sorted by name
