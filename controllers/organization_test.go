@@ -1,0 +1,117 @@
+package controllers
+
+import (
+	"testing"
+
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/orgaccess/orgaccess/api/v1alpha1"
+)
+
+func TestReparentedOrganizationMovesItsSubtree(t *testing.T) {
+	ns := newPlatform(t)
+	seedPlatform(t, ns)
+	create(t, ns,
+		makeOrg("fabrikam", v1alpha1.OrganizationTypeSeller).parent("north"),
+		makeBinding("alice-seller-admin", "alice@contoso.example", "seller-admin", "contoso"),
+		makeBinding("dave-seller-admin", "dave@fabrikam.example", "seller-admin", "fabrikam"),
+	)
+	eventually(t, func(g Gomega) {
+		g.Expect(document(g, ns, "store-1").Users).To(HaveKey("alice@contoso.example"))
+		g.Expect(document(g, ns, "store-1").Users).NotTo(HaveKey("dave@fabrikam.example"))
+	})
+	var globexCM corev1.ConfigMap
+	eventually(t, func(g Gomega) { get(g, ns, "access-globex", &globexCM) })
+
+	update(t, ns, "acme", &v1alpha1.Organization{}, func(o *v1alpha1.Organization) {
+		o.Spec.ParentRef.Name = "fabrikam"
+	})
+	eventually(t, func(g Gomega) {
+		for _, org := range []string{"acme", "store-1"} {
+			doc := document(g, ns, org)
+			g.Expect(doc.Users).To(HaveKey("dave@fabrikam.example"), org)
+			g.Expect(doc.Users).NotTo(HaveKey("alice@contoso.example"), org)
+		}
+		g.Expect(document(g, ns, "store-1").Path).To(Equal([]string{"north", "fabrikam", "acme", "store-1"}))
+		var store v1alpha1.Organization
+		get(g, ns, "store-1", &store)
+		g.Expect(store.Status.Path).To(Equal([]string{"north", "fabrikam", "acme", "store-1"}))
+		g.Expect(store.Status.Depth).To(Equal(int32(3)))
+	})
+	// An organization the move does not affect is not written.
+	var after corev1.ConfigMap
+	eventually(t, func(g Gomega) { get(g, ns, "access-globex", &after) })
+	if after.ResourceVersion != globexCM.ResourceVersion {
+		t.Errorf("access-globex was written (resourceVersion %s -> %s) though the move does not affect globex",
+			globexCM.ResourceVersion, after.ResourceVersion)
+	}
+}
+
+func TestChildAppliedBeforeItsParentConvergesWhenTheParentArrives(t *testing.T) {
+	ns := newPlatform(t)
+	create(t, ns,
+		makeRole("customer").permissions("sales"),
+		makeOrg("store-9", v1alpha1.OrganizationTypeUnit).parent("late"),
+		makeBinding("erin-customer", "erin@late.example", "customer", "late"),
+		makeBinding("fred-customer", "fred@late.example", "customer", "store-9"),
+	)
+	eventually(t, func(g Gomega) {
+		doc := document(g, ns, "store-9")
+		g.Expect(doc.Users).To(HaveKey("fred@late.example"))
+		g.Expect(doc.Users).NotTo(HaveKey("erin@late.example"), "nothing is inherited from a missing parent")
+		var org v1alpha1.Organization
+		get(g, ns, "store-9", &org)
+		g.Expect(condition(org.Status.Conditions, v1alpha1.ConditionReady)).To(haveCondition(metav1.ConditionFalse, v1alpha1.ReasonParentNotFound))
+		var binding v1alpha1.RoleBinding
+		get(g, ns, "erin-customer", &binding)
+		g.Expect(condition(binding.Status.Conditions, v1alpha1.ConditionReady)).To(haveCondition(metav1.ConditionFalse, v1alpha1.ReasonOrganizationNotFound))
+	})
+
+	create(t, ns, makeOrg("late", v1alpha1.OrganizationTypeCustomer))
+	eventually(t, func(g Gomega) {
+		doc := document(g, ns, "store-9")
+		g.Expect(doc.Path).To(Equal([]string{"late", "store-9"}))
+		g.Expect(permissionsOf(doc, "erin@late.example")).To(ContainElement("sales"))
+		var org v1alpha1.Organization
+		get(g, ns, "store-9", &org)
+		g.Expect(condition(org.Status.Conditions, v1alpha1.ConditionReady).Status).To(Equal(metav1.ConditionTrue))
+		var binding v1alpha1.RoleBinding
+		get(g, ns, "erin-customer", &binding)
+		g.Expect(condition(binding.Status.Conditions, v1alpha1.ConditionReady).Status).To(Equal(metav1.ConditionTrue))
+	})
+}
+
+func TestOrganizationCycleFailsClosed(t *testing.T) {
+	ns := newPlatform(t)
+	create(t, ns,
+		makeRole("customer").permissions("sales"),
+		makeOrg("cust", v1alpha1.OrganizationTypeCustomer),
+		makeOrg("unit-a", v1alpha1.OrganizationTypeUnit).parent("unit-b"),
+		makeOrg("unit-b", v1alpha1.OrganizationTypeUnit).parent("unit-a"),
+		makeBinding("gina-a", "gina@cycle.example", "customer", "unit-a"),
+		makeBinding("hal-b", "hal@cycle.example", "customer", "unit-b"),
+	)
+	eventually(t, func(g Gomega) {
+		for _, name := range []string{"unit-a", "unit-b"} {
+			var org v1alpha1.Organization
+			get(g, ns, name, &org)
+			g.Expect(condition(org.Status.Conditions, v1alpha1.ConditionReady)).To(haveCondition(metav1.ConditionFalse, v1alpha1.ReasonInCycle), name)
+		}
+		// Neither inherits the other's grants through the cycle.
+		g.Expect(permissionsOf(document(g, ns, "unit-a"), "hal@cycle.example")).NotTo(ContainElement("sales"))
+		g.Expect(permissionsOf(document(g, ns, "unit-b"), "gina@cycle.example")).NotTo(ContainElement("sales"))
+	})
+
+	// Breaking the cycle (unit-b moves under a customer) and unit-a inherits from unit-b.
+	update(t, ns, "unit-b", &v1alpha1.Organization{}, func(o *v1alpha1.Organization) { o.Spec.ParentRef.Name = "cust" })
+	eventually(t, func(g Gomega) {
+		doc := document(g, ns, "unit-a")
+		g.Expect(doc.Path).To(Equal([]string{"cust", "unit-b", "unit-a"}))
+		g.Expect(permissionsOf(doc, "hal@cycle.example")).To(ContainElement("sales"))
+		var org v1alpha1.Organization
+		get(g, ns, "unit-a", &org)
+		g.Expect(condition(org.Status.Conditions, v1alpha1.ConditionReady).Status).To(Equal(metav1.ConditionTrue))
+	})
+}

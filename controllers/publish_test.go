@@ -1,0 +1,358 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+
+	"github.com/orgaccess/orgaccess/api/v1alpha1"
+)
+
+// seedPlatform creates a small platform shaped like the seeds':
+//
+//	north (Distributor)
+//	└── contoso (Seller)
+//	    ├── acme (Customer)
+//	    │   └── store-1 (Unit)
+//	    └── globex (Customer)
+//
+// with the roles seller-admin, customer, customer-admin (includes customer) and
+// beta-preview (a feature only).
+func seedPlatform(t *testing.T, ns string) {
+	t.Helper()
+	create(t, ns,
+		makeRole("seller-admin").permissions("customers/*", "reports").assignable("*"),
+		makeRole("customer").permissions("sales", "quotes/view"),
+		makeRole("customer-admin").includes("customer").permissions("users").assignable("customer"),
+		makeRole("beta-preview").features("beta-preview"),
+		makeOrg("north", v1alpha1.OrganizationTypeDistributor),
+		makeOrg("contoso", v1alpha1.OrganizationTypeSeller).parent("north"),
+		makeOrg("acme", v1alpha1.OrganizationTypeCustomer).parent("contoso").owner("owner@acme.example"),
+		makeOrg("store-1", v1alpha1.OrganizationTypeUnit).parent("acme"),
+		makeOrg("globex", v1alpha1.OrganizationTypeCustomer).parent("contoso"),
+	)
+}
+
+func TestPublishesEveryOrganizationsDocumentAndStatus(t *testing.T) {
+	ns := newPlatform(t)
+	seedPlatform(t, ns)
+	create(t, ns,
+		makeBinding("alice-seller-admin", "alice@contoso.example", "seller-admin", "contoso"),
+		makeBinding("bob-customer", "bob@acme.example", "customer", "acme").thisOrganizationOnly(),
+		makeBinding("carol-customer-admin", "carol@acme.example", "customer-admin", "acme"),
+		makeBinding("carol-beta", "carol@acme.example", "beta-preview", "acme"),
+	)
+
+	eventually(t, func(g Gomega) {
+		acme := document(g, ns, "acme")
+		g.Expect(acme.Organization).To(Equal("acme"))
+		g.Expect(acme.Path).To(Equal([]string{"north", "contoso", "acme"}))
+		g.Expect(acme.Users).To(HaveKeyWithValue("alice@contoso.example", HaveField("Status", v1alpha1.UserPhaseActive)))
+		g.Expect(permissionsOf(acme, "alice@contoso.example")).To(ContainElements("customers/*", "reports"))
+		g.Expect(permissionsOf(acme, "bob@acme.example")).To(ContainElements("sales", "quotes/view"))
+		// customer-admin carries the included customer role's grants.
+		g.Expect(permissionsOf(acme, "carol@acme.example")).To(ContainElements("users", "sales", "quotes/view"))
+		g.Expect(acme.Users["carol@acme.example"].Features).To(Equal([]string{"beta-preview"}))
+
+		// Subtree bindings reach the unit; bob's binding is for acme only.
+		store := document(g, ns, "store-1")
+		g.Expect(store.Path).To(Equal([]string{"north", "contoso", "acme", "store-1"}))
+		g.Expect(store.Users).To(HaveKey("alice@contoso.example"))
+		g.Expect(store.Users).To(HaveKey("carol@acme.example"))
+		g.Expect(store.Users).NotTo(HaveKey("bob@acme.example"))
+
+		globex := document(g, ns, "globex")
+		g.Expect(globex.Users).To(HaveKey("alice@contoso.example"))
+		g.Expect(globex.Users).NotTo(HaveKey("carol@acme.example"))
+		g.Expect(document(g, ns, "north").Users).To(BeEmpty())
+	})
+
+	// The ConfigMap: name, key, labels, controlled by the Organization.
+	var org v1alpha1.Organization
+	var cm corev1.ConfigMap
+	eventually(t, func(g Gomega) {
+		get(g, ns, "acme", &org)
+		get(g, ns, "access-acme", &cm)
+		g.Expect(cm.Labels).To(HaveKeyWithValue(v1alpha1.OrganizationLabel, "acme"))
+		g.Expect(cm.Labels).To(HaveKeyWithValue(v1alpha1.ShardLabel, "1"))
+		g.Expect(cm.Data).To(HaveKey(v1alpha1.DocumentKey))
+		owner := metav1.GetControllerOf(&cm)
+		g.Expect(owner).NotTo(BeNil())
+		g.Expect(owner.UID).To(Equal(org.UID))
+
+		// Organization status: path, depth, users, published ConfigMaps, Ready.
+		g.Expect(org.Status.ObservedGeneration).To(Equal(org.Generation))
+		g.Expect(org.Status.Path).To(Equal([]string{"north", "contoso", "acme"}))
+		g.Expect(org.Status.Depth).To(Equal(int32(2)))
+		g.Expect(org.Status.Users.Active).To(Equal(int32(3)))
+		g.Expect(org.Status.PublishedConfigMaps).To(Equal([]string{"access-acme"}))
+		ready := condition(org.Status.Conditions, v1alpha1.ConditionReady)
+		g.Expect(ready).To(haveCondition(metav1.ConditionTrue, v1alpha1.ReasonReconciled))
+		g.Expect(ready.ObservedGeneration).To(Equal(org.Generation))
+
+		// Role and binding status.
+		var role v1alpha1.Role
+		get(g, ns, "customer-admin", &role)
+		g.Expect(role.Status.Permissions).To(ContainElements("users", "sales", "quotes/view"))
+		g.Expect(role.Status.BoundUsers).To(Equal(int32(1)))
+		g.Expect(role.Status.UsedBy).To(ContainElement("RoleBinding/carol-customer-admin"))
+		g.Expect(condition(role.Status.Conditions, v1alpha1.ConditionReady).Status).To(Equal(metav1.ConditionTrue))
+		var binding v1alpha1.RoleBinding
+		get(g, ns, "bob-customer", &binding)
+		g.Expect(condition(binding.Status.Conditions, v1alpha1.ConditionReady).Status).To(Equal(metav1.ConditionTrue))
+		g.Expect(binding.Status.ObservedGeneration).To(Equal(binding.Generation))
+	})
+}
+
+func TestHandEditedOrDeletedConfigMapIsRestored(t *testing.T) {
+	ns := newPlatform(t)
+	seedPlatform(t, ns)
+	create(t, ns, makeBinding("bob-customer", "bob@acme.example", "customer", "acme"))
+	var published string
+	eventually(t, func(g Gomega) {
+		g.Expect(document(g, ns, "acme").Users).To(HaveKey("bob@acme.example"))
+		var cm corev1.ConfigMap
+		get(g, ns, "access-acme", &cm)
+		published = cm.Data[v1alpha1.DocumentKey]
+	})
+
+	// Edited by hand: data, an extra key and our label; someone else's label stays.
+	update(t, ns, "access-acme", &corev1.ConfigMap{}, func(cm *corev1.ConfigMap) {
+		cm.Data[v1alpha1.DocumentKey] = `{"organization":"acme","users":{"mallory@evil.example":{"status":"Active"}}}`
+		cm.Data["extra"] = "x"
+		cm.Labels[v1alpha1.OrganizationLabel] = "globex"
+		cm.Labels["team"] = "payments"
+	})
+	eventually(t, func(g Gomega) {
+		var cm corev1.ConfigMap
+		get(g, ns, "access-acme", &cm)
+		g.Expect(cm.Data).To(Equal(map[string]string{v1alpha1.DocumentKey: published}))
+		g.Expect(cm.Labels).To(HaveKeyWithValue(v1alpha1.OrganizationLabel, "acme"))
+		g.Expect(cm.Labels).To(HaveKeyWithValue("team", "payments"))
+	})
+
+	// Deleted by hand.
+	remove(t, ns, "access-acme", &corev1.ConfigMap{})
+	eventually(t, func(g Gomega) {
+		var cm corev1.ConfigMap
+		get(g, ns, "access-acme", &cm)
+		g.Expect(cm.Data[v1alpha1.DocumentKey]).To(Equal(published))
+	})
+}
+
+// bigRole returns a role of 256 distinct permission paths of about 480 bytes each:
+// about 125 KiB of permission set that no other role shares.
+func bigRole(name string) objectBuilder {
+	segment := strings.Repeat("x", 52)
+	var paths []string
+	for i := range 256 {
+		p := fmt.Sprintf("%s/p%03d", name, i)
+		for s := range 7 {
+			p += fmt.Sprintf("/%s%d", segment, s)
+		}
+		paths = append(paths, p)
+	}
+	return makeRole(name).permissions(paths...)
+}
+
+func TestLargeDocumentIsShardedAndStaleShardsRemoved(t *testing.T) {
+	ns := newPlatform(t)
+	create(t, ns, makeOrg("mega", v1alpha1.OrganizationTypeCustomer))
+	// Ten users with distinct ~125 KiB permission sets: about 1.2 MiB of document.
+	for i := range 10 {
+		role := fmt.Sprintf("big-%d", i)
+		create(t, ns, bigRole(role), makeBinding(fmt.Sprintf("user-%d", i), fmt.Sprintf("user-%d@mega.example", i), role, "mega"))
+	}
+	var shardCount int
+	eventually(t, func(g Gomega) {
+		shards := documentShards(g, ns, "mega")
+		g.Expect(len(shards)).To(BeNumerically(">=", 2))
+		g.Expect(shards[0].Shards).To(Equal(len(shards)))
+		users := map[string]bool{}
+		for i, s := range shards {
+			g.Expect(s.Shard).To(Equal(i + 1))
+			for u, access := range s.Users {
+				users[u] = true
+				// Self-contained: each shard holds the sets its users point at.
+				g.Expect(s.PermissionSets).To(HaveKey(access.PermissionSet))
+			}
+		}
+		g.Expect(users).To(HaveLen(10))
+		var org v1alpha1.Organization
+		get(g, ns, "mega", &org)
+		var names []string
+		for i := range shards {
+			names = append(names, documentConfigMapName("mega", i+1))
+		}
+		g.Expect(org.Status.PublishedConfigMaps).To(Equal(names))
+		shardCount = len(shards)
+	})
+	for i := range shardCount {
+		var cm corev1.ConfigMap
+		eventually(t, func(g Gomega) {
+			get(g, ns, documentConfigMapName("mega", i+1), &cm)
+			g.Expect(len(cm.Data[v1alpha1.DocumentKey])).To(BeNumerically("<=", v1alpha1.MaxDocumentBytes))
+		})
+	}
+
+	// Down to two users: one ConfigMap again, the stale shards deleted.
+	for i := 2; i < 10; i++ {
+		remove(t, ns, fmt.Sprintf("user-%d", i), &v1alpha1.RoleBinding{})
+	}
+	eventually(t, func(g Gomega) {
+		shards := documentShards(g, ns, "mega")
+		g.Expect(shards).To(HaveLen(1))
+		g.Expect(shards[0].Shard).To(BeZero())
+		g.Expect(shards[0].Users).To(HaveLen(2))
+		for i := 2; i <= shardCount; i++ {
+			gone(g, ns, documentConfigMapName("mega", i), &corev1.ConfigMap{})
+		}
+	})
+}
+
+// writeCounter counts a client's writes, by kind and verb.
+type writeCounter struct {
+	mu     sync.Mutex
+	writes []string
+	gets   map[string]bool // "Kind/name" of every object read with Get
+}
+
+func (w *writeCounter) record(verb string, obj client.Object) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.writes = append(w.writes, fmt.Sprintf("%s %T %s", verb, obj, obj.GetName()))
+}
+
+func (w *writeCounter) snapshot() ([]string, map[string]bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	gets := make(map[string]bool, len(w.gets))
+	for k := range w.gets {
+		gets[k] = true
+	}
+	return append([]string(nil), w.writes...), gets
+}
+
+// newClient wraps controller-runtime's client to count writes and remember reads.
+func (w *writeCounter) newClient(cfg *rest.Config, opts client.Options) (client.Client, error) {
+	c, err := client.NewWithWatch(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	return interceptor.NewClient(c, interceptor.Funcs{
+		Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+			err := c.Get(ctx, key, obj, opts...)
+			w.mu.Lock()
+			w.gets[fmt.Sprintf("%T/%s/%s", obj, key.Namespace, key.Name)] = true
+			w.mu.Unlock()
+			return err
+		},
+		Create: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
+			w.record("create", obj)
+			return c.Create(ctx, obj, opts...)
+		},
+		Update: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.UpdateOption) error {
+			w.record("update", obj)
+			return c.Update(ctx, obj, opts...)
+		},
+		Patch: func(ctx context.Context, c client.WithWatch, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
+			w.record("patch", obj)
+			return c.Patch(ctx, obj, patch, opts...)
+		},
+		Delete: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.DeleteOption) error {
+			w.record("delete", obj)
+			return c.Delete(ctx, obj, opts...)
+		},
+		DeleteAllOf: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.DeleteAllOfOption) error {
+			w.record("deleteAllOf", obj)
+			return c.DeleteAllOf(ctx, obj, opts...)
+		},
+		SubResourceUpdate: func(ctx context.Context, c client.Client, sub string, obj client.Object, opts ...client.SubResourceUpdateOption) error {
+			w.record(sub+" update", obj)
+			return c.SubResource(sub).Update(ctx, obj, opts...)
+		},
+		SubResourcePatch: func(ctx context.Context, c client.Client, sub string, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
+			w.record(sub+" patch", obj)
+			return c.SubResource(sub).Patch(ctx, obj, patch, opts...)
+		},
+	}), nil
+}
+
+func TestRestartedManagerOnConvergedPlatformWritesNothing(t *testing.T) {
+	ns := newPlatform(t)
+	seedPlatform(t, ns)
+	create(t, ns,
+		makeTree("catalog").path("sales").path("sales/checkout").path("quotes").path("quotes/view").
+			path("users").path("reports").path("customers"),
+		makeBinding("alice-seller-admin", "alice@contoso.example", "seller-admin", "contoso"),
+		makeBinding("bob-customer", "bob@acme.example", "customer", "acme").thisOrganizationOnly(),
+		makeInvitation("carol", "carol@acme.example", "acme").roles("customer-admin").accepted(testClock.Now()),
+		makeInvitation("dave", "dave@acme.example", "globex").roles("customer"),
+		makeInvitation("erin", "erin@acme.example", "acme").roles("customer").blocked(),
+	)
+
+	// Converged: every object's status describes its generation, every document is out.
+	objects := map[string]client.Object{}
+	eventually(t, func(g Gomega) {
+		var orgs v1alpha1.OrganizationList
+		g.Expect(k8s.List(context.Background(), &orgs, client.InNamespace(ns))).To(Succeed())
+		for _, o := range orgs.Items {
+			g.Expect(o.Status.ObservedGeneration).To(Equal(o.Generation), "Organization %s", o.Name)
+			g.Expect(o.Status.PublishedConfigMaps).NotTo(BeEmpty())
+			objects["Organization/"+o.Name] = &o
+		}
+		var roles v1alpha1.RoleList
+		g.Expect(k8s.List(context.Background(), &roles, client.InNamespace(ns))).To(Succeed())
+		for _, r := range roles.Items {
+			g.Expect(r.Status.ObservedGeneration).To(Equal(r.Generation), "Role %s", r.Name)
+			objects["Role/"+r.Name] = &r
+		}
+		var bindings v1alpha1.RoleBindingList
+		g.Expect(k8s.List(context.Background(), &bindings, client.InNamespace(ns))).To(Succeed())
+		g.Expect(bindings.Items).To(HaveLen(3)) // two by hand, one of carol's invitation
+		for _, b := range bindings.Items {
+			g.Expect(b.Status.ObservedGeneration).To(Equal(b.Generation), "RoleBinding %s", b.Name)
+			objects["RoleBinding/"+b.Name] = &b
+		}
+		var invitations v1alpha1.UserInvitationList
+		g.Expect(k8s.List(context.Background(), &invitations, client.InNamespace(ns))).To(Succeed())
+		for _, i := range invitations.Items {
+			g.Expect(i.Status.ObservedGeneration).To(Equal(i.Generation), "UserInvitation %s", i.Name)
+			objects["UserInvitation/"+i.Name] = &i
+		}
+		var tree v1alpha1.PermissionTree
+		get(g, ns, "catalog", &tree)
+		g.Expect(tree.Status.ObservedGeneration).To(Equal(tree.Generation))
+		g.Expect(document(g, ns, "acme").Users).To(HaveKeyWithValue("carol@acme.example", HaveField("Status", v1alpha1.UserPhaseActive)))
+	})
+
+	// A second manager, watching only this platform, counting its writes.
+	counter := &writeCounter{gets: map[string]bool{}}
+	stop, err := startManager(testConfig, managerConfig{clock: testClock, newClient: counter.newClient, namespaces: []string{ns}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	// Every object was reconciled: each reconcile starts by reading its object.
+	eventually(t, func(g Gomega) {
+		_, gets := counter.snapshot()
+		for key, obj := range objects {
+			kind := strings.SplitN(key, "/", 2)[0]
+			g.Expect(gets).To(HaveKey(fmt.Sprintf("*v1alpha1.%s/%s/%s", kind, ns, obj.GetName())))
+		}
+	})
+	// Let the reconciles those reads started, and any they enqueue, run out.
+	NewWithT(t).Consistently(func() []string {
+		writes, _ := counter.snapshot()
+		return writes
+	}).WithTimeout(3 * convergeTimeout / 20).Should(BeEmpty())
+}

@@ -1,0 +1,114 @@
+package controllers
+
+import (
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/orgaccess/orgaccess/api/v1alpha1"
+)
+
+func testOrganization() *v1alpha1.Organization {
+	org := &v1alpha1.Organization{}
+	org.Name, org.Namespace, org.UID = "acme", "platform", "uid-acme"
+	return org
+}
+
+func TestDesiredConfigMapsNamesLabelsAndOwnsEveryShard(t *testing.T) {
+	org := testOrganization()
+	cms := desiredConfigMaps(org, [][]byte{[]byte(`{"shard":1}`), []byte(`{"shard":2}`), []byte(`{"shard":3}`)})
+	wantNames := []string{"access-acme", "access-acme-2", "access-acme-3"}
+	if len(cms) != len(wantNames) {
+		t.Fatalf("got %d ConfigMaps, want %d", len(cms), len(wantNames))
+	}
+	for i, cm := range cms {
+		if cm.Name != wantNames[i] || cm.Namespace != "platform" {
+			t.Errorf("shard %d is %s/%s, want platform/%s", i+1, cm.Namespace, cm.Name, wantNames[i])
+		}
+		if cm.Labels[v1alpha1.OrganizationLabel] != "acme" || cm.Labels[v1alpha1.ShardLabel] != []string{"1", "2", "3"}[i] {
+			t.Errorf("shard %d labels = %v", i+1, cm.Labels)
+		}
+		if ref := metav1.GetControllerOf(&cm); ref == nil || ref.UID != org.UID || ref.Kind != "Organization" {
+			t.Errorf("shard %d controller = %+v, want the Organization", i+1, ref)
+		}
+		if len(cm.Data) != 1 || cm.Data[v1alpha1.DocumentKey] == "" {
+			t.Errorf("shard %d data keys = %v, want only %s", i+1, cm.Data, v1alpha1.DocumentKey)
+		}
+	}
+}
+
+func TestConfigMapUpToDateAndMerge(t *testing.T) {
+	org := testOrganization()
+	want := desiredConfigMaps(org, [][]byte{[]byte(`{"organization":"acme"}`)})[0]
+	foreignOwner := metav1.OwnerReference{APIVersion: "v1", Kind: "Secret", Name: "s", UID: "uid-s"}
+
+	same := want.DeepCopy()
+	same.Labels["team"] = "payments"
+	same.Annotations = map[string]string{"note": "kept"}
+	same.OwnerReferences = append(same.OwnerReferences, foreignOwner)
+
+	tests := []struct {
+		name  string
+		edit  func(*corev1.ConfigMap)
+		fresh bool
+	}{
+		{"others' labels, annotations and owners do not count", func(*corev1.ConfigMap) {}, true},
+		{"edited document", func(cm *corev1.ConfigMap) { cm.Data[v1alpha1.DocumentKey] = "{}" }, false},
+		{"extra key", func(cm *corev1.ConfigMap) { cm.Data["extra"] = "x" }, false},
+		{"binary data", func(cm *corev1.ConfigMap) { cm.BinaryData = map[string][]byte{"b": nil} }, false},
+		{"label changed", func(cm *corev1.ConfigMap) { cm.Labels[v1alpha1.OrganizationLabel] = "globex" }, false},
+		{"shard label removed", func(cm *corev1.ConfigMap) { delete(cm.Labels, v1alpha1.ShardLabel) }, false},
+		{"controller removed", func(cm *corev1.ConfigMap) { cm.OwnerReferences = []metav1.OwnerReference{foreignOwner} }, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			have := same.DeepCopy()
+			have.Data = map[string]string{v1alpha1.DocumentKey: want.Data[v1alpha1.DocumentKey]}
+			tt.edit(have)
+			if got := configMapUpToDate(have, &want); got != tt.fresh {
+				t.Fatalf("configMapUpToDate = %v, want %v", got, tt.fresh)
+			}
+			merged := mergeConfigMap(have, &want)
+			if !configMapUpToDate(merged, &want) {
+				t.Errorf("merged ConfigMap is not up to date: %+v", merged)
+			}
+			if merged.Labels["team"] != "payments" || merged.Annotations["note"] != "kept" {
+				t.Errorf("merge dropped what others added: labels %v annotations %v", merged.Labels, merged.Annotations)
+			}
+			foreignKept := false
+			for _, ref := range merged.OwnerReferences {
+				foreignKept = foreignKept || ref.UID == foreignOwner.UID
+			}
+			if !foreignKept {
+				t.Errorf("merge dropped another owner: %v", merged.OwnerReferences)
+			}
+		})
+	}
+}
+
+func TestNewestChangeIgnoresStatusWrites(t *testing.T) {
+	at := func(min int) *metav1.Time {
+		t := metav1.NewTime(time.Date(2026, 1, 1, 0, min, 0, 0, time.UTC))
+		return &t
+	}
+	role := &v1alpha1.Role{}
+	role.CreationTimestamp = *at(1)
+	role.ManagedFields = []metav1.ManagedFieldsEntry{
+		{Manager: "kubectl", Operation: metav1.ManagedFieldsOperationUpdate, Time: at(5)},
+		{Manager: "orgaccess", Operation: metav1.ManagedFieldsOperationUpdate, Subresource: "status", Time: at(9)},
+	}
+	binding := &v1alpha1.RoleBinding{}
+	binding.CreationTimestamp = *at(3)
+	if got := newestChange(role, binding); !got.Equal(at(5).Time) {
+		t.Errorf("newestChange = %v, want the kubectl edit at %v", got, at(5).Time)
+	}
+	binding.DeletionTimestamp = at(7)
+	if got := newestChange(role, binding); !got.Equal(at(7).Time) {
+		t.Errorf("newestChange = %v, want the deletion at %v", got, at(7).Time)
+	}
+	if got := newestChange(); !got.IsZero() {
+		t.Errorf("newestChange() = %v, want zero", got)
+	}
+}

@@ -1,0 +1,128 @@
+package controllers
+
+import (
+	"testing"
+
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/orgaccess/orgaccess/api/v1alpha1"
+	"github.com/orgaccess/orgaccess/controllers/permissions"
+)
+
+func TestChangeOfAnIncludedRoleReachesTheOrganizationsUsingIt(t *testing.T) {
+	ns := newPlatform(t)
+	seedPlatform(t, ns)
+	create(t, ns,
+		makeBinding("carol-customer-admin", "carol@acme.example", "customer-admin", "acme"),
+		makeBinding("alice-seller-admin", "alice@contoso.example", "seller-admin", "globex"),
+	)
+	var globexCM corev1.ConfigMap
+	eventually(t, func(g Gomega) {
+		g.Expect(permissionsOf(document(g, ns, "store-1"), "carol@acme.example")).To(ContainElement("sales"))
+		get(g, ns, "access-globex", &globexCM)
+		g.Expect(document(g, ns, "globex").Users).To(HaveKey("alice@contoso.example"))
+	})
+
+	// customer is included by customer-admin, which carol holds at acme (and below).
+	update(t, ns, "customer", &v1alpha1.Role{}, func(r *v1alpha1.Role) {
+		r.Spec.Permissions = append(r.Spec.Permissions, "invoices")
+	})
+	eventually(t, func(g Gomega) {
+		for _, org := range []string{"acme", "store-1"} {
+			g.Expect(permissionsOf(document(g, ns, org), "carol@acme.example")).To(ContainElement("invoices"), org)
+		}
+		var role v1alpha1.Role
+		get(g, ns, "customer-admin", &role)
+		g.Expect(role.Status.Permissions).To(ContainElement("invoices"))
+	})
+	var after corev1.ConfigMap
+	eventually(t, func(g Gomega) { get(g, ns, "access-globex", &after) })
+	if after.ResourceVersion != globexCM.ResourceVersion {
+		t.Errorf("access-globex was written though no binding there uses the changed role")
+	}
+}
+
+func TestIncludeCycleFailsClosed(t *testing.T) {
+	ns := newPlatform(t)
+	create(t, ns,
+		makeOrg("acme", v1alpha1.OrganizationTypeCustomer),
+		makeRole("loop-a").permissions("alpha").includes("loop-b"),
+		makeRole("loop-b").permissions("beta").includes("loop-a"),
+		makeRole("plain").permissions("gamma"),
+		makeBinding("ida-loop", "ida@acme.example", "loop-a", "acme"),
+		makeBinding("ida-plain", "ida@acme.example", "plain", "acme"),
+	)
+	eventually(t, func(g Gomega) {
+		for _, name := range []string{"loop-a", "loop-b"} {
+			var role v1alpha1.Role
+			get(g, ns, name, &role)
+			g.Expect(condition(role.Status.Conditions, v1alpha1.ConditionReady)).To(haveCondition(metav1.ConditionFalse, v1alpha1.ReasonIncludeCycle), name)
+		}
+		// The roles in the cycle grant nothing; the user's other role still does.
+		perms := permissionsOf(document(g, ns, "acme"), "ida@acme.example")
+		g.Expect(perms).To(ContainElement("gamma"))
+		g.Expect(perms).NotTo(ContainElements("alpha"))
+		g.Expect(perms).NotTo(ContainElements("beta"))
+	})
+}
+
+func TestRoleDeletionWaitsWhileInUse(t *testing.T) {
+	ns := newPlatform(t)
+	create(t, ns,
+		makeOrg("acme", v1alpha1.OrganizationTypeCustomer),
+		makeRole("temp").permissions("sales"),
+		makeRole("wrapper").includes("temp"),
+		makeBinding("jo-temp", "jo@acme.example", "temp", "acme"),
+	)
+	eventually(t, func(g Gomega) {
+		var role v1alpha1.Role
+		get(g, ns, "temp", &role)
+		g.Expect(role.Finalizers).To(ContainElement(RoleInUseFinalizer))
+	})
+
+	remove(t, ns, "temp", &v1alpha1.Role{})
+	eventually(t, func(g Gomega) {
+		var role v1alpha1.Role
+		get(g, ns, "temp", &role)
+		g.Expect(role.DeletionTimestamp).NotTo(BeNil())
+		g.Expect(role.Status.UsedBy).To(ContainElements("RoleBinding/jo-temp", "Role/wrapper"))
+		inUse := condition(role.Status.Conditions, v1alpha1.ConditionInUse)
+		g.Expect(inUse).To(haveCondition(metav1.ConditionTrue, v1alpha1.ReasonInUse))
+		g.Expect(inUse.Message).To(ContainSubstring("RoleBinding/jo-temp"))
+		g.Expect(eventsFor(g, ns, "Role", "temp")).To(ContainElement("DeletionWaiting"))
+		// While it waits, the role still works.
+		g.Expect(permissionsOf(document(g, ns, "acme"), "jo@acme.example")).To(ContainElement("sales"))
+	})
+
+	remove(t, ns, "jo-temp", &v1alpha1.RoleBinding{})
+	eventually(t, func(g Gomega) {
+		var role v1alpha1.Role
+		get(g, ns, "temp", &role)
+		g.Expect(role.Status.UsedBy).To(Equal([]string{"Role/wrapper"}))
+	})
+	update(t, ns, "wrapper", &v1alpha1.Role{}, func(r *v1alpha1.Role) { r.Spec.Includes = nil })
+	eventually(t, func(g Gomega) { gone(g, ns, "temp", &v1alpha1.Role{}) })
+}
+
+func TestRoleStatusConditionsDoNotFlap(t *testing.T) {
+	role := &v1alpha1.Role{}
+	role.Generation = 3
+	result := permissions.RoleResult{Conditions: []permissions.Condition{
+		{Type: v1alpha1.ConditionReady, True: true, Reason: v1alpha1.ReasonReconciled, Message: "ok"},
+	}}
+	first := roleStatus(role, result, false)
+	role.Status = first
+	second := roleStatus(role, result, false)
+	if !second.Conditions[0].LastTransitionTime.Equal(&first.Conditions[0].LastTransitionTime) {
+		t.Errorf("LastTransitionTime moved without a status change: %v -> %v", first.Conditions[0].LastTransitionTime, second.Conditions[0].LastTransitionTime)
+	}
+	deleting := roleStatus(role, permissions.RoleResult{
+		UsedBy:     []string{"RoleBinding/a"},
+		Conditions: result.Conditions,
+	}, true)
+	if c := condition(deleting.Conditions, v1alpha1.ConditionInUse); c.Status != metav1.ConditionTrue || c.ObservedGeneration != 3 {
+		t.Errorf("InUse while deletion waits = %+v, want True at generation 3", c)
+	}
+}

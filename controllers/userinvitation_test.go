@@ -1,0 +1,261 @@
+package controllers
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	clocktesting "k8s.io/utils/clock/testing"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/orgaccess/orgaccess/api/v1alpha1"
+)
+
+// nopRecorder drops events, for reconcilers a test calls directly.
+type nopRecorder struct{}
+
+func (nopRecorder) Eventf(runtime.Object, runtime.Object, string, string, string, string, ...any) {}
+
+// ownedBindingsOf lists the RoleBindings the invitation named name controls.
+func ownedBindingsOf(g Gomega, ns, name string) []v1alpha1.RoleBinding {
+	var inv v1alpha1.UserInvitation
+	get(g, ns, name, &inv)
+	var list v1alpha1.RoleBindingList
+	g.ExpectWithOffset(1, k8s.List(context.Background(), &list, client.InNamespace(ns))).To(Succeed())
+	var owned []v1alpha1.RoleBinding
+	for _, b := range list.Items {
+		if controlledBy(&b, inv.UID) {
+			owned = append(owned, b)
+		}
+	}
+	return owned
+}
+
+func TestInvitationLifecycleKeepsOwnedBindingsInStep(t *testing.T) {
+	ns := newPlatform(t)
+	seedPlatform(t, ns)
+	create(t, ns, makeInvitation("grace", "grace@acme.example", "acme").roles("customer"))
+
+	eventually(t, func(g Gomega) {
+		var inv v1alpha1.UserInvitation
+		get(g, ns, "grace", &inv)
+		g.Expect(inv.Status.Phase).To(Equal(v1alpha1.UserPhaseNew))
+		g.Expect(inv.Status.ExpiresAt).NotTo(BeNil())
+		g.Expect(inv.Status.ExpiresAt.Time).To(BeTemporally("==", inv.CreationTimestamp.Add(168*time.Hour)))
+		g.Expect(ownedBindingsOf(g, ns, "grace")).To(BeEmpty())
+		doc := document(g, ns, "acme")
+		g.Expect(doc.Users).To(HaveKeyWithValue("grace@acme.example", HaveField("Status", v1alpha1.UserPhaseNew)))
+		g.Expect(permissionsOf(doc, "grace@acme.example")).To(BeEmpty())
+	})
+
+	update(t, ns, "grace", &v1alpha1.UserInvitation{}, func(inv *v1alpha1.UserInvitation) {
+		inv.Spec.AcceptedAt = &metav1.Time{Time: testClock.Now()}
+	})
+	eventually(t, func(g Gomega) {
+		var inv v1alpha1.UserInvitation
+		get(g, ns, "grace", &inv)
+		g.Expect(inv.Status.Phase).To(Equal(v1alpha1.UserPhaseActive))
+		g.Expect(inv.Status.GrantedRoles).To(Equal([]string{"customer"}))
+		owned := ownedBindingsOf(g, ns, "grace")
+		g.Expect(owned).To(HaveLen(1))
+		b := owned[0]
+		g.Expect(inv.Status.Bindings).To(Equal([]string{b.Name}))
+		g.Expect(b.Labels).To(HaveKeyWithValue(v1alpha1.InvitationLabel, "grace"))
+		g.Expect(b.Spec.Subject.Email).To(Equal(v1alpha1.Email("grace@acme.example")))
+		g.Expect(b.Spec.RoleRef.Name).To(Equal(v1alpha1.ObjectName("customer")))
+		g.Expect(b.Spec.OrganizationRef.Name).To(Equal(v1alpha1.ObjectName("acme")))
+		g.Expect(b.Spec.Inheritance).To(Equal(v1alpha1.InheritanceSubtree))
+		g.Expect(permissionsOf(document(g, ns, "store-1"), "grace@acme.example")).To(ContainElement("sales"))
+		g.Expect(eventsFor(g, ns, "UserInvitation", "grace")).To(ContainElement("Activated"))
+	})
+
+	// The roles change: the bindings follow.
+	update(t, ns, "grace", &v1alpha1.UserInvitation{}, func(inv *v1alpha1.UserInvitation) {
+		inv.Spec.Roles = []v1alpha1.RoleName{"customer-admin", "beta-preview"}
+	})
+	eventually(t, func(g Gomega) {
+		var roles []string
+		for _, b := range ownedBindingsOf(g, ns, "grace") {
+			roles = append(roles, string(b.Spec.RoleRef.Name))
+		}
+		g.Expect(roles).To(ConsistOf("customer-admin", "beta-preview"))
+		var inv v1alpha1.UserInvitation
+		get(g, ns, "grace", &inv)
+		g.Expect(inv.Status.GrantedRoles).To(ConsistOf("customer-admin", "beta-preview"))
+		g.Expect(inv.Status.Bindings).To(HaveLen(2))
+		doc := document(g, ns, "acme")
+		g.Expect(permissionsOf(doc, "grace@acme.example")).To(ContainElement("users"))
+		g.Expect(doc.Users["grace@acme.example"].Features).To(Equal([]string{"beta-preview"}))
+	})
+
+	// A hand-deleted owned binding comes back.
+	var victim string
+	eventually(t, func(g Gomega) { victim = ownedBindingsOf(g, ns, "grace")[0].Name })
+	remove(t, ns, victim, &v1alpha1.RoleBinding{})
+	eventually(t, func(g Gomega) {
+		var b v1alpha1.RoleBinding
+		get(g, ns, victim, &b)
+		g.Expect(b.DeletionTimestamp).To(BeNil())
+	})
+}
+
+func TestBlockedUserIsGoneFromEveryAffectedDocument(t *testing.T) {
+	ns := newPlatform(t)
+	seedPlatform(t, ns)
+	create(t, ns,
+		// kate holds access in two places: a binding on the seller and an invitation.
+		makeBinding("kate-seller-admin", "kate@contoso.example", "seller-admin", "contoso"),
+		makeInvitation("kate", "kate@contoso.example", "acme").roles("customer-admin").accepted(testClock.Now()),
+	)
+	affected := []string{"contoso", "acme", "store-1", "globex"}
+	eventually(t, func(g Gomega) {
+		for _, org := range affected {
+			g.Expect(permissionsOf(document(g, ns, org), "kate@contoso.example")).To(ContainElement("reports"), org)
+		}
+	})
+
+	update(t, ns, "kate", &v1alpha1.UserInvitation{}, func(inv *v1alpha1.UserInvitation) { inv.Spec.Blocked = true })
+	eventually(t, func(g Gomega) {
+		for _, org := range affected {
+			doc := document(g, ns, org)
+			g.Expect(doc.Users).To(HaveKeyWithValue("kate@contoso.example", HaveField("Status", v1alpha1.UserPhaseBlocked)), org)
+			g.Expect(doc.Users["kate@contoso.example"].PermissionSet).To(BeEmpty(), org)
+		}
+		var inv v1alpha1.UserInvitation
+		get(g, ns, "kate", &inv)
+		g.Expect(inv.Status.Phase).To(Equal(v1alpha1.UserPhaseBlocked))
+		var binding v1alpha1.RoleBinding
+		get(g, ns, "kate-seller-admin", &binding)
+		g.Expect(condition(binding.Status.Conditions, v1alpha1.ConditionReady)).To(haveCondition(metav1.ConditionFalse, v1alpha1.ReasonSubjectBlocked))
+		g.Expect(eventsFor(g, ns, "UserInvitation", "kate")).To(ContainElement("Blocked"))
+	})
+
+	// Renewed: access comes back everywhere.
+	update(t, ns, "kate", &v1alpha1.UserInvitation{}, func(inv *v1alpha1.UserInvitation) { inv.Spec.Blocked = false })
+	eventually(t, func(g Gomega) {
+		for _, org := range affected {
+			g.Expect(permissionsOf(document(g, ns, org), "kate@contoso.example")).To(ContainElement("reports"), org)
+		}
+	})
+}
+
+func TestInvitationExpiresExactlyWhenDue(t *testing.T) {
+	ns := newPlatform(t)
+	seedPlatform(t, ns)
+	create(t, ns, makeInvitation("hank", "hank@acme.example", "acme").roles("customer").expiresAfter(time.Minute))
+	var inv v1alpha1.UserInvitation
+	eventually(t, func(g Gomega) {
+		get(g, ns, "hank", &inv)
+		g.Expect(inv.Status.Phase).To(Equal(v1alpha1.UserPhaseNew))
+		g.Expect(inv.Status.ExpiresAt).NotTo(BeNil())
+		g.Expect(inv.Status.ExpiresAt.Time).To(BeTemporally("==", inv.CreationTimestamp.Add(time.Minute)))
+	})
+
+	// Half-way through, the reconciler asks to come back exactly at the expiry.
+	halfway := clocktesting.NewFakePassiveClock(inv.CreationTimestamp.Add(30 * time.Second))
+	direct := NewUserInvitationReconciler(k8s, halfway, nopRecorder{})
+	res, err := direct.Reconcile(context.Background(), ctrl.Request{NamespacedName: types.NamespacedName{Namespace: ns, Name: "hank"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.RequeueAfter != 30*time.Second {
+		t.Errorf("RequeueAfter = %v half-way to a 1m expiry, want 30s", res.RequeueAfter)
+	}
+
+	// Past the expiry (any event reconciles it then; the requeue does in real time).
+	testClock.advance(t, 2*time.Minute)
+	update(t, ns, "hank", &v1alpha1.UserInvitation{}, func(inv *v1alpha1.UserInvitation) {
+		metav1.SetMetaDataAnnotation(&inv.ObjectMeta, "test/poke", "1")
+	})
+	eventually(t, func(g Gomega) {
+		get(g, ns, "hank", &inv)
+		g.Expect(inv.Status.Phase).To(Equal(v1alpha1.UserPhaseExpired))
+		g.Expect(condition(inv.Status.Conditions, v1alpha1.ConditionReady)).To(haveCondition(metav1.ConditionFalse, v1alpha1.ReasonExpired))
+		g.Expect(eventsFor(g, ns, "UserInvitation", "hank")).To(ContainElement("Expired"))
+		g.Expect(document(g, ns, "acme").Users).To(HaveKeyWithValue("hank@acme.example", HaveField("Status", v1alpha1.UserPhaseExpired)))
+	})
+}
+
+func TestDelegationRefusedNamesTheRole(t *testing.T) {
+	ns := newPlatform(t)
+	seedPlatform(t, ns)
+	create(t, ns,
+		// carol may assign customer at acme (customer-admin's assignableRoles), nothing else.
+		makeBinding("carol-customer-admin", "carol@acme.example", "customer-admin", "acme"),
+		makeInvitation("liam", "liam@acme.example", "acme").roles("seller-admin").invitedBy("carol@acme.example").accepted(testClock.Now()),
+		makeInvitation("mia", "mia@acme.example", "acme").roles("customer").invitedBy("carol@acme.example").accepted(testClock.Now()),
+		// The inviter's access applied after the invitation: converges all the same.
+		makeInvitation("noah", "noah@acme.example", "acme").roles("customer").invitedBy("olga@acme.example").accepted(testClock.Now()),
+	)
+	eventually(t, func(g Gomega) {
+		var liam v1alpha1.UserInvitation
+		get(g, ns, "liam", &liam)
+		g.Expect(liam.Status.Phase).To(Equal(v1alpha1.UserPhaseRejected))
+		ready := condition(liam.Status.Conditions, v1alpha1.ConditionReady)
+		g.Expect(ready).To(haveCondition(metav1.ConditionFalse, v1alpha1.ReasonDelegationRefused))
+		g.Expect(ready.Message).To(ContainSubstring("seller-admin"))
+		g.Expect(ownedBindingsOf(g, ns, "liam")).To(BeEmpty())
+		g.Expect(eventsFor(g, ns, "UserInvitation", "liam")).To(ContainElement("Rejected"))
+		g.Expect(permissionsOf(document(g, ns, "acme"), "liam@acme.example")).To(BeEmpty())
+
+		var mia v1alpha1.UserInvitation
+		get(g, ns, "mia", &mia)
+		g.Expect(mia.Status.Phase).To(Equal(v1alpha1.UserPhaseActive))
+		g.Expect(mia.Status.GrantedBy).To(Equal("carol@acme.example"))
+
+		var noah v1alpha1.UserInvitation
+		get(g, ns, "noah", &noah)
+		g.Expect(noah.Status.Phase).To(Equal(v1alpha1.UserPhaseRejected))
+	})
+
+	create(t, ns, makeBinding("olga-customer-admin", "olga@acme.example", "customer-admin", "acme"))
+	eventually(t, func(g Gomega) {
+		var noah v1alpha1.UserInvitation
+		get(g, ns, "noah", &noah)
+		g.Expect(noah.Status.Phase).To(Equal(v1alpha1.UserPhaseActive))
+		g.Expect(permissionsOf(document(g, ns, "acme"), "noah@acme.example")).To(ContainElement("sales"))
+	})
+}
+
+func TestInvitationDeletionWaitsWhileOtherBindingsGrant(t *testing.T) {
+	ns := newPlatform(t)
+	seedPlatform(t, ns)
+	create(t, ns,
+		makeInvitation("lou", "lou@acme.example", "acme").roles("customer").accepted(testClock.Now()).blocked(),
+		makeBinding("lou-globex", "lou@acme.example", "customer", "globex"),
+	)
+	eventually(t, func(g Gomega) {
+		var inv v1alpha1.UserInvitation
+		get(g, ns, "lou", &inv)
+		g.Expect(inv.Finalizers).To(ContainElement(InvitationFinalizer))
+		g.Expect(inv.Status.Phase).To(Equal(v1alpha1.UserPhaseBlocked))
+	})
+
+	remove(t, ns, "lou", &v1alpha1.UserInvitation{})
+	eventually(t, func(g Gomega) {
+		var inv v1alpha1.UserInvitation
+		get(g, ns, "lou", &inv)
+		inUse := condition(inv.Status.Conditions, v1alpha1.ConditionInUse)
+		g.Expect(inUse).To(haveCondition(metav1.ConditionTrue, v1alpha1.ReasonInUse))
+		g.Expect(inUse.Message).To(ContainSubstring("RoleBinding/lou-globex"))
+		g.Expect(eventsFor(g, ns, "UserInvitation", "lou")).To(ContainElement("DeletionWaiting"))
+		// Still blocked while the record waits.
+		g.Expect(document(g, ns, "globex").Users).To(HaveKeyWithValue("lou@acme.example", HaveField("Status", v1alpha1.UserPhaseBlocked)))
+	})
+
+	remove(t, ns, "lou-globex", &v1alpha1.RoleBinding{})
+	eventually(t, func(g Gomega) {
+		gone(g, ns, "lou", &v1alpha1.UserInvitation{})
+		var list v1alpha1.RoleBindingList
+		g.Expect(k8s.List(context.Background(), &list, client.InNamespace(ns))).To(Succeed())
+		for _, b := range list.Items {
+			g.Expect(b.Spec.Subject.Email).NotTo(Equal(v1alpha1.Email("lou@acme.example")), "RoleBinding %s", b.Name)
+		}
+		g.Expect(document(g, ns, "globex").Users).NotTo(HaveKey("lou@acme.example"))
+	})
+}
