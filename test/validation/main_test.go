@@ -7,9 +7,11 @@
 package validation
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +21,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -117,32 +120,34 @@ func manifest(t *testing.T, ns, text string) *unstructured.Unstructured {
 	return obj
 }
 
-// manifests decodes a multi-document YAML file from testdata.
-func manifests(t *testing.T, ns, file string) []*unstructured.Unstructured {
+// manifests decodes every object of a multi-document YAML file and places them in
+// namespace ns.
+func manifests(t *testing.T, ns, path string) []*unstructured.Unstructured {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("testdata", file))
+	f, err := os.Open(path)
 	if err != nil {
-		t.Fatalf("read %s: %v", file, err)
+		t.Fatalf("open %s: %v", path, err)
 	}
+	defer f.Close()
+	reader := utilyaml.NewYAMLReader(bufio.NewReader(f))
 	var objs []*unstructured.Unstructured
-	for doc := range strings.SplitSeq(string(data), "\n---\n") {
-		if strings.TrimSpace(stripComments(doc)) == "" {
-			continue
+	for {
+		doc, err := reader.Read()
+		if errors.Is(err, io.EOF) {
+			return objs
 		}
-		objs = append(objs, manifest(t, ns, doc))
-	}
-	return objs
-}
-
-func stripComments(doc string) string {
-	var b strings.Builder
-	for line := range strings.SplitSeq(doc, "\n") {
-		if !strings.HasPrefix(strings.TrimSpace(line), "#") {
-			b.WriteString(line)
-			b.WriteByte('\n')
+		if err != nil {
+			t.Fatalf("read %s: %v", path, err)
 		}
+		var probe map[string]any
+		if err := yaml.Unmarshal(doc, &probe); err != nil {
+			t.Fatalf("decode %s: %v", path, err)
+		}
+		if len(probe) == 0 {
+			continue // only comments or a bare separator
+		}
+		objs = append(objs, manifest(t, ns, string(doc)))
 	}
-	return b.String()
 }
 
 // requireRefused fails the test unless err is the apiserver's Invalid error with a

@@ -2,6 +2,9 @@ package validation
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,7 +21,7 @@ func TestValidManifestsAccepted(t *testing.T) {
 	ns := newNamespace(t)
 	stored := map[string]*unstructured.Unstructured{}
 	kinds := map[string]bool{}
-	for _, obj := range manifests(t, ns, "valid.yaml") {
+	for _, obj := range manifests(t, ns, filepath.Join("testdata", "valid.yaml")) {
 		if err := k8sClient.Create(context.Background(), obj); err != nil {
 			t.Fatalf("the apiserver refused valid %s %s: %v", obj.GetKind(), obj.GetName(), err)
 		}
@@ -83,4 +86,42 @@ func typedObject(t *testing.T, kind string) runtime.Object {
 	}
 	t.Fatalf("unknown kind %s", kind)
 	return nil
+}
+
+// TestSamplesAccepted applies every orgaccess object of every platform in
+// config/samples (what `make run` applies), one namespace per platform, so that a
+// tightened rule cannot silently break the samples.
+func TestSamplesAccepted(t *testing.T) {
+	platforms, err := os.ReadDir(filepath.Join("..", "..", "config", "samples"))
+	if err != nil {
+		t.Fatalf("read config/samples: %v", err)
+	}
+	for _, platform := range platforms {
+		if !platform.IsDir() {
+			continue
+		}
+		t.Run(platform.Name(), func(t *testing.T) {
+			dir := filepath.Join("..", "..", "config", "samples", platform.Name())
+			files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+			if err != nil {
+				t.Fatalf("list %s: %v", dir, err)
+			}
+			ns := newNamespace(t)
+			applied := 0
+			for _, file := range files {
+				for _, obj := range manifests(t, ns, file) {
+					if !strings.HasPrefix(obj.GetAPIVersion(), v1alpha1.GroupVersion.Group+"/") {
+						continue // the Namespace and the Kustomization
+					}
+					if err := k8sClient.Create(context.Background(), obj); err != nil {
+						t.Errorf("%s: the apiserver refused %s %s: %v", filepath.Base(file), obj.GetKind(), obj.GetName(), err)
+					}
+					applied++
+				}
+			}
+			if applied == 0 {
+				t.Errorf("%s holds no orgaccess object", dir)
+			}
+		})
+	}
 }
