@@ -1,0 +1,124 @@
+package v1alpha1
+
+import "strings"
+
+// AccessIndex answers authorization questions from one organization's published
+// documents: load every shard's access.json, decode each into an AccessDocument, and
+// pass them all to NewAccessIndex. Look-ups do not allocate.
+// +kubebuilder:object:generate=false
+type AccessIndex struct {
+	closure bool
+	users   map[string]indexedUser
+}
+
+type indexedUser struct {
+	active   bool
+	set      *indexedSet
+	features []string
+}
+
+// indexedSet is one permission set, ready for look-ups.
+type indexedSet struct {
+	paths map[string]struct{}
+	// patterns are the members with a "*" segment, split (pattern sets only).
+	patterns [][]string
+}
+
+// NewAccessIndex indexes one organization's documents; pass every shard. Each shard is
+// self-contained, so their permission sets merge by id.
+func NewAccessIndex(docs ...*AccessDocument) *AccessIndex {
+	idx := &AccessIndex{users: map[string]indexedUser{}}
+	for _, doc := range docs {
+		if doc == nil {
+			continue
+		}
+		idx.closure = idx.closure || doc.Closure
+		sets := make(map[string]*indexedSet, len(doc.PermissionSets))
+		for id, paths := range doc.PermissionSets {
+			s := &indexedSet{paths: make(map[string]struct{}, len(paths))}
+			for _, p := range paths {
+				if !doc.Closure && strings.Contains(p, "*") {
+					s.patterns = append(s.patterns, strings.Split(p, "/"))
+					continue
+				}
+				s.paths[p] = struct{}{}
+			}
+			sets[id] = s
+		}
+		for email, u := range doc.Users {
+			idx.users[email] = indexedUser{
+				active:   u.Status == UserPhaseActive,
+				set:      sets[u.PermissionSet],
+				features: u.Features,
+			}
+		}
+	}
+	return idx
+}
+
+// Allowed reports whether user holds permission: only Active users hold anything. With
+// a PermissionTree the documents hold closures and membership decides; without one, the
+// user's set must hold the permission, one of its ancestors, or a pattern ("*" matching
+// one segment) that matches either.
+func (x *AccessIndex) Allowed(user, permission string) bool {
+	u, ok := x.users[user]
+	if !ok || !u.active || u.set == nil || permission == "" {
+		return false
+	}
+	if _, ok := u.set.paths[permission]; ok {
+		return true
+	}
+	if x.closure {
+		return false
+	}
+	for i := range len(permission) {
+		if permission[i] == '/' {
+			if _, ok := u.set.paths[permission[:i]]; ok {
+				return true
+			}
+		}
+	}
+	for _, pattern := range u.set.patterns {
+		if patternMatchesPrefix(pattern, permission) {
+			return true
+		}
+	}
+	return false
+}
+
+// patternMatchesPrefix reports whether pattern matches permission or one of its
+// ancestors: its segments match the permission's first segments.
+func patternMatchesPrefix(pattern []string, permission string) bool {
+	rest := permission
+	for k, seg := range pattern {
+		if rest == "" && k > 0 {
+			return false // the permission has fewer segments than the pattern
+		}
+		next, after, found := strings.Cut(rest, "/")
+		if seg != "*" && seg != next {
+			return false
+		}
+		rest = after
+		if !found {
+			rest = ""
+			if k < len(pattern)-1 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// HasFeature reports whether an Active user holds a feature flag.
+func (x *AccessIndex) HasFeature(user, feature string) bool {
+	u, ok := x.users[user]
+	if !ok || !u.active {
+		return false
+	}
+	for _, f := range u.features {
+		if f == feature {
+			return true
+		}
+	}
+	return false
+}

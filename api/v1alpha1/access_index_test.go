@@ -1,0 +1,141 @@
+package v1alpha1
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+)
+
+func TestAccessIndexAllowed(t *testing.T) {
+	closure := &AccessDocument{
+		Organization: "acme", Path: []string{"acme"}, Closure: true,
+		PermissionSets: map[string][]string{
+			"s1": {"sales", "sales/checkout", "sales/orders"},
+			"s0": {},
+		},
+		Users: map[string]DocumentUser{
+			"alice@acme.example": {Status: UserPhaseActive, PermissionSet: "s1", Features: []string{"beta-preview"}},
+			"bob@acme.example":   {Status: UserPhaseActive, PermissionSet: "s0"},
+			"carol@acme.example": {Status: UserPhaseNew},
+			"dave@acme.example":  {Status: UserPhaseBlocked, Features: []string{"beta-preview"}},
+		},
+	}
+	patterns := &AccessDocument{
+		Organization: "acme", Path: []string{"acme"},
+		PermissionSets: map[string][]string{
+			"p1": {"*/read", "sales"},
+			"p2": {"*"},
+		},
+		Users: map[string]DocumentUser{
+			"alice@acme.example": {Status: UserPhaseActive, PermissionSet: "p1"},
+			"root@acme.example":  {Status: UserPhaseActive, PermissionSet: "p2"},
+			"eve@acme.example":   {Status: UserPhaseExpired, PermissionSet: "p2"},
+		},
+	}
+	tests := []struct {
+		doc        *AccessDocument
+		user, perm string
+		want       bool
+	}{
+		// closure: exact membership only
+		{closure, "alice@acme.example", "sales", true},
+		{closure, "alice@acme.example", "sales/checkout", true},
+		{closure, "alice@acme.example", "sales/refunds", false}, // not in the closure: not in the tree
+		{closure, "alice@acme.example", "quotes", false},
+		{closure, "bob@acme.example", "sales", false},   // Active, empty set
+		{closure, "carol@acme.example", "sales", false}, // not Active
+		{closure, "dave@acme.example", "sales", false},  // blocked
+		{closure, "nobody@acme.example", "sales", false},
+		{closure, "alice@acme.example", "", false},
+		// patterns: the permission, an ancestor, or a pattern matching either
+		{patterns, "alice@acme.example", "sales", true},
+		{patterns, "alice@acme.example", "sales/checkout", true}, // ancestor sales
+		{patterns, "alice@acme.example", "quotes/read", true},    // */read
+		{patterns, "alice@acme.example", "quotes/read/own", true},
+		{patterns, "alice@acme.example", "quotes", false}, // */read does not cover its parent
+		{patterns, "alice@acme.example", "quotes/write", false},
+		{patterns, "alice@acme.example", "salesx", false},
+		{patterns, "root@acme.example", "anything/at/all", true},
+		{patterns, "eve@acme.example", "anything", false}, // not Active
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%v/%s/%s", tt.doc.Closure, tt.user, tt.perm), func(t *testing.T) {
+			if got := NewAccessIndex(tt.doc).Allowed(tt.user, tt.perm); got != tt.want {
+				t.Errorf("Allowed(%q, %q) = %v, want %v", tt.user, tt.perm, got, tt.want)
+			}
+		})
+	}
+	x := NewAccessIndex(closure)
+	if !x.HasFeature("alice@acme.example", "beta-preview") || x.HasFeature("bob@acme.example", "beta-preview") ||
+		x.HasFeature("dave@acme.example", "beta-preview") || x.HasFeature("alice@acme.example", "other") {
+		t.Error("HasFeature: want only Active alice to hold beta-preview")
+	}
+}
+
+// Shards are self-contained; the index merges them.
+func TestAccessIndexMergesShards(t *testing.T) {
+	one := &AccessDocument{Organization: "acme", Closure: true, Shard: 1, Shards: 2,
+		PermissionSets: map[string][]string{"a": {"sales"}},
+		Users:          map[string]DocumentUser{"a@x.example": {Status: UserPhaseActive, PermissionSet: "a"}}}
+	two := &AccessDocument{Organization: "acme", Closure: true, Shard: 2, Shards: 2,
+		PermissionSets: map[string][]string{"b": {"quotes"}},
+		Users:          map[string]DocumentUser{"b@x.example": {Status: UserPhaseActive, PermissionSet: "b"}}}
+	x := NewAccessIndex(one, two)
+	if !x.Allowed("a@x.example", "sales") || !x.Allowed("b@x.example", "quotes") || x.Allowed("a@x.example", "quotes") {
+		t.Error("merged shards: want each user's own set")
+	}
+}
+
+// A document decoded from its JSON works like the value.
+func TestAccessIndexFromJSON(t *testing.T) {
+	raw := `{"organization":"acme","path":["acme"],"permissionSets":{"x":["*/read"]},"users":{"a@x.example":{"status":"Active","permissionSet":"x"}}}`
+	var doc AccessDocument
+	if err := json.Unmarshal([]byte(raw), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if !NewAccessIndex(&doc).Allowed("a@x.example", "sales/read") {
+		t.Error("want */read to allow sales/read")
+	}
+}
+
+func benchmarkIndex(closure bool) (*AccessIndex, []string) {
+	doc := &AccessDocument{Organization: "acme", Closure: closure, PermissionSets: map[string][]string{}, Users: map[string]DocumentUser{}}
+	var paths []string
+	for a := range 20 {
+		for _, leaf := range []string{"", "/read", "/write", "/settings/read"} {
+			paths = append(paths, fmt.Sprintf("area-%d%s", a, leaf))
+		}
+	}
+	if closure {
+		doc.PermissionSets["big"] = paths
+	} else {
+		doc.PermissionSets["big"] = []string{"*/read", "area-3", "area-7/settings"}
+	}
+	var users []string
+	for u := range 1000 {
+		email := fmt.Sprintf("user-%d@customer-%d.example", u, u%100)
+		users = append(users, email)
+		doc.Users[email] = DocumentUser{Status: UserPhaseActive, PermissionSet: "big"}
+	}
+	return NewAccessIndex(doc), users
+}
+
+func BenchmarkAllowedClosure(b *testing.B) {
+	x, users := benchmarkIndex(true)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		x.Allowed(users[i%len(users)], "area-17/settings/read")
+		i++
+	}
+}
+
+func BenchmarkAllowedPatterns(b *testing.B) {
+	x, users := benchmarkIndex(false)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		x.Allowed(users[i%len(users)], "area-17/settings/read")
+		i++
+	}
+}
