@@ -1,0 +1,117 @@
+package permissions_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/orgaccess/orgaccess/api/v1alpha1"
+	"github.com/orgaccess/orgaccess/controllers/permissions"
+)
+
+func storefrontTree() *treeB {
+	return Tree("storefront",
+		"sales", "sales/checkout", "sales/pay-on-account", "sales/orders", "sales/orders/subordinates",
+		"quotes", "quotes/view", "quotes/edit", "quotes/templates", "quotes/templates/view",
+		"contracts", "contracts/read", "contracts/write",
+		"reports", "reports/read", "reports/write",
+	).Implies("contracts/write", "contracts/read").
+		Implies("quotes/edit", "quotes/view").
+		Implies("quotes/templates/view", "reports/read")
+}
+
+func TestTreeClosure(t *testing.T) {
+	tests := []struct {
+		name  string
+		grant []string
+		want  []string
+	}{
+		{"a parent grants its subtree", []string{"sales"},
+			[]string{"sales", "sales/checkout", "sales/orders", "sales/orders/subordinates", "sales/pay-on-account"}},
+		{"a leaf grants itself", []string{"sales/checkout"}, []string{"sales/checkout"}},
+		{"implies", []string{"contracts/write"}, []string{"contracts/read", "contracts/write"}},
+		{"implications of descendants, transitively with their subtrees", []string{"quotes/templates"},
+			[]string{"quotes/templates", "quotes/templates/view", "reports/read"}},
+		{"star segment", []string{"*/read"}, []string{"contracts/read", "reports/read"}},
+		{"star is everything", []string{"*"}, nil}, // checked below: every path
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := permissions.Compile(platform(storefrontTree(), Role("r").Permissions(tt.grant...), Customer("acme"),
+				Bind("u@acme.example", "r", "acme")), epoch)
+			h := access(t, p, "acme", "u@acme.example")
+			want := tt.want
+			if want == nil {
+				for _, perm := range storefrontTree().t.Spec.Permissions {
+					want = append(want, string(perm.Path))
+				}
+				slices.Sort(want)
+			}
+			if !equal(h.perms, want) {
+				t.Errorf("permissions = %v, want %v", h.perms, want)
+			}
+			doc, _ := p.Document("acme")
+			if !doc.Document.Closure {
+				t.Error("with a tree the document must say closure")
+			}
+		})
+	}
+}
+
+func TestTreeProblems(t *testing.T) {
+	in := platform(
+		Tree("a", "sales", "sales/checkout").Implies("sales/checkout", "ghost"),
+		Tree("b", "sales", "quotes/view"),
+		Tree("clean", "contracts"),
+		Role("r").Permissions("quotes/view"), Customer("acme"), Bind("u@acme.example", "r", "acme"),
+	)
+	p := permissions.Compile(in, epoch)
+	a, _ := p.Tree("a")
+	if c := ready(t, a.Conditions); c.True || c.Reason != v1alpha1.ReasonDuplicatePath ||
+		!strings.Contains(c.Message, "sales is defined more than once") || !strings.Contains(c.Message, "implies ghost") {
+		t.Errorf("tree a Ready = %+v, want DuplicatePath and the unknown implication", c)
+	}
+	if a.Paths != 2 {
+		t.Errorf("tree a paths = %d, want 2", a.Paths)
+	}
+	b, _ := p.Tree("b")
+	if c := ready(t, b.Conditions); c.True || c.Reason != v1alpha1.ReasonDuplicatePath || !strings.Contains(c.Message, "quotes/view has no parent quotes") {
+		t.Errorf("tree b Ready = %+v, want DuplicatePath and MissingParent", c)
+	}
+	clean, _ := p.Tree("clean")
+	if c := ready(t, clean.Conditions); !c.True {
+		t.Errorf("tree clean Ready = %+v, want True", c)
+	}
+	onlyMissingParent := permissions.Compile(platform(Tree("t", "a/b")), epoch)
+	if r, _ := onlyMissingParent.Tree("t"); ready(t, r.Conditions).Reason != v1alpha1.ReasonMissingParent {
+		t.Errorf("tree with a missing parent: %+v", r.Conditions)
+	}
+	// The paths still merge: a path with a missing parent is granted as itself.
+	if !allowed(t, p, "acme", "u@acme.example", "quotes/view") {
+		t.Error("quotes/view is defined (without its parent) and must be grantable")
+	}
+}
+
+func TestWithoutTreePatternsAsGiven(t *testing.T) {
+	in := platform(
+		Role("r").Permissions("sales", "sales/checkout", "*/read", "quotes/read/own", "contracts/write"),
+		Role("s").Permissions("contracts/write", "*/read/x"),
+		Customer("acme"),
+		Bind("u@acme.example", "r", "acme"), Bind("u@acme.example", "s", "acme"),
+	)
+	p := permissions.Compile(in, epoch)
+	h := access(t, p, "acme", "u@acme.example")
+	// sales/checkout is covered by sales, quotes/read/own and */read/x by */read.
+	if want := []string{"*/read", "contracts/write", "sales"}; !equal(h.perms, want) {
+		t.Errorf("permissions = %v, want %v", h.perms, want)
+	}
+	doc, _ := p.Document("acme")
+	if doc.Document.Closure {
+		t.Error("without a tree the document must not say closure")
+	}
+	for perm, want := range map[string]bool{"sales/checkout/x": true, "quotes/read": true, "quotes": false, "contracts/write": true, "contracts/delete": false} {
+		if got := allowed(t, p, "acme", "u@acme.example", perm); got != want {
+			t.Errorf("allowed %s = %v, want %v", perm, got, want)
+		}
+	}
+}
