@@ -3,6 +3,9 @@ package permissions_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
@@ -41,5 +44,111 @@ func TestDocumentPermissionSetOnlyForActiveUsers(t *testing.T) {
 				t.Fatalf("%s in %s: status %s, permission set %q (exists %v)", email, org, u.Status, u.PermissionSet, exists)
 			}
 		}
+	}
+}
+
+// The same inputs in any order give the same bytes.
+func TestDocumentDeterministicInAnyOrder(t *testing.T) {
+	in := platformgen.Generate(platformgen.Small(), 5)
+	shuffled := in
+	rng := rand.New(rand.NewPCG(1, 2))
+	shuffled.Organizations = shuffle(rng, in.Organizations)
+	shuffled.Roles = shuffle(rng, in.Roles)
+	shuffled.Bindings = shuffle(rng, in.Bindings)
+	shuffled.Invitations = shuffle(rng, in.Invitations)
+	shuffled.Trees = shuffle(rng, in.Trees)
+	a := permissions.Compile(in, platformgen.Now())
+	b := permissions.Compile(shuffled, platformgen.Now())
+	for _, org := range a.Organizations() {
+		da, _ := a.Document(org)
+		db, _ := b.Document(org)
+		if len(da.Shards) != len(db.Shards) || !bytes.Equal(da.Shards[0], db.Shards[0]) {
+			t.Fatalf("%s: documents differ with the input shuffled", org)
+		}
+	}
+}
+
+func shuffle[T any](rng *rand.Rand, s []T) []T {
+	out := slices.Clone(s)
+	rng.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	return out
+}
+
+// Users with identical permissions share one set, whose id depends only on its content.
+func TestPermissionSetsAreSharedAndContentAddressed(t *testing.T) {
+	base := []any{Role("customer").Permissions("subscriptions"), Role("viewer").Permissions("subscriptions"), Customer("acme"),
+		Bind("a@x.example", "customer", "acme"), Bind("b@x.example", "viewer", "acme"), Bind("c@x.example", "customer", "acme")}
+	p := permissions.Compile(platform(base...), epoch)
+	doc, _ := p.Document("acme")
+	users := doc.Document.Users
+	if users["a@x.example"].PermissionSet != users["b@x.example"].PermissionSet || len(doc.Document.PermissionSets) != 1 {
+		t.Errorf("identical permissions from different roles must share one set: %+v", doc.Document.PermissionSets)
+	}
+	if id := users["a@x.example"].PermissionSet; id != permissions.PermissionSetID([]string{"subscriptions"}) {
+		t.Errorf("set id %s is not derived from the content", id)
+	}
+	// Another user changing does not rename the set.
+	more := permissions.Compile(platform(append(base, Role("x").Permissions("other"), Bind("d@x.example", "x", "acme"))...), epoch)
+	doc2, _ := more.Document("acme")
+	if doc2.Document.Users["a@x.example"].PermissionSet != users["a@x.example"].PermissionSet {
+		t.Error("a set's id changed when another user's access changed")
+	}
+	// A user with no role is Active with the empty set.
+	p = permissions.Compile(platform(Customer("acme"), Invite("n@x.example", "acme").Accepted()), epoch)
+	if h := access(t, p, "acme", "n@x.example"); h.status != v1alpha1.UserPhaseActive || h.perms == nil || len(h.perms) != 0 {
+		t.Errorf("user without a role: %+v, want Active with an empty set", h)
+	}
+}
+
+// Above MaxDocumentBytes the document splits into self-contained shards by user.
+func TestDocumentShards(t *testing.T) {
+	objs := []any{Tree("t", "a"), Customer("acme")}
+	for r := range 40 {
+		role := fmt.Sprintf("role-%d", r)
+		objs = append(objs, Role(role).Permissions("a").Features(fmt.Sprintf("feature-%d", r)))
+	}
+	for u := range 9000 {
+		email := fmt.Sprintf("user-with-a-rather-long-address-%05d@acme-corporation.example", u)
+		objs = append(objs, Bind(email, fmt.Sprintf("role-%d", u%40), "acme"), Bind(email, fmt.Sprintf("role-%d", (u/40)%40), "acme"))
+	}
+	p := permissions.Compile(platform(objs...), epoch)
+	doc, _ := p.Document("acme")
+	if len(doc.Shards) < 2 {
+		t.Fatalf("document of %d users in %d shard(s); want it split", len(doc.Document.Users), len(doc.Shards))
+	}
+	merged := map[string]v1alpha1.DocumentUser{}
+	var decoded []*v1alpha1.AccessDocument
+	last := ""
+	for k, raw := range doc.Shards {
+		if len(raw) > v1alpha1.MaxDocumentBytes {
+			t.Errorf("shard %d is %d bytes", k+1, len(raw))
+		}
+		var d v1alpha1.AccessDocument
+		if err := json.Unmarshal(raw, &d); err != nil {
+			t.Fatalf("shard %d: %v", k+1, err)
+		}
+		if d.Shard != k+1 || d.Shards != len(doc.Shards) || d.Organization != "acme" || !d.Closure {
+			t.Errorf("shard %d header: shard %d of %d, org %s", k+1, d.Shard, d.Shards, d.Organization)
+		}
+		for email, u := range d.Users {
+			if _, ok := d.PermissionSets[u.PermissionSet]; !ok {
+				t.Errorf("shard %d is not self-contained: %s uses set %s", k+1, email, u.PermissionSet)
+			}
+			if email <= last {
+				t.Errorf("shard %d: users not split in email order at %s", k+1, email)
+			}
+			merged[email] = u
+		}
+		for email := range d.Users {
+			last = max(last, email)
+		}
+		decoded = append(decoded, &d)
+	}
+	if len(merged) != len(doc.Document.Users) {
+		t.Errorf("shards hold %d users, the document %d", len(merged), len(doc.Document.Users))
+	}
+	x := v1alpha1.NewAccessIndex(decoded...)
+	if !x.Allowed("user-with-a-rather-long-address-08999@acme-corporation.example", "a") {
+		t.Error("the index over every shard must allow the last user")
 	}
 }

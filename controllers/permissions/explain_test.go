@@ -1,0 +1,121 @@
+package permissions_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/orgaccess/orgaccess/controllers/permissions"
+)
+
+func TestExplain(t *testing.T) {
+	in := platform(
+		Tree("t", "orders", "orders/read", "orders/write", "customers", "customers/read", "reports").
+			Implies("orders/write", "orders/read", "customers/read"),
+		Role("seller-admin").Includes("account-manager").Permissions("reports"),
+		Role("account-manager").Permissions("orders/write"),
+		Role("viewer").Permissions("reports"),
+		Distributor("north"), Seller("s").Under("north"), Customer("acme").Under("s"),
+		Bind("sa@x.example", "seller-admin", "s").Named("sa-s"),
+		Bind("sa@x.example", "viewer", "acme").Named("sa-acme"),
+		Bind("none@x.example", "viewer", "s").Only().Named("none-s"),
+		Bind("exp@x.example", "viewer", "acme").ExpiresAt(epoch.Add(-1)).Named("exp-acme"),
+		Invite("new@x.example", "acme", "viewer"),
+	)
+	p := permissions.Compile(in, epoch)
+
+	e := p.Explain("sa@x.example", "acme", "customers/read")
+	if !e.Allowed || len(e.Grants) != 1 {
+		t.Fatalf("Explain = %+v, want one grant", e)
+	}
+	g := e.Grants[0]
+	want := permissions.Grant{Binding: "sa-s", Organization: "s", Role: "seller-admin",
+		IncludeChain: []string{"seller-admin", "account-manager"}, Via: "orders/write",
+		Implied: []string{"orders/write implies customers/read"}}
+	if g.Binding != want.Binding || g.Organization != want.Organization || g.Role != want.Role || g.Via != want.Via ||
+		!slices.Equal(g.IncludeChain, want.IncludeChain) || !slices.Equal(g.Implied, want.Implied) {
+		t.Errorf("grant = %+v, want %+v", g, want)
+	}
+
+	// Two bindings grant reports: both are listed.
+	if e := p.Explain("sa@x.example", "acme", "reports"); !e.Allowed || len(e.Grants) != 2 {
+		t.Errorf("reports: %+v, want grants from both bindings", e)
+	}
+
+	for _, tt := range []struct{ user, org, perm, reason string }{
+		{"sa@x.example", "acme", "customers", "no role"},
+		{"none@x.example", "acme", "reports", "no binding"},
+		{"exp@x.example", "acme", "reports", "exp-acme (Expired)"},
+		{"new@x.example", "acme", "reports", "New"},
+		{"nobody@x.example", "acme", "reports", "no binding or invitation"},
+		{"sa@x.example", "nowhere", "reports", "does not exist"},
+	} {
+		e := p.Explain(tt.user, tt.org, tt.perm)
+		if e.Allowed || !strings.Contains(e.Reason, tt.reason) {
+			t.Errorf("Explain(%s, %s, %s) = %+v, want refused mentioning %q", tt.user, tt.org, tt.perm, e, tt.reason)
+		}
+	}
+}
+
+func TestExplainReplacement(t *testing.T) {
+	p := permissions.Compile(platform(
+		Role("old").Permissions("legacy").Deprecated("new", epoch.Add(-1)), Role("new").Permissions("modern"),
+		Customer("acme"), Bind("u@x.example", "old", "acme").Named("b"),
+	), epoch)
+	e := p.Explain("u@x.example", "acme", "modern/x")
+	if !e.Allowed || e.Grants[0].Replacement != "new" || !slices.Equal(e.Grants[0].IncludeChain, []string{"old", "new"}) || e.Grants[0].Via != "modern" {
+		t.Errorf("Explain through a replacement = %+v", e)
+	}
+	if e := p.Explain("u@x.example", "acme", "legacy"); e.Allowed {
+		t.Errorf("a removed role's own permission is still explained as granted: %+v", e)
+	}
+}
+
+func TestAffectedOrganizations(t *testing.T) {
+	in := platform(
+		Role("r").Permissions("a"),
+		Distributor("north"), Seller("s1").Under("north"), Seller("s2").Under("north"),
+		Customer("c1").Under("s1"), Customer("c2").Under("s2"),
+		Bind("u@x.example", "r", "s1").Named("u-s1"),
+		Bind("u@x.example", "r", "c2").Only().Named("u-c2"),
+		Bind("v@x.example", "r", "c2").Named("v-c2"),
+		Invite("w@x.example", "c2", "r").By("v@x.example").Named("w"),
+		Bind("w@x.example", "r", "c1").Only().Named("w-c1"),
+	)
+	p := permissions.Compile(in, epoch)
+	for _, tt := range []struct {
+		ref  permissions.ObjectRef
+		want []string
+	}{
+		{permissions.ObjectRef{Kind: "Organization", Name: "s1"}, []string{"c1", "s1"}},
+		// u's binding reaches s1's subtree; u also appears in c2.
+		{permissions.ObjectRef{Kind: "RoleBinding", Name: "u-s1"}, []string{"c1", "c2", "s1"}},
+		// v invited w: w's status, and so every document w appears in, may change.
+		{permissions.ObjectRef{Kind: "RoleBinding", Name: "v-c2"}, []string{"c1", "c2"}},
+		{permissions.ObjectRef{Kind: "UserInvitation", Name: "w"}, []string{"c1", "c2"}},
+		{permissions.ObjectRef{Kind: "Role", Name: "r"}, []string{"c1", "c2", "north", "s1", "s2"}},
+		{permissions.ObjectRef{Kind: "PermissionTree", Name: "t"}, []string{"c1", "c2", "north", "s1", "s2"}},
+		{permissions.ObjectRef{Kind: "RoleBinding", Name: "unknown"}, nil},
+	} {
+		if got := p.AffectedOrganizations(tt.ref); !slices.Equal(got, tt.want) {
+			t.Errorf("AffectedOrganizations(%+v) = %v, want %v", tt.ref, got, tt.want)
+		}
+	}
+}
+
+func TestBindingExpiry(t *testing.T) {
+	at := epoch.Add(time.Hour)
+	in := platform(Role("r").Permissions("a"), Customer("acme"), Bind("u@x.example", "r", "acme").ExpiresAt(at).Named("b"))
+	before := permissions.Compile(in, epoch)
+	if !allowed(t, before, "acme", "u@x.example", "a") {
+		t.Error("before expiresAt the binding grants")
+	}
+	if next, ok := before.NextChange(); !ok || !next.Equal(at) {
+		t.Errorf("NextChange = %v, want %v", next, at)
+	}
+	after := permissions.Compile(in, at)
+	if allowed(t, after, "acme", "u@x.example", "a") || ready(t, mustBinding(t, after, "b").Conditions).Reason != "Expired" {
+		t.Error("at expiresAt the binding is revoked")
+	}
+}
