@@ -26,11 +26,9 @@ type LocalObjectReference struct {
 }
 
 // PermissionPath is a path in the permission tree: lowercase segments joined by "/",
-// at most 8 deep and 256 characters long ("sales", "sales/checkout"). The length bound
-// keeps the depth rule within the apiserver's CEL cost budget across 1024 permissions
-// of up to 32 implications each.
+// at most 8 deep and 512 characters long ("sales", "sales/checkout").
 // +kubebuilder:validation:MinLength=1
-// +kubebuilder:validation:MaxLength=256
+// +kubebuilder:validation:MaxLength=512
 // +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(/[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 // +kubebuilder:validation:XValidation:rule="self.split('/').size() <= 8",message="must be at most 8 segments deep"
 // +kubebuilder:validation:XValidation:rule="!self.contains('*')",message="names one permission: the wildcard '*' is allowed only in Role permissions"
@@ -38,9 +36,9 @@ type PermissionPath string
 
 // PermissionPattern is a permission path whose segments may also be "*", which matches
 // any one segment ("*" is everything, "*/read" the read area of every top-level area).
-// Granting a path grants its whole subtree. At most 8 deep and 256 characters long.
+// Granting a path grants its whole subtree. At most 8 deep and 512 characters long.
 // +kubebuilder:validation:MinLength=1
-// +kubebuilder:validation:MaxLength=256
+// +kubebuilder:validation:MaxLength=512
 // +kubebuilder:validation:Pattern=`^(\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)(/(\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?))*$`
 // +kubebuilder:validation:XValidation:rule="self.split('/').size() <= 8",message="must be at most 8 segments deep"
 type PermissionPattern string

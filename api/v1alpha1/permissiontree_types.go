@@ -23,10 +23,12 @@ type Permission struct {
 	Description string `json:"description,omitempty"`
 
 	// implies names other paths that holding this one also grants ("contracts/write"
-	// implies "contracts/read").
+	// implies "contracts/read"). At most 16: the apiserver estimates the cost of the
+	// path rules over every implication of every permission, and refuses the CRD when
+	// that estimate exceeds its CEL budget.
 	// +optional
 	// +listType=set
-	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:MaxItems=16
 	Implies []PermissionPath `json:"implies,omitempty"`
 }
 

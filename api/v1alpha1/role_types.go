@@ -82,7 +82,7 @@ type RoleStatus struct {
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=8192
-	// +kubebuilder:validation:items:MaxLength=256
+	// +kubebuilder:validation:items:MaxLength=512
 	Permissions []string `json:"permissions,omitempty"`
 
 	// features is the role's expanded feature list, sorted.

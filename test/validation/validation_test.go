@@ -204,6 +204,28 @@ spec:
 			message: []string{"allowed only in Role permissions"},
 		},
 		{
+			name: "permission_implying_seventeen_paths",
+			manifest: `
+kind: PermissionTree
+metadata: {name: catalog}
+spec:
+  permissions:
+  - {path: admin, implies: [` + numberedPaths("p", 17) + `]}`,
+			field:   "spec.permissions[0].implies",
+			message: []string{"at most 16"},
+		},
+		{
+			name: "permission_path_longer_than_512_characters",
+			manifest: `
+kind: PermissionTree
+metadata: {name: catalog}
+spec:
+  permissions:
+  - {path: ` + strings.Repeat(strings.Repeat("x", 70)+"/", 7) + strings.Repeat("x", 70) + `}`,
+			field:   "spec.permissions[0].path",
+			message: []string{"512"},
+		},
+		{
 			name: "permission_tree_with_no_permissions",
 			manifest: `
 kind: PermissionTree
