@@ -149,14 +149,14 @@ func TestHandEditedOrDeletedConfigMapIsRestored(t *testing.T) {
 	})
 }
 
-// bigRole returns a role of 256 distinct permission paths of about 480 bytes each:
-// about 125 KiB of permission set that no other role shares.
+// bigRole returns a role of 256 distinct permission paths of about 250 bytes each (the
+// API's limits): about 64 KiB of permission set that no other role shares.
 func bigRole(name string) objectBuilder {
-	segment := strings.Repeat("x", 52)
+	segment := strings.Repeat("x", 38)
 	var paths []string
 	for i := range 256 {
 		p := fmt.Sprintf("%s/p%03d", name, i)
-		for s := range 7 {
+		for s := range 6 {
 			p += fmt.Sprintf("/%s%d", segment, s)
 		}
 		paths = append(paths, p)
@@ -167,8 +167,9 @@ func bigRole(name string) objectBuilder {
 func TestLargeDocumentIsShardedAndStaleShardsRemoved(t *testing.T) {
 	ns := newPlatform(t)
 	create(t, ns, makeOrg("mega", v1alpha1.OrganizationTypeCustomer))
-	// Ten users with distinct ~125 KiB permission sets: about 1.2 MiB of document.
-	for i := range 10 {
+	// Eighteen users with distinct ~64 KiB permission sets: about 1.1 MiB of document.
+	const users = 18
+	for i := range users {
 		role := fmt.Sprintf("big-%d", i)
 		create(t, ns, bigRole(role), makeBinding(fmt.Sprintf("user-%d", i), fmt.Sprintf("user-%d@mega.example", i), role, "mega"))
 	}
@@ -177,16 +178,16 @@ func TestLargeDocumentIsShardedAndStaleShardsRemoved(t *testing.T) {
 		shards := documentShards(g, ns, "mega")
 		g.Expect(len(shards)).To(BeNumerically(">=", 2))
 		g.Expect(shards[0].Shards).To(Equal(len(shards)))
-		users := map[string]bool{}
+		listed := map[string]bool{}
 		for i, s := range shards {
 			g.Expect(s.Shard).To(Equal(i + 1))
 			for u, access := range s.Users {
-				users[u] = true
+				listed[u] = true
 				// Self-contained: each shard holds the sets its users point at.
 				g.Expect(s.PermissionSets).To(HaveKey(access.PermissionSet))
 			}
 		}
-		g.Expect(users).To(HaveLen(10))
+		g.Expect(listed).To(HaveLen(users))
 		var org v1alpha1.Organization
 		get(g, ns, "mega", &org)
 		var names []string
@@ -205,7 +206,7 @@ func TestLargeDocumentIsShardedAndStaleShardsRemoved(t *testing.T) {
 	}
 
 	// Down to two users: one ConfigMap again, the stale shards deleted.
-	for i := 2; i < 10; i++ {
+	for i := 2; i < users; i++ {
 		remove(t, ns, fmt.Sprintf("user-%d", i), &v1alpha1.RoleBinding{})
 	}
 	eventually(t, func(g Gomega) {
@@ -337,7 +338,7 @@ func TestRestartedManagerOnConvergedPlatformWritesNothing(t *testing.T) {
 
 	// A second manager, watching only this platform, counting its writes.
 	counter := &writeCounter{gets: map[string]bool{}}
-	stop, err := startManager(testConfig, managerConfig{clock: testClock, newClient: counter.newClient, namespaces: []string{ns}})
+	_, stop, err := startManager(testConfig, managerConfig{clock: testClock, newClient: counter.newClient, namespaces: []string{ns}})
 	if err != nil {
 		t.Fatal(err)
 	}

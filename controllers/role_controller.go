@@ -8,7 +8,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -78,25 +77,25 @@ func (r *RoleReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 		return ctrl.Result{}, removeFinalizer(ctx, r.client, role, RoleInUseFinalizer)
 	}
 	wasWaiting := meta.IsStatusConditionTrue(role.Status.Conditions, v1alpha1.ConditionInUse)
-	status := roleStatus(role, result, deleting)
+	status := roleStatus(role, result)
 	if _, err := r.writeStatus(ctx, role, status); err != nil {
 		return ctrl.Result{}, err
 	}
 	if deleting && !wasWaiting {
 		r.recorder.Eventf(role, nil, corev1.EventTypeWarning, "DeletionWaiting", "Delete",
-			"Deletion waits until nothing uses the role: %s", strings.Join(result.UsedBy, ", "))
+			"Deletion waits until nothing uses the role: %s", strings.Join(status.UsedBy, ", "))
 	}
 	return requeueForTime(platform, now), nil
 }
 
-// roleStatus is role's status for the engine's result. While a deletion waits, InUse is
-// True and says what still uses the role.
-func roleStatus(role *v1alpha1.Role, result permissions.RoleResult, deleting bool) v1alpha1.RoleStatus {
+// roleStatus is role's status for the engine's result. While a deletion waits, the
+// engine's InUse condition says what still uses the role.
+func roleStatus(role *v1alpha1.Role, result permissions.RoleResult) v1alpha1.RoleStatus {
 	usedBy := result.UsedBy
 	if len(usedBy) > maxUsedBy {
 		usedBy = usedBy[:maxUsedBy]
 	}
-	status := v1alpha1.RoleStatus{
+	return v1alpha1.RoleStatus{
 		ObservedGeneration:  role.Generation,
 		Permissions:         result.Permissions,
 		Features:            result.Features,
@@ -105,25 +104,6 @@ func roleStatus(role *v1alpha1.Role, result permissions.RoleResult, deleting boo
 		UsedBy:              usedBy,
 		Conditions:          mergeConditions(role.Status.Conditions, result.Conditions, role.Generation),
 	}
-	if deleting {
-		meta.SetStatusCondition(&status.Conditions, metav1.Condition{
-			Type:               v1alpha1.ConditionInUse,
-			Status:             metav1.ConditionTrue,
-			Reason:             v1alpha1.ReasonInUse,
-			Message:            usedByMessage(result.UsedBy),
-			ObservedGeneration: role.Generation,
-		})
-	}
-	return status
-}
-
-// usedByMessage says what a deletion waits for, naming at most maxUsedBy users.
-func usedByMessage(usedBy []string) string {
-	if len(usedBy) <= maxUsedBy {
-		return "Deletion waits until nothing uses the role; used by " + strings.Join(usedBy, ", ")
-	}
-	return fmt.Sprintf("Deletion waits until nothing uses the role; used by %s and %d more",
-		strings.Join(usedBy[:maxUsedBy], ", "), len(usedBy)-maxUsedBy)
 }
 
 func (r *RoleReconciler) writeStatus(ctx context.Context, role *v1alpha1.Role, status v1alpha1.RoleStatus) (bool, error) {

@@ -112,17 +112,10 @@ func TestRoleStatusConditionsDoNotFlap(t *testing.T) {
 	result := permissions.RoleResult{Conditions: []permissions.Condition{
 		{Type: v1alpha1.ConditionReady, True: true, Reason: v1alpha1.ReasonReconciled, Message: "ok"},
 	}}
-	first := roleStatus(role, result, false)
+	first := roleStatus(role, result)
 	role.Status = first
-	second := roleStatus(role, result, false)
+	second := roleStatus(role, result)
 	if !second.Conditions[0].LastTransitionTime.Equal(&first.Conditions[0].LastTransitionTime) {
 		t.Errorf("LastTransitionTime moved without a status change: %v -> %v", first.Conditions[0].LastTransitionTime, second.Conditions[0].LastTransitionTime)
-	}
-	deleting := roleStatus(role, permissions.RoleResult{
-		UsedBy:     []string{"RoleBinding/a"},
-		Conditions: result.Conditions,
-	}, true)
-	if c := condition(deleting.Conditions, v1alpha1.ConditionInUse); c.Status != metav1.ConditionTrue || c.ObservedGeneration != 3 {
-		t.Errorf("InUse while deletion waits = %+v, want True at generation 3", c)
 	}
 }

@@ -37,6 +37,8 @@ var (
 	// k8s reads and writes the API server directly, never through the manager's cache,
 	// so a test sees what the controllers actually wrote.
 	k8s client.Client
+	// cached is the suite manager's client: it reads from the cache, with its indexes.
+	cached client.Client
 	// testClock is the controllers' clock: real time plus an offset a test may advance.
 	testClock = &offsetClock{}
 )
@@ -80,12 +82,13 @@ func runSuite(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "create client:", err)
 		return 1
 	}
-	stop, err := startManager(cfg, managerConfig{clock: testClock})
+	mgr, stop, err := startManager(cfg, managerConfig{clock: testClock})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start manager:", err)
 		return 1
 	}
 	defer stop()
+	cached = mgr.GetClient()
 	return m.Run()
 }
 
@@ -96,9 +99,9 @@ type managerConfig struct {
 	namespaces []string             // nil: every namespace
 }
 
-// startManager starts a manager running every controller and returns a function that
-// stops it and waits until it stopped.
-func startManager(cfg *rest.Config, mc managerConfig) (func(), error) {
+// startManager starts a manager running every controller and returns it with a function
+// that stops it and waits until it stopped.
+func startManager(cfg *rest.Config, mc managerConfig) (ctrl.Manager, func(), error) {
 	var namespaces map[string]cache.Config
 	for _, ns := range mc.namespaces {
 		if namespaces == nil {
@@ -116,10 +119,10 @@ func startManager(cfg *rest.Config, mc managerConfig) (func(), error) {
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("create manager: %w", err)
+		return nil, nil, fmt.Errorf("create manager: %w", err)
 	}
 	if err := SetupWithManager(mgr, Options{Clock: mc.clock}); err != nil {
-		return nil, fmt.Errorf("set up controllers: %w", err)
+		return nil, nil, fmt.Errorf("set up controllers: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -128,9 +131,9 @@ func startManager(cfg *rest.Config, mc managerConfig) (func(), error) {
 	defer syncCancel()
 	if !mgr.GetCache().WaitForCacheSync(syncCtx) {
 		cancel()
-		return nil, errors.Join(errors.New("caches did not sync"), <-done)
+		return nil, nil, errors.Join(errors.New("caches did not sync"), <-done)
 	}
-	return func() {
+	return mgr, func() {
 		cancel()
 		<-done
 	}, nil

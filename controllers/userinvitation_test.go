@@ -158,7 +158,7 @@ func TestInvitationExpiresExactlyWhenDue(t *testing.T) {
 
 	// Half-way through, the reconciler asks to come back exactly at the expiry.
 	halfway := clocktesting.NewFakePassiveClock(inv.CreationTimestamp.Add(30 * time.Second))
-	direct := NewUserInvitationReconciler(k8s, halfway, nopRecorder{})
+	direct := NewUserInvitationReconciler(cached, halfway, nopRecorder{})
 	res, err := direct.Reconcile(context.Background(), ctrl.Request{NamespacedName: types.NamespacedName{Namespace: ns, Name: "hank"}})
 	if err != nil {
 		t.Fatal(err)
