@@ -8,6 +8,7 @@ package validation
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -124,12 +125,11 @@ func manifest(t *testing.T, ns, text string) *unstructured.Unstructured {
 // namespace ns.
 func manifests(t *testing.T, ns, path string) []*unstructured.Unstructured {
 	t.Helper()
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("open %s: %v", path, err)
+		t.Fatalf("read %s: %v", path, err)
 	}
-	defer f.Close()
-	reader := utilyaml.NewYAMLReader(bufio.NewReader(f))
+	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
 	var objs []*unstructured.Unstructured
 	for {
 		doc, err := reader.Read()
