@@ -126,5 +126,5 @@ type OrganizationList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&Organization{}, &OrganizationList{})
+	register(&Organization{}, &OrganizationList{})
 }

@@ -94,5 +94,5 @@ type PermissionTreeList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&PermissionTree{}, &PermissionTreeList{})
+	register(&PermissionTree{}, &PermissionTreeList{})
 }

@@ -151,5 +151,5 @@ type RoleList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&Role{}, &RoleList{})
+	register(&Role{}, &RoleList{})
 }

@@ -98,5 +98,5 @@ type RoleBindingList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&RoleBinding{}, &RoleBindingList{})
+	register(&RoleBinding{}, &RoleBindingList{})
 }

@@ -148,5 +148,5 @@ type UserInvitationList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&UserInvitation{}, &UserInvitationList{})
+	register(&UserInvitation{}, &UserInvitationList{})
 }
