@@ -8,11 +8,13 @@ import (
 	"testing"
 
 	. "github.com/onsi/gomega"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
 )
@@ -125,6 +127,10 @@ func TestHandEditedOrDeletedConfigMapIsRestored(t *testing.T) {
 		published = cm.Data[v1alpha1.DocumentKey]
 	})
 
+	updatesBefore := testutil.ToFloat64(documentWrites.WithLabelValues("update"))
+	createsBefore := testutil.ToFloat64(documentWrites.WithLabelValues("create"))
+	publishesBefore := publishLatencySamples(t)
+
 	// Edited by hand: data, an extra key and our label; someone else's label stays.
 	update(t, ns, "access-acme", &corev1.ConfigMap{}, func(cm *corev1.ConfigMap) {
 		cm.Data[v1alpha1.DocumentKey] = `{"organization":"acme","users":{"mallory@evil.example":{"status":"Active"}}}`
@@ -147,6 +153,32 @@ func TestHandEditedOrDeletedConfigMapIsRestored(t *testing.T) {
 		get(g, ns, "access-acme", &cm)
 		g.Expect(cm.Data[v1alpha1.DocumentKey]).To(Equal(published))
 	})
+	// Both restorations were published writes, each timed from the hand edit.
+	if got := testutil.ToFloat64(documentWrites.WithLabelValues("update")); got <= updatesBefore {
+		t.Errorf("orgaccess_document_writes_total{operation=update} = %v, want more than %v after restoring an edit", got, updatesBefore)
+	}
+	if got := testutil.ToFloat64(documentWrites.WithLabelValues("create")); got <= createsBefore {
+		t.Errorf("orgaccess_document_writes_total{operation=create} = %v, want more than %v after restoring a deletion", got, createsBefore)
+	}
+	if got := publishLatencySamples(t); got < publishesBefore+2 {
+		t.Errorf("orgaccess_change_to_publish_seconds has %d samples, want at least %d", got, publishesBefore+2)
+	}
+}
+
+// publishLatencySamples is how many publishes orgaccess_change_to_publish_seconds timed.
+func publishLatencySamples(t *testing.T) uint64 {
+	t.Helper()
+	families, err := metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == "orgaccess_change_to_publish_seconds" {
+			return f.GetMetric()[0].GetHistogram().GetSampleCount()
+		}
+	}
+	t.Fatal("orgaccess_change_to_publish_seconds is not registered")
+	return 0
 }
 
 // bigRole returns a role of 256 distinct permission paths of about 250 bytes each (the
@@ -337,6 +369,7 @@ func TestRestartedManagerOnConvergedPlatformWritesNothing(t *testing.T) {
 	})
 
 	// A second manager, watching only this platform, counting its writes.
+	skippedBefore := testutil.ToFloat64(writesSkipped.WithLabelValues(resourceConfigMap))
 	counter := &writeCounter{gets: map[string]bool{}}
 	_, stop, err := startManager(testConfig, managerConfig{clock: testClock, newClient: counter.newClient, namespaces: []string{ns}})
 	if err != nil {
@@ -356,4 +389,8 @@ func TestRestartedManagerOnConvergedPlatformWritesNothing(t *testing.T) {
 		writes, _ := counter.snapshot()
 		return writes
 	}).WithTimeout(3 * convergeTimeout / 20).Should(BeEmpty())
+	// It did publish: each organization's ConfigMap was compared and left alone.
+	if skipped := testutil.ToFloat64(writesSkipped.WithLabelValues(resourceConfigMap)) - skippedBefore; skipped < 5 {
+		t.Errorf("orgaccess_writes_skipped_total{resource=configmap} grew by %v during the restart, want at least one per organization (5)", skipped)
+	}
 }

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"testing"
+	"time"
 
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
@@ -42,6 +43,33 @@ func TestChangeOfAnIncludedRoleReachesTheOrganizationsUsingIt(t *testing.T) {
 	if after.ResourceVersion != globexCM.ResourceVersion {
 		t.Errorf("access-globex was written though no binding there uses the changed role")
 	}
+}
+
+func TestDeprecatedRoleGrantsItsReplacementFromRemoveAfter(t *testing.T) {
+	ns := newPlatform(t)
+	// Due in a few seconds: nothing but the requeue at removeAfter reconciles again.
+	removeAfter := testClock.Now().Add(4 * time.Second).Truncate(time.Second)
+	legacy := makeRole("legacy").permissions("old-area")
+	legacy.r.Spec.Deprecation = &v1alpha1.RoleDeprecation{Replacement: "modern", RemoveAfter: metav1.NewTime(removeAfter)}
+	create(t, ns,
+		makeOrg("acme", v1alpha1.OrganizationTypeCustomer),
+		makeRole("modern").permissions("new-area"),
+		legacy,
+		makeBinding("pat-legacy", "pat@acme.example", "legacy", "acme"),
+	)
+	eventually(t, func(g Gomega) {
+		var binding v1alpha1.RoleBinding
+		get(g, ns, "pat-legacy", &binding)
+		g.Expect(condition(binding.Status.Conditions, v1alpha1.ConditionDeprecated).Status).To(Equal(metav1.ConditionTrue))
+		if testClock.Now().Before(removeAfter) {
+			g.Expect(permissionsOf(document(g, ns, "acme"), "pat@acme.example")).To(ContainElement("old-area"))
+		}
+	})
+	eventually(t, func(g Gomega) {
+		perms := permissionsOf(document(g, ns, "acme"), "pat@acme.example")
+		g.Expect(perms).To(ContainElement("new-area"))
+		g.Expect(perms).NotTo(ContainElement("old-area"))
+	})
 }
 
 func TestIncludeCycleFailsClosed(t *testing.T) {
