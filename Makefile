@@ -60,8 +60,8 @@ test: generate manifests vet ## Run every test: engine, envtest (real kube-apise
 ##@ Build and run
 
 .PHONY: build
-build: generate ## Build the manager binary into ./bin.
-	go build -o $(LOCALBIN)/manager ./cmd/manager
+build: generate ## Build the manager and the kubectl-orgaccess plugin into ./bin.
+	go build -o $(LOCALBIN)/ ./cmd/manager ./cmd/kubectl-orgaccess
 
 .PHONY: run
 run: manifests build ## Run the manager: against the kubeconfig's cluster, or a local control plane with the samples.

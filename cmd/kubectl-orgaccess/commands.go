@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	accessv1 "github.com/orgaccess/orgaccess/api/v1alpha1"
+	"github.com/orgaccess/orgaccess/controllers/permissions"
+)
+
+func newScheme() (*runtime.Scheme, error) {
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return nil, fmt.Errorf("register core types: %w", err)
+	}
+	if err := accessv1.AddToScheme(scheme); err != nil {
+		return nil, fmt.Errorf("register orgaccess types: %w", err)
+	}
+	return scheme, nil
+}
+
+// explain compiles the namespace's objects with the same engine the operator runs, and
+// prints every grant of the permission, or why nothing grants it.
+func explain(ctx context.Context, c client.Client, namespace, user, org, permission string, out io.Writer) error {
+	in, err := gather(ctx, c, namespace)
+	if err != nil {
+		return err
+	}
+	e := permissions.Compile(in, time.Now()).Explain(user, org, permission)
+	if !e.Allowed {
+		fmt.Fprintf(out, "%s may NOT %s in %s: %s\n", user, permission, org, e.Reason)
+		return nil
+	}
+	fmt.Fprintf(out, "%s may %s in %s, granted by:\n", user, permission, org)
+	for _, g := range e.Grants {
+		fmt.Fprintf(out, "- RoleBinding %s (role %s at %s)", g.Binding, g.Role, g.Organization)
+		if g.Replacement != "" {
+			fmt.Fprintf(out, ", replaced by %s after its removeAfter", g.Replacement)
+		}
+		if len(g.IncludeChain) > 1 {
+			fmt.Fprintf(out, ", through %s", strings.Join(g.IncludeChain, " → "))
+		}
+		fmt.Fprintf(out, ", via %s", g.Via)
+		if len(g.Implied) > 0 {
+			fmt.Fprintf(out, " implying %s", strings.Join(g.Implied, " → "))
+		}
+		fmt.Fprintln(out)
+	}
+	return nil
+}
+
+func gather(ctx context.Context, c client.Client, namespace string) (permissions.Input, error) {
+	var (
+		in    permissions.Input
+		orgs  accessv1.OrganizationList
+		trees accessv1.PermissionTreeList
+		roles accessv1.RoleList
+		rbs   accessv1.RoleBindingList
+		invs  accessv1.UserInvitationList
+	)
+	for _, l := range []client.ObjectList{&orgs, &trees, &roles, &rbs, &invs} {
+		if err := c.List(ctx, l, client.InNamespace(namespace)); err != nil {
+			return in, fmt.Errorf("list %T in %s: %w", l, namespace, err)
+		}
+	}
+	in.Organizations, in.Trees, in.Roles, in.Bindings, in.Invitations = orgs.Items, trees.Items, roles.Items, rbs.Items, invs.Items
+	return in, nil
+}
+
+// canI answers from the published ConfigMaps, exactly as a workload would.
+func canI(ctx context.Context, c client.Client, namespace, user, org, permission string, out io.Writer) error {
+	docs, err := publishedDocuments(ctx, c, namespace, client.MatchingLabels{accessv1.OrganizationLabel: org})
+	if err != nil {
+		return err
+	}
+	if len(docs[org]) == 0 {
+		return fmt.Errorf("no published document for organization %q in namespace %q", org, namespace)
+	}
+	if accessv1.NewAccessIndex(docs[org]...).Allowed(user, permission) {
+		fmt.Fprintln(out, "yes")
+	} else {
+		fmt.Fprintln(out, "no")
+	}
+	return nil
+}
+
+// showUser prints the user's status, roles and permissions in every organization whose
+// document lists them.
+func showUser(ctx context.Context, c client.Client, namespace, user string, out io.Writer) error {
+	docs, err := publishedDocuments(ctx, c, namespace, client.HasLabels{accessv1.OrganizationLabel})
+	if err != nil {
+		return err
+	}
+	orgs := make([]string, 0, len(docs))
+	for org := range docs {
+		orgs = append(orgs, org)
+	}
+	sort.Strings(orgs)
+	found := false
+	for _, org := range orgs {
+		for _, doc := range docs[org] {
+			u, ok := doc.Users[user]
+			if !ok {
+				continue
+			}
+			found = true
+			fmt.Fprintf(out, "%s (%s): %s", org, strings.Join(doc.Path, " > "), u.Status)
+			if len(u.Roles) > 0 {
+				fmt.Fprintf(out, ", roles %s", strings.Join(u.Roles, ", "))
+			}
+			if len(u.Features) > 0 {
+				fmt.Fprintf(out, ", features %s", strings.Join(u.Features, ", "))
+			}
+			fmt.Fprintln(out)
+			if u.PermissionSet != "" {
+				perms := doc.PermissionSets[u.PermissionSet]
+				if len(perms) == 0 {
+					fmt.Fprintln(out, "  (no permissions: own profile only)")
+				}
+				for _, p := range perms {
+					fmt.Fprintf(out, "  %s\n", p)
+				}
+			}
+		}
+	}
+	if !found {
+		fmt.Fprintf(out, "%s appears in no published document of namespace %s\n", user, namespace)
+	}
+	return nil
+}
+
+func publishedDocuments(ctx context.Context, c client.Client, namespace string, selector client.ListOption) (map[string][]*accessv1.AccessDocument, error) {
+	var cms corev1.ConfigMapList
+	if err := c.List(ctx, &cms, client.InNamespace(namespace), selector); err != nil {
+		return nil, fmt.Errorf("list published ConfigMaps in %s: %w", namespace, err)
+	}
+	docs := map[string][]*accessv1.AccessDocument{}
+	for i := range cms.Items {
+		cm := &cms.Items[i]
+		doc := &accessv1.AccessDocument{}
+		if err := json.Unmarshal([]byte(cm.Data[accessv1.DocumentKey]), doc); err != nil {
+			return nil, fmt.Errorf("decode ConfigMap %s/%s: %w", cm.Namespace, cm.Name, err)
+		}
+		docs[doc.Organization] = append(docs[doc.Organization], doc)
+	}
+	return docs, nil
+}
