@@ -78,11 +78,15 @@ func watch(ctx context.Context, o watchOptions) error {
 			}
 			converged = true
 		}
-		text := render(summaries, o)
-		if text != last {
-			fmt.Printf("\n=== %s: orgaccess reconciled the samples ===\n%s", time.Now().Format(time.TimeOnly), text)
-			last = text
+		text := renderTable(summaries)
+		if text == last {
+			continue
 		}
+		fmt.Printf("\n=== %s: orgaccess reconciled the samples ===\n%s", time.Now().Format(time.TimeOnly), text)
+		if last == "" {
+			fmt.Print(renderHelp(summaries, o))
+		}
+		last = text
 	}
 }
 
@@ -155,11 +159,11 @@ func pendingObjects(summaries []platformSummary) []string {
 	return pending
 }
 
-// render prints the summary table and the commands to look around. It holds no time, so
-// that watch prints it again only when something changed.
-func render(summaries []platformSummary, o watchOptions) string {
+// renderTable prints what was reconciled on each platform. It holds no time, so that
+// watch prints it again only when something changed.
+func renderTable(summaries []platformSummary) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-12s %-42s %-56s %s\n", "PLATFORM", "ORGANIZATIONS", "USERS BY STATUS", "DOCUMENTS")
+	fmt.Fprintf(&b, "%-12s %-42s %-56s %s\n", "PLATFORM", "ORGANIZATIONS", "USERS BY STATUS", "DOCUMENTS (ConfigMaps)")
 	for _, s := range summaries {
 		var orgs []string
 		total := 0
@@ -177,9 +181,15 @@ func render(summaries []platformSummary, o watchOptions) string {
 				users = append(users, fmt.Sprintf("%d %s", n, p))
 			}
 		}
-		fmt.Fprintf(&b, "%-12s %-42s %-56s %d ConfigMaps\n", s.name,
+		fmt.Fprintf(&b, "%-12s %-42s %-56s %d published\n", s.name,
 			fmt.Sprintf("%d: %s", total, strings.Join(orgs, ", ")), strings.Join(users, ", "), s.documents)
 	}
+	return b.String()
+}
+
+// renderHelp prints the commands to look around.
+func renderHelp(summaries []platformSummary, o watchOptions) string {
+	var b strings.Builder
 
 	kubectl := "kubectl"
 	if _, err := exec.LookPath("kubectl"); err != nil {

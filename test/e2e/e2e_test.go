@@ -1,0 +1,414 @@
+// Package e2e runs the built manager against a local control plane (the same one
+// `make run` starts) and drives it only with kubectl, as a platform team would: it
+// applies each sample platform of config/samples and compares the published access
+// documents with golden files written from the seed articles.
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/orgaccess/orgaccess/api/v1alpha1"
+	"github.com/orgaccess/orgaccess/test/localcluster"
+)
+
+var update = flag.Bool("update", false,
+	"rewrite testdata/*.golden.json from what the manager published; review every line against the seed articles")
+
+// platforms are the folders of config/samples, one namespace each.
+var platforms = []string{"billing", "distributor", "merchant", "storefront"}
+
+// convergeTimeout bounds each wait for documents. The samples' Expired invitations
+// expire one minute after they are applied, so the first wait lasts at least that.
+const convergeTimeout = 4 * time.Minute
+
+// env is the running system under test.
+type env struct {
+	root    string
+	cluster *localcluster.Cluster
+	logPath string
+}
+
+func TestE2E(t *testing.T) {
+	assets := os.Getenv("KUBEBUILDER_ASSETS")
+	if assets == "" {
+		t.Skip("KUBEBUILDER_ASSETS is unset: run `make test`, or KUBEBUILDER_ASSETS=$(hack/envtest.sh) go test ./test/e2e/")
+	}
+	e := setUp(t, assets)
+
+	for _, p := range platforms {
+		if _, err := e.kubectl(t, "apply", "-k", filepath.Join(e.root, "config", "samples", p)); err != nil {
+			t.Fatalf("apply sample %s: %v", p, err)
+		}
+	}
+	// Each platform is independent: wait for them side by side.
+	t.Run("samples", func(t *testing.T) {
+		for _, p := range platforms {
+			t.Run(p, func(t *testing.T) {
+				t.Parallel()
+				e.expectGolden(t, p)
+			})
+		}
+	})
+	if t.Failed() {
+		return // later steps build on the samples' converged state
+	}
+
+	t.Run("get orgaccess lists every kind", func(t *testing.T) { e.testGetOrgaccess(t) })
+	t.Run("accepting an invitation grants its roles", func(t *testing.T) { e.testAccept(t) })
+	t.Run("blocking a user revokes everything, unblocking renews", func(t *testing.T) { e.testBlock(t) })
+	t.Run("config/default passes a server-side dry run", func(t *testing.T) { e.testDeployDryRun(t) })
+}
+
+// setUp builds the manager, starts the control plane, installs the CRDs and starts the
+// manager as a separate process; cleanups stop both.
+func setUp(t *testing.T, assets string) *env {
+	t.Helper()
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	manager := filepath.Join(dir, "manager")
+	build := exec.Command("go", "build", "-o", manager, "./cmd/manager")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build manager: %v\n%s", err, out)
+	}
+
+	cluster, err := localcluster.Start(localcluster.Options{Dir: filepath.Join(dir, "cluster"), AssetsDir: assets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := cluster.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	e := &env{root: root, cluster: cluster, logPath: filepath.Join(dir, "manager.log")}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := localcluster.InstallCRDs(ctx, cluster.KubectlPath, cluster.Kubeconfig, root); err != nil {
+		t.Fatal(err)
+	}
+
+	logFile, err := os.Create(e.logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proc, err := localcluster.StartProcess(manager, []string{
+		"--kubeconfig=" + cluster.Kubeconfig,
+		"--metrics-bind-address=0",
+		"--health-probe-bind-address=0",
+		"--zap-log-level=debug",
+	}, nil, logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Registered after the cluster's cleanup, so it runs first: the manager stops
+	// before the API server it talks to.
+	t.Cleanup(func() {
+		if err := proc.Stop(30 * time.Second); err != nil {
+			t.Error(err)
+		}
+		_ = logFile.Close()
+		if t.Failed() {
+			e.dumpLog(t)
+		}
+	})
+	return e
+}
+
+func (e *env) kubectl(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := e.cluster.Kubectl(ctx, args...)
+	return string(out), err
+}
+
+func (e *env) dumpLog(t *testing.T) {
+	t.Helper()
+	log, err := os.ReadFile(e.logPath)
+	if err != nil {
+		t.Logf("read manager log: %v", err)
+		return
+	}
+	lines := strings.Split(strings.TrimSpace(string(log)), "\n")
+	if len(lines) > 60 {
+		lines = lines[len(lines)-60:]
+	}
+	t.Logf("last lines of the manager log:\n%s", strings.Join(lines, "\n"))
+}
+
+// expectedUser is one user's access in one organization, as the golden files state it:
+// the permission set is resolved to its paths.
+type expectedUser struct {
+	Status      v1alpha1.UserPhase `json:"status"`
+	Roles       []string           `json:"roles,omitempty"`
+	Permissions []string           `json:"permissions,omitempty"`
+	Features    []string           `json:"features,omitempty"`
+}
+
+// platformAccess maps organization → user email → access.
+type platformAccess map[string]map[string]expectedUser
+
+func goldenPath(platform string) string {
+	return filepath.Join("testdata", platform+".golden.json")
+}
+
+func readGolden(t *testing.T, platform string) platformAccess {
+	t.Helper()
+	data, err := os.ReadFile(goldenPath(platform))
+	if err != nil {
+		t.Fatalf("read golden: %v", err)
+	}
+	var want platformAccess
+	if err := json.Unmarshal(data, &want); err != nil {
+		t.Fatalf("parse %s: %v", goldenPath(platform), err)
+	}
+	return want
+}
+
+// expectGolden waits until every organization's published document in the platform's
+// namespace holds exactly what the golden file says.
+func (e *env) expectGolden(t *testing.T, platform string) {
+	t.Helper()
+	if *update {
+		e.waitStable(t, platform)
+		got, err := e.published(t, platform)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := json.MarshalIndent(got, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(goldenPath(platform), append(data, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("rewrote %s: review it against the seed articles", goldenPath(platform))
+		return
+	}
+	want := readGolden(t, platform)
+	e.eventually(t, convergeTimeout, func() string {
+		got, err := e.published(t, platform)
+		if err != nil {
+			return err.Error()
+		}
+		return cmp.Diff(want, got, cmpopts.EquateEmpty())
+	})
+}
+
+// waitStable waits until the platform's invitations have all settled (none New that is
+// meant to expire), for -update.
+func (e *env) waitStable(t *testing.T, platform string) {
+	t.Helper()
+	e.eventually(t, convergeTimeout, func() string {
+		out, err := e.kubectl(t, "-n", platform, "get", "userinvitations",
+			"-o", `jsonpath={range .items[*]}{.metadata.name}={.status.phase}/{.spec.expiresAfter}{"\n"}{end}`)
+		if err != nil {
+			return err.Error()
+		}
+		for _, line := range strings.Fields(out) {
+			if strings.Contains(line, "=/") || strings.HasSuffix(line, "=New/1m0s") {
+				return "waiting for " + line
+			}
+		}
+		return ""
+	})
+}
+
+// published reads every organization's document with kubectl and resolves each user's
+// permission set.
+func (e *env) published(t *testing.T, platform string) (platformAccess, error) {
+	t.Helper()
+	orgs, err := e.kubectl(t, "-n", platform, "get", "organizations", "-o", "jsonpath={.items[*].metadata.name}")
+	if err != nil {
+		return nil, err
+	}
+	got := platformAccess{}
+	for _, org := range strings.Fields(orgs) {
+		doc, err := e.document(t, platform, org)
+		if err != nil {
+			return nil, err
+		}
+		got[org] = usersOf(doc)
+	}
+	return got, nil
+}
+
+// document reads organization org's published access.json.
+func (e *env) document(t *testing.T, platform, org string) (*v1alpha1.AccessDocument, error) {
+	t.Helper()
+	raw, err := e.kubectl(t, "-n", platform, "get", "configmap", v1alpha1.DocumentConfigMapPrefix+org,
+		"-o", `jsonpath={.data.access\.json}`)
+	if err != nil {
+		return nil, err
+	}
+	var doc v1alpha1.AccessDocument
+	if err := json.Unmarshal([]byte(raw), &doc); err != nil {
+		return nil, fmt.Errorf("parse access.json of %s/%s: %w", platform, org, err)
+	}
+	if doc.Organization != org {
+		return nil, fmt.Errorf("document of %s/%s names organization %q", platform, org, doc.Organization)
+	}
+	return &doc, nil
+}
+
+func usersOf(doc *v1alpha1.AccessDocument) map[string]expectedUser {
+	users := map[string]expectedUser{}
+	for email, u := range doc.Users {
+		eu := expectedUser{Status: u.Status, Roles: u.Roles, Features: u.Features}
+		if u.PermissionSet != "" {
+			perms, ok := doc.PermissionSets[u.PermissionSet]
+			if !ok {
+				perms = []string{"<missing permission set " + u.PermissionSet + ">"}
+			}
+			eu.Permissions = perms
+		}
+		users[email] = eu
+	}
+	return users
+}
+
+// eventually polls check every second until it returns "" or timeout passes, then fails
+// with its last answer.
+func (e *env) eventually(t *testing.T, timeout time.Duration, check func() string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		last := check()
+		if last == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not converged after %s (-want +got):\n%s", timeout, last)
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+// userIn returns what organization org's published document says of email.
+func (e *env) userIn(t *testing.T, platform, org, email string) (expectedUser, string) {
+	t.Helper()
+	doc, err := e.document(t, platform, org)
+	if err != nil {
+		return expectedUser{}, err.Error()
+	}
+	u, ok := usersOf(doc)[email]
+	if !ok {
+		return expectedUser{}, fmt.Sprintf("%s is not in the document of %s", email, org)
+	}
+	return u, ""
+}
+
+// expectUser waits until org's document says exactly want of email.
+func (e *env) expectUser(t *testing.T, platform, org, email string, want expectedUser) {
+	t.Helper()
+	e.eventually(t, time.Minute, func() string {
+		got, problem := e.userIn(t, platform, org, email)
+		if problem != "" {
+			return problem
+		}
+		return cmp.Diff(want, got, cmpopts.EquateEmpty())
+	})
+}
+
+func (e *env) patchInvitation(t *testing.T, platform, name, patch string) {
+	t.Helper()
+	if _, err := e.kubectl(t, "-n", platform, "patch", "userinvitation", name, "--type=merge", "-p", patch); err != nil {
+		t.Fatalf("patch invitation %s/%s: %v", platform, name, err)
+	}
+}
+
+func (e *env) testGetOrgaccess(t *testing.T) {
+	out, err := e.kubectl(t, "get", "orgaccess", "-A", "-o", "name")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"organization.access.orgaccess.dev/northwind",
+		"permissiontree.access.orgaccess.dev/company-acl",
+		"role.access.orgaccess.dev/distributor-readonly",
+		"rolebinding.access.orgaccess.dev/mia-manager-downtown",
+		"userinvitation.access.orgaccess.dev/nina",
+	} {
+		if !strings.Contains(out, want+"\n") {
+			t.Errorf("kubectl get orgaccess -A does not list %s", want)
+		}
+	}
+}
+
+// testAccept accepts nina's invitation to Globex (no roles named, so Globex's default
+// role, Customer): she becomes Active there with what the golden file gives another
+// Active Customer.
+func (e *env) testAccept(t *testing.T) {
+	golden := readGolden(t, "distributor")
+	if got := golden["globex"]["nina@globex.example"].Status; got != v1alpha1.UserPhaseNew {
+		t.Fatalf("golden: nina is %s in globex, want New before she accepts", got)
+	}
+	customer := golden["acme"]["cathy@acme.example"]
+	if diff := cmp.Diff([]string{"customer"}, customer.Roles); diff != "" {
+		t.Fatalf("golden: cathy's roles in acme (-want +got):\n%s", diff)
+	}
+
+	e.patchInvitation(t, "distributor", "nina", `{"spec":{"acceptedAt":"2026-05-04T12:00:00Z"}}`)
+	e.expectUser(t, "distributor", "globex", "nina@globex.example", customer)
+	// Her access is Globex's only: she appears nowhere else.
+	if _, problem := e.userIn(t, "distributor", "acme", "nina@globex.example"); problem == "" {
+		t.Error("nina appears in acme's document after accepting an invitation to globex")
+	}
+}
+
+// testBlock blocks cathy: she keeps her place in the documents as Blocked with no
+// permissions; clearing spec.blocked renews her access.
+func (e *env) testBlock(t *testing.T) {
+	golden := readGolden(t, "distributor")
+	active := golden["acme"]["cathy@acme.example"]
+	if active.Status != v1alpha1.UserPhaseActive || len(active.Permissions) == 0 {
+		t.Fatalf("golden: cathy in acme is %+v, want Active with permissions", active)
+	}
+
+	e.patchInvitation(t, "distributor", "cathy", `{"spec":{"blocked":true}}`)
+	e.expectUser(t, "distributor", "acme", "cathy@acme.example", expectedUser{Status: v1alpha1.UserPhaseBlocked})
+	phase, err := e.kubectl(t, "-n", "distributor", "get", "userinvitation", "cathy", "-o", "jsonpath={.status.phase}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if phase != string(v1alpha1.UserPhaseBlocked) {
+		t.Errorf("cathy's invitation phase = %q, want Blocked", phase)
+	}
+
+	e.patchInvitation(t, "distributor", "cathy", `{"spec":{"blocked":false}}`)
+	e.expectUser(t, "distributor", "acme", "cathy@acme.example", active)
+}
+
+// testDeployDryRun checks that the deployment manifests are valid against the API
+// server. A server-side dry run cannot create a namespace and the objects in it at
+// once, so the namespace is created first.
+func (e *env) testDeployDryRun(t *testing.T) {
+	if _, err := e.kubectl(t, "create", "namespace", "orgaccess-system"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := e.kubectl(t, "apply", "--dry-run=server", "-k", filepath.Join(e.root, "config", "default"))
+	if err != nil {
+		t.Fatalf("kubectl apply --dry-run=server -k config/default: %v", err)
+	}
+	for _, want := range []string{"deployment.apps/orgaccess-manager", "clusterrolebinding.rbac.authorization.k8s.io/orgaccess-manager"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dry run output lacks %s:\n%s", want, out)
+		}
+	}
+}
