@@ -66,17 +66,20 @@ func (r *OrganizationReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	}
 	now := r.clock.Now()
 	platform := permissions.Compile(in, now)
-	result, _ := platform.Organization(org.Name)
-	document, _ := platform.Document(org.Name)
+	result, found := platform.Organization(org.Name)
+	document, published := platform.Document(org.Name)
+	if !found || !published {
+		return ctrl.Result{}, errNotCompiled("Organization", req)
+	}
 
-	published, publishErr := r.publisher.publish(ctx, org, document.Shards)
+	written, publishErr := r.publisher.publish(ctx, org, document.Shards)
 	if publishErr != nil && transient(publishErr) {
 		return ctrl.Result{}, publishErr // a race with another writer: retry, report nothing
 	}
-	if published.wrote {
+	if written.wrote {
 		r.observePublish(ctx, in, org)
 	}
-	status := organizationStatus(org, result, published.names, publishErr)
+	status := organizationStatus(org, result, written.names, publishErr)
 	if _, err := r.writeStatus(ctx, org, status); err != nil {
 		return ctrl.Result{}, err
 	}

@@ -44,7 +44,10 @@ func (r *PermissionTreeReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	result, _ := permissions.Compile(in, r.clock.Now()).Tree(tree.Name)
+	result, found := permissions.Compile(in, r.clock.Now()).Tree(tree.Name)
+	if !found {
+		return ctrl.Result{}, errNotCompiled("PermissionTree", req)
+	}
 
 	before := tree.DeepCopy()
 	tree.Status = v1alpha1.PermissionTreeStatus{

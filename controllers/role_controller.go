@@ -71,7 +71,10 @@ func (r *RoleReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	}
 	now := r.clock.Now()
 	platform := permissions.Compile(in, now)
-	result, _ := platform.Role(role.Name)
+	result, found := platform.Role(role.Name)
+	if !found {
+		return ctrl.Result{}, errNotCompiled("Role", req)
+	}
 
 	if deleting && len(result.UsedBy) == 0 {
 		return ctrl.Result{}, removeFinalizer(ctx, r.client, role, RoleInUseFinalizer)

@@ -47,7 +47,10 @@ func (r *RoleBindingReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	}
 	now := r.clock.Now()
 	platform := permissions.Compile(in, now)
-	result, _ := platform.Binding(binding.Name)
+	result, found := platform.Binding(binding.Name)
+	if !found {
+		return ctrl.Result{}, errNotCompiled("RoleBinding", req)
+	}
 
 	before := binding.DeepCopy()
 	binding.Status = v1alpha1.RoleBindingStatus{

@@ -81,6 +81,12 @@ func requeueForTime(p *permissions.Platform, now time.Time) ctrl.Result {
 	return ctrl.Result{RequeueAfter: after}
 }
 
+// errNotCompiled reports an object the engine has no result for although the cache held
+// it: the cache's indexes were not in step with its Get yet. Retried.
+func errNotCompiled(kind string, req ctrl.Request) error {
+	return fmt.Errorf("the engine has no result for %s %s: the cache is not in step yet", kind, req)
+}
+
 // metaTime converts an engine time to the API's, at the second precision the API
 // stores, so that a status compares equal to the one read back after writing it.
 func metaTime(t *time.Time) *metav1.Time {

@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -71,5 +72,39 @@ func TestMetaTimeRoundsToWhatTheAPIStores(t *testing.T) {
 	}
 	if metaTime(nil) != nil {
 		t.Error("metaTime(nil) != nil")
+	}
+}
+
+func TestOrganizationStatusReportsTheOutcomeOfThePublish(t *testing.T) {
+	org := &v1alpha1.Organization{}
+	org.Generation = 4
+	org.Status.PublishedConfigMaps = []string{"access-acme"}
+	result := permissions.OrganizationResult{
+		Path: []string{"north", "acme"}, Depth: 1, Users: v1alpha1.UserCounts{Active: 2},
+		Conditions: []permissions.Condition{{Type: v1alpha1.ConditionReady, True: true, Reason: v1alpha1.ReasonReconciled}},
+	}
+
+	ok := organizationStatus(org, result, []string{"access-acme", "access-acme-2"}, nil)
+	if diff := cmp.Diff([]string{"access-acme", "access-acme-2"}, ok.PublishedConfigMaps); diff != "" {
+		t.Errorf("publishedConfigMaps after a publish (-want +got):\n%s", diff)
+	}
+	if c := condition(ok.Conditions, v1alpha1.ConditionReady); c.Status != metav1.ConditionTrue || c.ObservedGeneration != 4 {
+		t.Errorf("Ready after a publish = %+v, want True at generation 4", c)
+	}
+	if ok.ObservedGeneration != 4 || ok.Depth != 1 || ok.Users.Active != 2 || len(ok.Path) != 2 {
+		t.Errorf("status does not carry the engine's result: %+v", ok)
+	}
+
+	failure := &publishError{configMap: "access-acme-2", reason: "it is controlled by Organization acme-2", err: errors.New("x")}
+	failed := organizationStatus(org, result, []string{"access-acme", "access-acme-2"}, failure)
+	ready := condition(failed.Conditions, v1alpha1.ConditionReady)
+	if ready.Status != metav1.ConditionFalse || ready.Reason != v1alpha1.ReasonPublishFailed {
+		t.Errorf("Ready after a failed publish = %+v, want False/PublishFailed", ready)
+	}
+	if want := "writing ConfigMap access-acme-2 failed: it is controlled by Organization acme-2"; ready.Message != want {
+		t.Errorf("Ready message = %q, want %q", ready.Message, want)
+	}
+	if diff := cmp.Diff([]string{"access-acme"}, failed.PublishedConfigMaps); diff != "" {
+		t.Errorf("publishedConfigMaps after a failed publish keeps the last (-want +got):\n%s", diff)
 	}
 }

@@ -71,9 +71,9 @@ func (r *UserInvitationReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	}
 	now := r.clock.Now()
 	platform := permissions.Compile(in, now)
-	result, ok := platform.Invitation(inv.Name)
-	if !ok {
-		return ctrl.Result{}, fmt.Errorf("the engine has no result for UserInvitation %s: cache not in step yet", req)
+	result, found := platform.Invitation(inv.Name)
+	if !found {
+		return ctrl.Result{}, errNotCompiled("UserInvitation", req)
 	}
 
 	if err := r.applyBindings(ctx, inv, result.Bindings); err != nil {
