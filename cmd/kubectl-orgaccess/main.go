@@ -98,7 +98,7 @@ func parseFlags(args []string) (options, []string, error) {
 	var rest []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return opts, nil, fmt.Errorf("%w: %v", errUsage, err)
+			return opts, nil, fmt.Errorf("%w: %w", errUsage, err)
 		}
 		args = fs.Args()
 		if len(args) == 0 {
