@@ -172,25 +172,47 @@ func roleGrants(in permissions.Input, role v1alpha1.Role, now time.Time) (RoleGr
 	return grants, nil
 }
 
-// Checks draws n checks. Half are about a user's own grant (an organization in the
-// binding's reach and a random permission), so a fair share is allowed; the other half
-// pair a random user with a random organization, the typical refusal.
+// Checks draws n checks in three kinds, a third each: a user's grant asked about a
+// permission the role grants (mostly allowed), the same asked about a random
+// permission (mostly refused), and a random organization (the typical refusal).
 func (p *Platform) Checks(n int, seed uint64) []Check {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	orgs := p.Compiled.Organizations()
 	checks := make([]Check, 0, n)
 	for i := range n {
 		g := p.Grants[rng.IntN(len(p.Grants))]
-		c := Check{User: g.User, Permission: p.Paths[rng.IntN(len(p.Paths))]}
-		switch reach := p.Subtree[g.Organization]; {
-		case i%2 == 1:
-			c.Organization = orgs[rng.IntN(len(orgs))]
-		case g.Subtree:
+		c := Check{User: g.User, Organization: g.Organization, Permission: p.Paths[rng.IntN(len(p.Paths))]}
+		if reach := p.Subtree[g.Organization]; g.Subtree {
 			c.Organization = reach[rng.IntN(len(reach))]
-		default:
-			c.Organization = g.Organization
+		}
+		switch i % 3 {
+		case 0:
+			if granted := p.roleClosure(g.Role); len(granted) > 0 {
+				c.Permission = granted[rng.IntN(len(granted))]
+			}
+		case 2:
+			c.Organization = orgs[rng.IntN(len(orgs))]
 		}
 		checks = append(checks, c)
 	}
 	return checks
+}
+
+// roleClosure lists what a role grants: its own closure and its links', recursively.
+func (p *Platform) roleClosure(role string) []string {
+	seen := map[string]bool{}
+	var out []string
+	var walk func(string)
+	walk = func(r string) {
+		if seen[r] {
+			return
+		}
+		seen[r] = true
+		out = append(out, p.Roles[r].Own...)
+		for _, l := range p.Roles[r].Links {
+			walk(l)
+		}
+	}
+	walk(role)
+	return out
 }

@@ -163,3 +163,44 @@ func readPlatform(ctx context.Context, c client.Client) (permissions.Input, erro
 	in.Invitations, in.Bindings = invitations.Items, bindings.Items
 	return in, nil
 }
+
+// ownBindingsAsController replaces the bindings the generator wrote for invitations
+// with the ones the invitation controller keeps in step with them: one per granted
+// role, Subtree, none for a blocked or not yet active invitation. The generator's own
+// version differs in places (None inheritance, a blocked user's bindings), and applying
+// it would make cold convergence measure the controller correcting those, not the
+// publishing of a platform. The RoleBinding rendered here mirrors
+// controllers.invitationBinding; the owner's UID is filled in by applyPlatform.
+func ownBindingsAsController(in *permissions.Input, now time.Time) {
+	p := permissions.Compile(*in, now)
+	kept := in.Bindings[:0]
+	for _, b := range in.Bindings {
+		if b.Labels[v1alpha1.InvitationLabel] == "" {
+			kept = append(kept, b)
+		}
+	}
+	for _, inv := range in.Invitations {
+		res, _ := p.Invitation(inv.Name)
+		for _, d := range res.Bindings {
+			kept = append(kept, v1alpha1.RoleBinding{
+				ObjectMeta: metav1.ObjectMeta{
+					Name: d.Name, Namespace: inv.Namespace,
+					Labels: map[string]string{v1alpha1.InvitationLabel: inv.Name},
+					OwnerReferences: []metav1.OwnerReference{{
+						APIVersion: v1alpha1.GroupVersion.String(), Kind: "UserInvitation", Name: inv.Name,
+						Controller: ptr(true), BlockOwnerDeletion: ptr(true),
+					}},
+				},
+				Spec: v1alpha1.RoleBindingSpec{
+					Subject:         v1alpha1.Subject{Email: d.Email},
+					RoleRef:         v1alpha1.LocalObjectReference{Name: v1alpha1.ObjectName(d.Role)},
+					OrganizationRef: v1alpha1.LocalObjectReference{Name: v1alpha1.ObjectName(d.Organization)},
+					Inheritance:     v1alpha1.InheritanceSubtree,
+				},
+			})
+		}
+	}
+	in.Bindings = kept
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -76,6 +76,8 @@ func (h *harness) measure(ctx context.Context, size platformgen.Size) (*results,
 	in := platformgen.Generate(size, h.o.seed)
 	res.organizations, res.bindings, res.users = len(in.Organizations), len(in.Bindings), size.Users
 	shiftTimes(&in, time.Now())
+	ownBindingsAsController(&in, time.Now())
+	res.bindings = len(in.Bindings)
 
 	logf("applying %d organizations, %d roles, %d invitations, %d bindings with %d workers",
 		len(in.Organizations), len(in.Roles), len(in.Invitations), len(in.Bindings), h.o.applyWorkers)

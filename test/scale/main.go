@@ -16,9 +16,11 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -46,7 +48,6 @@ func main() {
 	var qps float64
 	flag.StringVar(&o.size, "size", "small", "Platform size: small (about a twentieth) or full (10,101 organizations, 200,000 bindings).")
 	flag.Int64Var(&o.seed, "seed", 1, "Seed of the generated platform.")
-	flag.StringVar(&o.kubeconfig, "kubeconfig", "", "Measure against this cluster instead of a local envtest control plane.")
 	flag.StringVar(&o.managerBin, "manager", "", "Manager binary to run; empty builds ./cmd/manager.")
 	flag.StringVar(&o.managerArgs, "manager-args", "--zap-log-level=error", "Extra flags for the manager, space-separated.")
 	flag.IntVar(&o.limits.workers, "concurrency", 4, "The manager's --max-concurrent-reconciles, and the floor writer's workers.")
@@ -55,7 +56,16 @@ func main() {
 	flag.IntVar(&o.applyWorkers, "apply-workers", 32, "Parallel requests while applying the platform (not measured).")
 	flag.DurationVar(&o.timeout, "timeout", 30*time.Minute, "Give up after this long.")
 	flag.BoolVar(&o.keep, "keep", false, "Keep the work directory (kubeconfig, manager log).")
+	// controller-runtime registers -kubeconfig; the harness gives it its meaning here:
+	// measure against that cluster instead of a local envtest control plane.
+	kubeconfig := flag.Lookup("kubeconfig")
+	if kubeconfig == nil {
+		flag.String("kubeconfig", "", "")
+		kubeconfig = flag.Lookup("kubeconfig")
+	}
+	kubeconfig.Usage = "Measure against this cluster instead of a local envtest control plane."
 	flag.Parse()
+	o.kubeconfig = kubeconfig.Value.String()
 	o.limits.qps = float32(qps)
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "scale:", err)
@@ -68,7 +78,10 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
+	// Interrupted, the harness still stops the manager and the control plane it started.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	root, err := moduleRoot()
 	if err != nil {

@@ -119,17 +119,40 @@ func (t *tracker) expect(e expectation) <-chan struct{} {
 	return done
 }
 
-// await waits for the expectation set last and returns when it was met.
+// await waits for the expectation set last and returns when it was met, logging
+// progress every 15 seconds.
 func (t *tracker) await(ctx context.Context, done <-chan struct{}) (time.Time, error) {
-	select {
-	case <-done:
-		t.mu.Lock()
-		defer t.mu.Unlock()
-		return t.matchedAt, nil
-	case <-ctx.Done():
-		t.mu.Lock()
-		defer t.mu.Unlock()
-		return time.Time{}, fmt.Errorf("%d of %d documents not published as expected: %w",
-			t.mismatched, len(t.target), ctx.Err())
+	progress := time.NewTicker(15 * time.Second)
+	defer progress.Stop()
+	for {
+		select {
+		case <-done:
+			t.mu.Lock()
+			defer t.mu.Unlock()
+			return t.matchedAt, nil
+		case <-progress.C:
+			t.mu.Lock()
+			logf("%d of %d documents still differ from the expected bytes", t.mismatched, len(t.target))
+			t.mu.Unlock()
+		case <-ctx.Done():
+			t.mu.Lock()
+			defer t.mu.Unlock()
+			return time.Time{}, fmt.Errorf("%d of %d documents not published as expected (for example %v): %w",
+				t.mismatched, len(t.target), t.mismatches(3), ctx.Err())
+		}
 	}
+}
+
+// mismatches names up to n target ConfigMaps that differ. Called with mu held.
+func (t *tracker) mismatches(n int) []string {
+	var out []string
+	for name, want := range t.target {
+		if cur, ok := t.current[name]; !ok || cur != want {
+			out = append(out, name)
+			if len(out) == n {
+				break
+			}
+		}
+	}
+	return out
 }
