@@ -79,7 +79,7 @@ func Start(opts Options) (*Cluster, error) {
 	}
 	if err := c.plane.Start(); err != nil {
 		c.closeLog()
-		return nil, fmt.Errorf("start etcd and kube-apiserver (logs in %s): %w", opts.Dir, err)
+		return nil, fmt.Errorf("start etcd and kube-apiserver (logs in %s; is another run still using it?): %w", opts.Dir, err)
 	}
 	user, err := c.plane.AddUser(envtest.User{Name: "orgaccess-admin", Groups: []string{"system:masters"}}, nil)
 	if err != nil {
