@@ -3,6 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -64,6 +68,8 @@ type results struct {
 	incrementals []incremental
 
 	peakHeap, peakRSS float64
+
+	loadBefore string // /proc/loadavg when the run started: other work on the machine
 }
 
 func (h *harness) writes(ctx context.Context) (writeCounts, error) {
@@ -72,7 +78,7 @@ func (h *harness) writes(ctx context.Context) (writeCounts, error) {
 
 // measure runs every measurement in order; what was measured before an error is kept.
 func (h *harness) measure(ctx context.Context, size platformgen.Size) (*results, error) {
-	res := &results{}
+	res := &results{loadBefore: loadAverage()}
 	in := platformgen.Generate(size, h.o.seed)
 	res.organizations, res.bindings, res.users = len(in.Organizations), len(in.Bindings), size.Users
 	shiftTimes(&in, time.Now())
@@ -143,6 +149,43 @@ func (h *harness) measure(ctx context.Context, size platformgen.Size) (*results,
 	return res, nil
 }
 
+// saveProfile fetches a pprof profile from the manager into path, waiting up to ten
+// seconds for the endpoint to listen.
+func saveProfile(ctx context.Context, url, path string) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		logf("profile: %v", err)
+		return
+	}
+	var resp *http.Response
+	for range 100 {
+		if resp, err = http.DefaultClient.Do(req); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		logf("profile: %v", err)
+		return
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		logf("profile %s: %s", url, resp.Status)
+		return
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		logf("profile: %v", err)
+		return
+	}
+	defer f.Close()
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		logf("profile: %v", err)
+		return
+	}
+	logf("profile saved: %s", path)
+}
+
 // cold starts the manager on the applied platform and waits until every document is
 // published, then until the manager is idle.
 func (h *harness) cold(ctx context.Context, res *results, tr *tracker, exp expectation) error {
@@ -152,9 +195,22 @@ func (h *harness) cold(ctx context.Context, res *results, tr *tracker, exp expec
 		return err
 	}
 	logf("cold start: the manager publishes %d documents", len(exp.documents))
-	m, err := startManager(h.bin, h.cl.kubeconfig, h.logPath, h.o.managerFlags())
+	args := h.o.managerFlags()
+	var pprofAddr string
+	if h.o.pprof {
+		if pprofAddr, err = freeAddr(); err != nil {
+			return err
+		}
+		args = append(args, "--pprof-bind-address="+pprofAddr)
+	}
+	m, err := startManager(h.bin, h.cl.kubeconfig, h.logPath, args)
 	if err != nil {
 		return err
+	}
+	if h.o.pprof {
+		// A CPU profile of the first half minute of convergence: where the time goes.
+		go saveProfile(ctx, "http://"+pprofAddr+"/debug/pprof/profile?seconds=30", filepath.Join(h.o.workDir, "cold-cpu.pprof"))
+		defer saveProfile(ctx, "http://"+pprofAddr+"/debug/pprof/heap", filepath.Join(h.o.workDir, "cold-heap.pprof"))
 	}
 	defer func() {
 		heap, rss := m.peaks()

@@ -41,6 +41,8 @@ type options struct {
 	applyWorkers int
 	timeout      time.Duration
 	keep         bool
+	pprof        bool
+	workDir      string
 }
 
 func main() {
@@ -55,7 +57,8 @@ func main() {
 	flag.IntVar(&o.limits.burst, "burst", 100, "The manager's --kube-api-burst, and the floor writer's client burst.")
 	flag.IntVar(&o.applyWorkers, "apply-workers", 32, "Parallel requests while applying the platform (not measured).")
 	flag.DurationVar(&o.timeout, "timeout", 30*time.Minute, "Give up after this long.")
-	flag.BoolVar(&o.keep, "keep", false, "Keep the work directory (kubeconfig, manager log).")
+	flag.BoolVar(&o.keep, "keep", false, "Keep the work directory (kubeconfig, manager log, profiles).")
+	flag.BoolVar(&o.pprof, "pprof", false, "Profile the manager during cold convergence (needs its --pprof-bind-address); implies -keep.")
 	// controller-runtime registers -kubeconfig; the harness gives it its meaning here:
 	// measure against that cluster instead of a local envtest control plane.
 	kubeconfig := flag.Lookup("kubeconfig")
@@ -67,6 +70,7 @@ func main() {
 	flag.Parse()
 	o.kubeconfig = kubeconfig.Value.String()
 	o.limits.qps = float32(qps)
+	o.keep = o.keep || o.pprof
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "scale:", err)
 		os.Exit(1)
@@ -91,6 +95,7 @@ func run(o options) error {
 	if err != nil {
 		return fmt.Errorf("create work directory: %w", err)
 	}
+	o.workDir = workDir
 	if o.keep {
 		logf("work directory %s", workDir)
 	} else {

@@ -23,6 +23,7 @@ func (r *results) print(out io.Writer, o options, size platformgen.Size) {
 	fmt.Fprintf(out, "platform: -size=%s seed %d: %d organizations, %d bindings, %d users, %d roles, %d tree paths, %d documents\n",
 		o.size, o.seed, r.organizations, r.bindings, r.users, size.Roles, size.TreePaths, r.documents)
 	fmt.Fprintf(out, "machine:  %s/%s, %d CPUs, %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel())
+	fmt.Fprintf(out, "load:     %s at the start, %s at the end (1, 5, 15 min)\n", r.loadBefore, loadAverage())
 	fmt.Fprintf(out, "manager:  %s (floor writer: %d workers, same QPS and burst)\n", strings.Join(o.managerFlags(), " "), o.limits.workers)
 	fmt.Fprintf(out, "applied the platform in %v (%d writes, not measured)\n\n", r.apply.Round(time.Millisecond), r.applyWrites)
 
@@ -83,4 +84,14 @@ func cpuModel() string {
 		}
 	}
 	return "unknown CPU"
+}
+
+// loadAverage is the machine's 1, 5 and 15 minute load: the harness shares the machine,
+// and timings mean little without it.
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.Join(strings.Fields(string(data))[:3], " ")
 }
