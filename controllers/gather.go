@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
@@ -13,10 +14,26 @@ import (
 	"github.com/orgaccess/orgaccess/controllers/permissions"
 )
 
-// gatherer reads the engine's input from the cache. Each reconciler gathers the
-// smallest input its results depend on (controllers/permissions/doc.go says which).
+// gatherer reads the engine's input from the cache and compiles it. Each reconciler
+// gathers the smallest input its results depend on (controllers/permissions/doc.go says
+// which).
+//
+// The objects gathered are the cache's own, not copies (client.UnsafeDisableDeepCopy):
+// a reconcile of a large platform would otherwise copy every binding it reads. Neither
+// the engine, which only reads its input, nor the reconcilers modify them; a reconciler
+// modifies only the object it got for itself.
 type gatherer struct {
-	reader client.Reader
+	reader   client.Reader
+	compiled *compileCache // shared by every reconciler; nil compiles every time
+}
+
+// noCopy reads the cache's objects without copying them (see gatherer).
+var noCopy = client.UnsafeDisableDeepCopy
+
+// compile compiles in at now, reusing a platform compiled for the same input when its
+// results still hold.
+func (g gatherer) compile(in permissions.Input, now time.Time) *permissions.Platform {
+	return g.compiled.compile(in, now)
 }
 
 // forOrganization gathers what one organization's results depend on, and with it every
@@ -51,7 +68,7 @@ func (g gatherer) forOrganization(ctx context.Context, ns, name string) (permiss
 	users := map[string]bool{}
 	for _, org := range orgNames {
 		var bindings v1alpha1.RoleBindingList
-		if err := g.reader.List(ctx, &bindings, client.InNamespace(ns), client.MatchingFields{indexBindingOrganization: org}); err != nil {
+		if err := g.reader.List(ctx, &bindings, client.InNamespace(ns), client.MatchingFields{indexBindingOrganization: org}, noCopy); err != nil {
 			return in, fmt.Errorf("list RoleBindings of Organization %s/%s: %w", ns, org, err)
 		}
 		for _, b := range bindings.Items {
@@ -59,7 +76,7 @@ func (g gatherer) forOrganization(ctx context.Context, ns, name string) (permiss
 			users[string(b.Spec.Subject.Email)] = true
 		}
 		var invs v1alpha1.UserInvitationList
-		if err := g.reader.List(ctx, &invs, client.InNamespace(ns), client.MatchingFields{indexInvitationOrganization: org}); err != nil {
+		if err := g.reader.List(ctx, &invs, client.InNamespace(ns), client.MatchingFields{indexInvitationOrganization: org}, noCopy); err != nil {
 			return in, fmt.Errorf("list UserInvitations of Organization %s/%s: %w", ns, org, err)
 		}
 		for _, inv := range invs.Items {
@@ -72,7 +89,7 @@ func (g gatherer) forOrganization(ctx context.Context, ns, name string) (permiss
 	}
 	for user := range users {
 		var invs v1alpha1.UserInvitationList
-		if err := g.reader.List(ctx, &invs, client.InNamespace(ns), client.MatchingFields{indexInvitationEmail: user}); err != nil {
+		if err := g.reader.List(ctx, &invs, client.InNamespace(ns), client.MatchingFields{indexInvitationEmail: user}, noCopy); err != nil {
 			return in, fmt.Errorf("list UserInvitations of %s in %s: %w", user, ns, err)
 		}
 		for _, inv := range invs.Items {
@@ -93,7 +110,7 @@ func (g gatherer) ancestry(ctx context.Context, ns, name string) ([]v1alpha1.Org
 	for next := name; next != "" && !seen[next]; {
 		seen[next] = true
 		var org v1alpha1.Organization
-		err := g.reader.Get(ctx, types.NamespacedName{Namespace: ns, Name: next}, &org)
+		err := g.reader.Get(ctx, types.NamespacedName{Namespace: ns, Name: next}, &org, noCopy)
 		if apierrors.IsNotFound(err) {
 			break
 		}
@@ -118,15 +135,15 @@ func (g gatherer) forNamespace(ctx context.Context, ns string) (permissions.Inpu
 		return in, err
 	}
 	var orgs v1alpha1.OrganizationList
-	if err := g.reader.List(ctx, &orgs, client.InNamespace(ns)); err != nil {
+	if err := g.reader.List(ctx, &orgs, client.InNamespace(ns), noCopy); err != nil {
 		return in, fmt.Errorf("list Organizations in %s: %w", ns, err)
 	}
 	var bindings v1alpha1.RoleBindingList
-	if err := g.reader.List(ctx, &bindings, client.InNamespace(ns)); err != nil {
+	if err := g.reader.List(ctx, &bindings, client.InNamespace(ns), noCopy); err != nil {
 		return in, fmt.Errorf("list RoleBindings in %s: %w", ns, err)
 	}
 	var invitations v1alpha1.UserInvitationList
-	if err := g.reader.List(ctx, &invitations, client.InNamespace(ns)); err != nil {
+	if err := g.reader.List(ctx, &invitations, client.InNamespace(ns), noCopy); err != nil {
 		return in, fmt.Errorf("list UserInvitations in %s: %w", ns, err)
 	}
 	in.Organizations, in.Bindings, in.Invitations = orgs.Items, bindings.Items, invitations.Items
@@ -144,11 +161,11 @@ func (g gatherer) forTrees(ctx context.Context, ns string) (permissions.Input, e
 
 func (g gatherer) rolesAndTrees(ctx context.Context, ns string) ([]v1alpha1.Role, []v1alpha1.PermissionTree, error) {
 	var roles v1alpha1.RoleList
-	if err := g.reader.List(ctx, &roles, client.InNamespace(ns)); err != nil {
+	if err := g.reader.List(ctx, &roles, client.InNamespace(ns), noCopy); err != nil {
 		return nil, nil, fmt.Errorf("list Roles in %s: %w", ns, err)
 	}
 	var trees v1alpha1.PermissionTreeList
-	if err := g.reader.List(ctx, &trees, client.InNamespace(ns)); err != nil {
+	if err := g.reader.List(ctx, &trees, client.InNamespace(ns), noCopy); err != nil {
 		return nil, nil, fmt.Errorf("list PermissionTrees in %s: %w", ns, err)
 	}
 	return roles.Items, trees.Items, nil

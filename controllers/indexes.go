@@ -10,6 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
@@ -128,7 +130,8 @@ func names(roles []v1alpha1.RoleName) []string {
 	return out
 }
 
-// relations answers "what does a change of this object affect" from the cache's indexes.
+// relations answers "what does a change of this object affect" from the cache's indexes,
+// reading the cache's objects without copying them (it never modifies them).
 // Map functions cannot return errors: a failed lookup is logged and maps to fewer
 // requests, which the next change or resync repairs.
 type relations struct {
@@ -137,7 +140,7 @@ type relations struct {
 
 // list lists obj's kind in ns whose field index holds key, logging a failure.
 func (r relations) list(ctx context.Context, list client.ObjectList, ns, field, key string) bool {
-	if err := r.reader.List(ctx, list, client.InNamespace(ns), client.MatchingFields{field: key}); err != nil {
+	if err := r.reader.List(ctx, list, client.InNamespace(ns), client.MatchingFields{field: key}, noCopy); err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "List for watch mapping failed", "namespace", ns, "field", field, "key", key)
 		return false
 	}
@@ -257,7 +260,7 @@ func requests(ns string, names ...string) []reconcile.Request {
 
 // allNames lists the names of every object of list's kind in ns.
 func (r relations) allNames(ctx context.Context, list client.ObjectList, ns string) []string {
-	if err := r.reader.List(ctx, list, client.InNamespace(ns)); err != nil {
+	if err := r.reader.List(ctx, list, client.InNamespace(ns), noCopy); err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "List for watch mapping failed", "namespace", ns)
 		return nil
 	}
@@ -267,6 +270,26 @@ func (r relations) allNames(ctx context.Context, list client.ObjectList, ns stri
 		return nil
 	})
 	return out
+}
+
+// invitationInputChanged passes an invitation's creation, deletion and the updates that
+// change what the engine reads of it: the spec and the persisted grant (status.phase,
+// grantedRoles, grantedBy). The rest of its status (conditions, expiresAt, bindings) is
+// the operator's output; reacting to it would fan every status write of every
+// invitation out to the organizations, roles and bindings of its user.
+var invitationInputChanged = predicate.Funcs{
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		old, okOld := e.ObjectOld.(*v1alpha1.UserInvitation)
+		cur, okNew := e.ObjectNew.(*v1alpha1.UserInvitation)
+		if !okOld || !okNew {
+			return true
+		}
+		return old.Generation != cur.Generation ||
+			old.Status.Phase != cur.Status.Phase ||
+			old.Status.GrantedBy != cur.Status.GrantedBy ||
+			!slices.Equal(old.Status.GrantedRoles, cur.Status.GrantedRoles) ||
+			!old.DeletionTimestamp.Equal(cur.DeletionTimestamp)
+	},
 }
 
 // Map functions, grouped by the reconciler whose requests they return. Each receives
@@ -345,7 +368,7 @@ func (r relations) rolesForInvitation(ctx context.Context, o client.Object) []re
 	if len(inv.Spec.Roles) == 0 {
 		var org v1alpha1.Organization
 		key := types.NamespacedName{Namespace: inv.Namespace, Name: string(inv.Spec.OrganizationRef.Name)}
-		if err := r.reader.Get(ctx, key, &org); err == nil {
+		if err := r.reader.Get(ctx, key, &org, noCopy); err == nil {
 			roles = append(roles, names(org.Spec.DefaultRoles)...)
 		}
 	}

@@ -36,10 +36,10 @@ type OrganizationReconciler struct {
 
 var _ reconcile.Reconciler = &OrganizationReconciler{}
 
-// NewOrganizationReconciler returns the publisher, reading from c (the manager's
-// cache-backed client) and taking time from clk.
-func NewOrganizationReconciler(c client.Client, clk clock.PassiveClock) *OrganizationReconciler {
-	return &OrganizationReconciler{client: c, clock: clk, gather: gatherer{reader: c}, publisher: publisher{client: c}}
+// newOrganizationReconciler returns the publisher, writing with c (the manager's
+// cache-backed client), gathering with g and taking time from clk.
+func newOrganizationReconciler(c client.Client, clk clock.PassiveClock, g gatherer) *OrganizationReconciler {
+	return &OrganizationReconciler{client: c, clock: clk, gather: g, publisher: publisher{client: c}}
 }
 
 // +kubebuilder:rbac:groups=access.orgaccess.dev,resources=organizations;permissiontrees;roles;rolebindings;userinvitations,verbs=get;list;watch
@@ -65,7 +65,7 @@ func (r *OrganizationReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		return ctrl.Result{}, err
 	}
 	now := r.clock.Now()
-	platform := permissions.Compile(in, now)
+	platform := r.gather.compile(in, now)
 	result, found := platform.Organization(org.Name)
 	document, published := platform.Document(org.Name)
 	if !found || !published {
@@ -162,8 +162,8 @@ func (r *OrganizationReconciler) SetupWithManager(mgr ctrl.Manager, opts control
 		Watches(&v1alpha1.Organization{}, handler.EnqueueRequestsFromMapFunc(rel.organizationsForOrganization), specChanged).
 		Watches(&v1alpha1.Role{}, handler.EnqueueRequestsFromMapFunc(rel.organizationsForRole), specChanged).
 		Watches(&v1alpha1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(rel.organizationsForBinding), specChanged).
-		// Every invitation change counts: status.grantedRoles is an input of the documents.
-		Watches(&v1alpha1.UserInvitation{}, handler.EnqueueRequestsFromMapFunc(rel.organizationsForInvitation)).
+		Watches(&v1alpha1.UserInvitation{}, handler.EnqueueRequestsFromMapFunc(rel.organizationsForInvitation),
+			builder.WithPredicates(invitationInputChanged)).
 		Watches(&v1alpha1.PermissionTree{}, handler.EnqueueRequestsFromMapFunc(rel.organizationsForTree), specChanged).
 		WithOptions(opts).
 		Complete(r)

@@ -13,7 +13,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
-	"github.com/orgaccess/orgaccess/controllers/permissions"
 )
 
 // PermissionTreeReconciler writes each PermissionTree's status: its path count and the
@@ -26,9 +25,8 @@ type PermissionTreeReconciler struct {
 
 var _ reconcile.Reconciler = &PermissionTreeReconciler{}
 
-// NewPermissionTreeReconciler returns the PermissionTree reconciler.
-func NewPermissionTreeReconciler(c client.Client, clk clock.PassiveClock) *PermissionTreeReconciler {
-	return &PermissionTreeReconciler{client: c, clock: clk, gather: gatherer{reader: c}}
+func newPermissionTreeReconciler(c client.Client, clk clock.PassiveClock, g gatherer) *PermissionTreeReconciler {
+	return &PermissionTreeReconciler{client: c, clock: clk, gather: g}
 }
 
 // +kubebuilder:rbac:groups=access.orgaccess.dev,resources=permissiontrees/status,verbs=get;update;patch
@@ -44,7 +42,7 @@ func (r *PermissionTreeReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	result, found := permissions.Compile(in, r.clock.Now()).Tree(tree.Name)
+	result, found := r.gather.compile(in, r.clock.Now()).Tree(tree.Name)
 	if !found {
 		return ctrl.Result{}, errNotCompiled("PermissionTree", req)
 	}

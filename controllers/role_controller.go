@@ -40,9 +40,8 @@ type RoleReconciler struct {
 
 var _ reconcile.Reconciler = &RoleReconciler{}
 
-// NewRoleReconciler returns the Role reconciler.
-func NewRoleReconciler(c client.Client, clk clock.PassiveClock, recorder events.EventRecorder) *RoleReconciler {
-	return &RoleReconciler{client: c, clock: clk, gather: gatherer{reader: c}, recorder: recorder}
+func newRoleReconciler(c client.Client, clk clock.PassiveClock, g gatherer, recorder events.EventRecorder) *RoleReconciler {
+	return &RoleReconciler{client: c, clock: clk, gather: g, recorder: recorder}
 }
 
 // +kubebuilder:rbac:groups=access.orgaccess.dev,resources=roles,verbs=get;list;watch;update;patch
@@ -70,7 +69,7 @@ func (r *RoleReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 		return ctrl.Result{}, err
 	}
 	now := r.clock.Now()
-	platform := permissions.Compile(in, now)
+	platform := r.gather.compile(in, now)
 	result, found := platform.Role(role.Name)
 	if !found {
 		return ctrl.Result{}, errNotCompiled("Role", req)
@@ -152,7 +151,8 @@ func (r *RoleReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Opti
 		For(&v1alpha1.Role{}).
 		Watches(&v1alpha1.Role{}, handler.EnqueueRequestsFromMapFunc(rel.rolesForRole), specChanged).
 		Watches(&v1alpha1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(rel.rolesForBinding), specChanged).
-		Watches(&v1alpha1.UserInvitation{}, handler.EnqueueRequestsFromMapFunc(rel.rolesForInvitation)).
+		Watches(&v1alpha1.UserInvitation{}, handler.EnqueueRequestsFromMapFunc(rel.rolesForInvitation),
+			builder.WithPredicates(invitationInputChanged)).
 		Watches(&v1alpha1.Organization{}, handler.EnqueueRequestsFromMapFunc(rel.rolesForOrganization), specChanged).
 		Watches(&v1alpha1.PermissionTree{}, handler.EnqueueRequestsFromMapFunc(rel.rolesForTree), specChanged).
 		WithOptions(opts).

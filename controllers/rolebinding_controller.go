@@ -13,7 +13,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
-	"github.com/orgaccess/orgaccess/controllers/permissions"
 )
 
 // RoleBindingReconciler writes each RoleBinding's conditions: whether it grants, and
@@ -26,9 +25,8 @@ type RoleBindingReconciler struct {
 
 var _ reconcile.Reconciler = &RoleBindingReconciler{}
 
-// NewRoleBindingReconciler returns the RoleBinding reconciler.
-func NewRoleBindingReconciler(c client.Client, clk clock.PassiveClock) *RoleBindingReconciler {
-	return &RoleBindingReconciler{client: c, clock: clk, gather: gatherer{reader: c}}
+func newRoleBindingReconciler(c client.Client, clk clock.PassiveClock, g gatherer) *RoleBindingReconciler {
+	return &RoleBindingReconciler{client: c, clock: clk, gather: g}
 }
 
 // +kubebuilder:rbac:groups=access.orgaccess.dev,resources=rolebindings/status,verbs=get;update;patch
@@ -46,7 +44,7 @@ func (r *RoleBindingReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		return ctrl.Result{}, err
 	}
 	now := r.clock.Now()
-	platform := permissions.Compile(in, now)
+	platform := r.gather.compile(in, now)
 	result, found := platform.Binding(binding.Name)
 	if !found {
 		return ctrl.Result{}, errNotCompiled("RoleBinding", req)
@@ -72,7 +70,8 @@ func (r *RoleBindingReconciler) SetupWithManager(mgr ctrl.Manager, opts controll
 		For(&v1alpha1.RoleBinding{}).
 		Watches(&v1alpha1.Role{}, handler.EnqueueRequestsFromMapFunc(rel.bindingsForRole), specChanged).
 		Watches(&v1alpha1.Organization{}, handler.EnqueueRequestsFromMapFunc(rel.bindingsForOrganization), specChanged).
-		Watches(&v1alpha1.UserInvitation{}, handler.EnqueueRequestsFromMapFunc(rel.bindingsForInvitation)).
+		Watches(&v1alpha1.UserInvitation{}, handler.EnqueueRequestsFromMapFunc(rel.bindingsForInvitation),
+			builder.WithPredicates(invitationInputChanged)).
 		WithOptions(opts).
 		Complete(r)
 }

@@ -22,6 +22,10 @@ type Options struct {
 	Clock clock.PassiveClock
 }
 
+// compileCacheSize bounds the compiled organization subsets kept for reuse: enough for
+// the organizations a burst of changes touches at once.
+const compileCacheSize = 256
+
 // EventReporter names the operator in the events it records.
 const EventReporter = "orgaccess-controller"
 
@@ -35,17 +39,21 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		return err
 	}
 	c := mgr.GetClient()
+	// The subsets of organizations are shared by the publisher and the binding and
+	// invitation reconcilers; whole namespaces (roles) are kept apart, few and large.
+	subsets := gatherer{reader: c, compiled: newCompileCache(compileCacheSize)}
+	namespaces := gatherer{reader: c, compiled: newCompileCache(1)}
 	recorder := mgr.GetEventRecorder(EventReporter)
 	controllerOpts := controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles}
 	reconcilers := []struct {
 		kind  string
 		setup func(ctrl.Manager, controller.Options) error
 	}{
-		{"Organization", NewOrganizationReconciler(c, clk).SetupWithManager},
-		{"Role", NewRoleReconciler(c, clk, recorder).SetupWithManager},
-		{"RoleBinding", NewRoleBindingReconciler(c, clk).SetupWithManager},
-		{"PermissionTree", NewPermissionTreeReconciler(c, clk).SetupWithManager},
-		{"UserInvitation", NewUserInvitationReconciler(c, clk, recorder).SetupWithManager},
+		{"Organization", newOrganizationReconciler(c, clk, subsets).SetupWithManager},
+		{"Role", newRoleReconciler(c, clk, namespaces, recorder).SetupWithManager},
+		{"RoleBinding", newRoleBindingReconciler(c, clk, subsets).SetupWithManager},
+		{"PermissionTree", newPermissionTreeReconciler(c, clk, gatherer{reader: c}).SetupWithManager},
+		{"UserInvitation", newUserInvitationReconciler(c, clk, subsets, recorder).SetupWithManager},
 	}
 	for _, r := range reconcilers {
 		if err := r.setup(mgr, controllerOpts); err != nil {

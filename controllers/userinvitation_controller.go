@@ -42,9 +42,8 @@ type UserInvitationReconciler struct {
 
 var _ reconcile.Reconciler = &UserInvitationReconciler{}
 
-// NewUserInvitationReconciler returns the UserInvitation reconciler.
-func NewUserInvitationReconciler(c client.Client, clk clock.PassiveClock, recorder events.EventRecorder) *UserInvitationReconciler {
-	return &UserInvitationReconciler{client: c, clock: clk, gather: gatherer{reader: c}, recorder: recorder}
+func newUserInvitationReconciler(c client.Client, clk clock.PassiveClock, g gatherer, recorder events.EventRecorder) *UserInvitationReconciler {
+	return &UserInvitationReconciler{client: c, clock: clk, gather: g, recorder: recorder}
 }
 
 // +kubebuilder:rbac:groups=access.orgaccess.dev,resources=userinvitations,verbs=get;list;watch;update;patch
@@ -70,7 +69,7 @@ func (r *UserInvitationReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		return ctrl.Result{}, err
 	}
 	now := r.clock.Now()
-	platform := permissions.Compile(in, now)
+	platform := r.gather.compile(in, now)
 	result, found := platform.Invitation(inv.Name)
 	if !found {
 		return ctrl.Result{}, errNotCompiled("UserInvitation", req)
@@ -313,7 +312,8 @@ func (r *UserInvitationReconciler) SetupWithManager(mgr ctrl.Manager, opts contr
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.UserInvitation{}).
 		Owns(&v1alpha1.RoleBinding{}).
-		Watches(&v1alpha1.UserInvitation{}, handler.EnqueueRequestsFromMapFunc(rel.invitationsForInvitation), specChanged).
+		Watches(&v1alpha1.UserInvitation{}, handler.EnqueueRequestsFromMapFunc(rel.invitationsForInvitation),
+			builder.WithPredicates(invitationInputChanged)).
 		Watches(&v1alpha1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(rel.invitationsForBinding), specChanged).
 		Watches(&v1alpha1.Role{}, handler.EnqueueRequestsFromMapFunc(rel.invitationsForRole), specChanged).
 		Watches(&v1alpha1.Organization{}, handler.EnqueueRequestsFromMapFunc(rel.invitationsForOrganization), specChanged).

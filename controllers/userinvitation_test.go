@@ -158,7 +158,7 @@ func TestInvitationExpiresExactlyWhenDue(t *testing.T) {
 
 	// Half-way through, the reconciler asks to come back exactly at the expiry.
 	halfway := clocktesting.NewFakePassiveClock(inv.CreationTimestamp.Add(30 * time.Second))
-	direct := NewUserInvitationReconciler(cached, halfway, nopRecorder{})
+	direct := newUserInvitationReconciler(cached, halfway, gatherer{reader: cached}, nopRecorder{})
 	res, err := direct.Reconcile(context.Background(), ctrl.Request{NamespacedName: types.NamespacedName{Namespace: ns, Name: "hank"}})
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,109 @@
+package controllers
+
+import (
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/orgaccess/orgaccess/api/v1alpha1"
+	"github.com/orgaccess/orgaccess/controllers/permissions"
+)
+
+func fingerprintInput() permissions.Input {
+	org := makeOrg("acme", v1alpha1.OrganizationTypeCustomer).obj().(*v1alpha1.Organization)
+	role := makeRole("customer").permissions("sales").obj().(*v1alpha1.Role)
+	b1 := makeBinding("b1", "ann@acme.example", "customer", "acme").obj().(*v1alpha1.RoleBinding)
+	b2 := makeBinding("b2", "ben@acme.example", "customer", "acme").obj().(*v1alpha1.RoleBinding)
+	inv := makeInvitation("ann", "ann@acme.example", "acme").roles("customer").obj().(*v1alpha1.UserInvitation)
+	for i, o := range []metav1.Object{org, role, b1, b2, inv} {
+		o.SetUID(types.UID("uid-" + o.GetName()))
+		o.SetGeneration(int64(i + 1))
+	}
+	return permissions.Input{
+		Organizations: []v1alpha1.Organization{*org},
+		Roles:         []v1alpha1.Role{*role},
+		Bindings:      []v1alpha1.RoleBinding{*b1, *b2},
+		Invitations:   []v1alpha1.UserInvitation{*inv},
+	}
+}
+
+func TestFingerprintChangesWithWhatTheEngineReadsOnly(t *testing.T) {
+	base := fingerprintOf(fingerprintInput())
+	tests := []struct {
+		name    string
+		change  func(*permissions.Input)
+		changed bool
+	}{
+		{"listing order", func(in *permissions.Input) { in.Bindings[0], in.Bindings[1] = in.Bindings[1], in.Bindings[0] }, false},
+		{"status conditions", func(in *permissions.Input) {
+			in.Bindings[0].Status.Conditions = []metav1.Condition{{Type: "Ready"}}
+			in.Organizations[0].Status.Depth = 3
+			in.Invitations[0].Status.ExpiresAt = &metav1.Time{}
+		}, false},
+		{"resourceVersion of a status write", func(in *permissions.Input) { in.Roles[0].ResourceVersion = "99" }, false},
+		{"spec (generation)", func(in *permissions.Input) { in.Roles[0].Generation++ }, true},
+		{"recreated under the same name", func(in *permissions.Input) { in.Bindings[1].UID = "other" }, true},
+		{"an object more", func(in *permissions.Input) { in.Bindings = append(in.Bindings, in.Bindings[0]) }, true},
+		{"an object less", func(in *permissions.Input) { in.Bindings = in.Bindings[:1] }, true},
+		{"binding owner", func(in *permissions.Input) {
+			in.Bindings[0].OwnerReferences = []metav1.OwnerReference{{APIVersion: "access.orgaccess.dev/v1alpha1", Kind: "UserInvitation", Name: "ann"}}
+		}, true},
+		{"persisted grant", func(in *permissions.Input) { in.Invitations[0].Status.GrantedRoles = []string{"customer"} }, true},
+		{"persisted phase", func(in *permissions.Input) { in.Invitations[0].Status.Phase = v1alpha1.UserPhaseActive }, true},
+		{"role deleted", func(in *permissions.Input) { in.Roles[0].DeletionTimestamp = &metav1.Time{} }, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := fingerprintInput()
+			tt.change(&in)
+			if got := fingerprintOf(in) != base; got != tt.changed {
+				t.Errorf("fingerprint changed = %v, want %v", got, tt.changed)
+			}
+		})
+	}
+}
+
+func TestCompileCacheReusesOnlyWhileResultsHold(t *testing.T) {
+	in := fingerprintInput()
+	expiry := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	in.Bindings[0].Spec.ExpiresAt = &metav1.Time{Time: expiry}
+	cache := newCompileCache(4)
+	now := expiry.Add(-time.Hour)
+
+	first := cache.compile(in, now)
+	if again := cache.compile(fingerprintInput2(in), now.Add(time.Minute)); again != first {
+		t.Error("same input before the next change: compiled again")
+	}
+	if earlier := cache.compile(in, now.Add(-time.Minute)); earlier == first {
+		t.Error("an instant before the compile reused it")
+	}
+	if after := cache.compile(in, expiry); after == first {
+		t.Error("at the binding's expiry the platform compiled before it was reused")
+	}
+	changed := fingerprintInput2(in)
+	changed.Roles[0].Generation++
+	if other := cache.compile(changed, now); other == first {
+		t.Error("a changed input reused the platform of the old one")
+	}
+	for i := range 8 {
+		more := fingerprintInput2(in)
+		more.Organizations[0].Generation = int64(100 + i)
+		cache.compile(more, now)
+	}
+	if len(cache.entries) > 4 || len(cache.order) > 4 {
+		t.Errorf("cache holds %d entries, limit 4", len(cache.entries))
+	}
+}
+
+// fingerprintInput2 copies in's lists so a test can change one without the other.
+func fingerprintInput2(in permissions.Input) permissions.Input {
+	return permissions.Input{
+		Organizations: append([]v1alpha1.Organization(nil), in.Organizations...),
+		Trees:         append([]v1alpha1.PermissionTree(nil), in.Trees...),
+		Roles:         append([]v1alpha1.Role(nil), in.Roles...),
+		Bindings:      append([]v1alpha1.RoleBinding(nil), in.Bindings...),
+		Invitations:   append([]v1alpha1.UserInvitation(nil), in.Invitations...),
+	}
+}
