@@ -150,7 +150,7 @@ func runLocal(ctx context.Context, opts options) (err error) {
 	if err != nil {
 		return fmt.Errorf("create manager log: %w", err)
 	}
-	defer managerLog.Close()
+	defer func() { _ = managerLog.Close() }() // the manager has exited: nothing is left to flush
 	metricsAddr, probeAddr, err := freeAddrs()
 	if err != nil {
 		return err

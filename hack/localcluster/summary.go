@@ -57,7 +57,11 @@ func watch(ctx context.Context, o watchOptions) error {
 		case <-ctx.Done():
 			return nil
 		case <-o.manager.Done():
-			return fmt.Errorf("the manager exited (%v); see %s/manager.log", o.manager.Err(), o.dataDir)
+			exit := o.manager.Err()
+			if exit == nil {
+				exit = errors.New("exit status 0")
+			}
+			return fmt.Errorf("the manager exited; see %s/manager.log: %w", o.dataDir, exit)
 		case <-ticker.C:
 		}
 		summaries, err := summarize(ctx, c, o.platforms)

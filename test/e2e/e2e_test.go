@@ -37,6 +37,7 @@ const convergeTimeout = 4 * time.Minute
 type env struct {
 	root    string
 	cluster *localcluster.Cluster
+	manager *localcluster.Process
 	logPath string
 }
 
@@ -116,6 +117,7 @@ func setUp(t *testing.T, assets string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.manager = proc
 	// Registered after the cluster's cleanup, so it runs first: the manager stops
 	// before the API server it talks to.
 	t.Cleanup(func() {
@@ -211,19 +213,31 @@ func (e *env) expectGolden(t *testing.T, platform string) {
 	})
 }
 
-// waitStable waits until the platform's invitations have all settled (none New that is
-// meant to expire), for -update.
+// waitStable waits, for -update, until no invitation is unreconciled or about to expire
+// (New with an expiresAt in the next few minutes), so the rewritten goldens hold the
+// samples' settled state.
 func (e *env) waitStable(t *testing.T, platform string) {
 	t.Helper()
 	e.eventually(t, convergeTimeout, func() string {
 		out, err := e.kubectl(t, "-n", platform, "get", "userinvitations",
-			"-o", `jsonpath={range .items[*]}{.metadata.name}={.status.phase}/{.spec.expiresAfter}{"\n"}{end}`)
+			"-o", `jsonpath={range .items[*]}{.metadata.name} {.status.phase} {.status.expiresAt}{"\n"}{end}`)
 		if err != nil {
 			return err.Error()
 		}
-		for _, line := range strings.Fields(out) {
-			if strings.Contains(line, "=/") || strings.HasSuffix(line, "=New/1m0s") {
-				return "waiting for " + line
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			fields := strings.Fields(line)
+			if len(fields) < 2 {
+				return "waiting for invitation " + line + " to be reconciled"
+			}
+			if fields[1] != string(v1alpha1.UserPhaseNew) || len(fields) < 3 {
+				continue
+			}
+			expiresAt, err := time.Parse(time.RFC3339, fields[2])
+			if err != nil {
+				return fmt.Sprintf("invitation %s: expiresAt %q: %v", fields[0], fields[2], err)
+			}
+			if time.Until(expiresAt) < 5*time.Minute {
+				return "waiting for invitation " + fields[0] + " to expire"
 			}
 		}
 		return ""
@@ -284,7 +298,7 @@ func usersOf(doc *v1alpha1.AccessDocument) map[string]expectedUser {
 }
 
 // eventually polls check every second until it returns "" or timeout passes, then fails
-// with its last answer.
+// with its last answer. It fails at once when the manager has exited.
 func (e *env) eventually(t *testing.T, timeout time.Duration, check func() string) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
@@ -292,6 +306,11 @@ func (e *env) eventually(t *testing.T, timeout time.Duration, check func() strin
 		last := check()
 		if last == "" {
 			return
+		}
+		select {
+		case <-e.manager.Done():
+			t.Fatalf("the manager exited (%v) before converging:\n%s", e.manager.Err(), last)
+		default:
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("not converged after %s (-want +got):\n%s", timeout, last)
