@@ -25,7 +25,6 @@ type binding struct {
 
 	static     []problem // problems that do not depend on invitations' phases
 	grants     bool      // Ready: the binding grants its role
-	conditions []Condition
 }
 
 // invitationKind is the kind of the owner reference of a binding an invitation created.
@@ -120,42 +119,47 @@ func (p *Platform) bindingGrants(b *binding) bool {
 	return inv.phase == v1alpha1.UserPhaseActive && slices.Contains(inv.granted, b.roleName)
 }
 
-// finishBindings decides each binding's Ready and conditions once invitations' phases
-// are known.
+// finishBindings decides each binding's Ready once invitations' phases are known.
 func (p *Platform) finishBindings() {
 	for i := range p.bindings {
-		b := &p.bindings[i]
-		b.grants = p.bindingGrants(b)
-		problems := slices.Clone(b.static)
-		switch {
-		case b.owner == -2:
+		p.bindings[i].grants = p.bindingGrants(&p.bindings[i])
+	}
+}
+
+// bindingConditions renders a binding's conditions. They are rendered on demand, not in
+// Compile: a platform has hundreds of thousands of bindings and most callers ask about
+// a few.
+func (p *Platform) bindingConditions(b *binding) []Condition {
+	problems := slices.Clone(b.static)
+	switch {
+	case b.owner == -2:
+		problems = append(problems, problem{v1alpha1.ReasonInvitationNotActive,
+			fmt.Sprintf("the binding belongs to invitation %s, which does not exist", b.ownerName)})
+	case b.owner >= 0:
+		inv := &p.invites[b.owner]
+		if inv.phase != v1alpha1.UserPhaseActive {
 			problems = append(problems, problem{v1alpha1.ReasonInvitationNotActive,
-				fmt.Sprintf("the binding belongs to invitation %s, which does not exist", b.ownerName)})
-		case b.owner >= 0:
-			inv := &p.invites[b.owner]
-			if inv.phase != v1alpha1.UserPhaseActive {
-				problems = append(problems, problem{v1alpha1.ReasonInvitationNotActive,
-					fmt.Sprintf("the binding belongs to invitation %s, which is %s", inv.name, inv.phase)})
-			} else if !slices.Contains(inv.granted, b.roleName) {
-				problems = append(problems, problem{v1alpha1.ReasonRoleNotGranted,
-					fmt.Sprintf("invitation %s does not grant role %s", inv.name, b.roleName)})
-			}
-		}
-		slices.SortStableFunc(problems, func(a, b problem) int { return reasonRank(a.reason) - reasonRank(b.reason) })
-		where := "and its subtree"
-		if !b.subtree {
-			where = "only"
-		}
-		orgName := ""
-		if b.org >= 0 {
-			orgName = p.orgs[b.org].name
-		}
-		b.conditions = []Condition{readyCondition(
-			fmt.Sprintf("role %s granted to %s in %s %s", b.roleName, p.users[b.user].email, orgName, where), problems)}
-		if b.role >= 0 {
-			if c, ok := p.deprecatedCondition(b.role, "binding "+b.name); ok {
-				b.conditions = append(b.conditions, c)
-			}
+				fmt.Sprintf("the binding belongs to invitation %s, which is %s", inv.name, inv.phase)})
+		} else if !slices.Contains(inv.granted, b.roleName) {
+			problems = append(problems, problem{v1alpha1.ReasonRoleNotGranted,
+				fmt.Sprintf("invitation %s does not grant role %s", inv.name, b.roleName)})
 		}
 	}
+	slices.SortStableFunc(problems, func(a, b problem) int { return reasonRank(a.reason) - reasonRank(b.reason) })
+	where := "and its subtree"
+	if !b.subtree {
+		where = "only"
+	}
+	orgName := ""
+	if b.org >= 0 {
+		orgName = p.orgs[b.org].name
+	}
+	conditions := []Condition{readyCondition(
+		fmt.Sprintf("role %s granted to %s in %s %s", b.roleName, p.users[b.user].email, orgName, where), problems)}
+	if b.role >= 0 {
+		if c, ok := p.deprecatedCondition(b.role, "binding "+b.name); ok {
+			conditions = append(conditions, c)
+		}
+	}
+	return conditions
 }

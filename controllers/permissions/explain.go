@@ -36,7 +36,7 @@ func (p *Platform) Explain(user, org, permission string) Explanation {
 		}
 		reaching = append(reaching, b.name)
 		if !b.grants {
-			notReady = append(notReady, fmt.Sprintf("%s (%s)", b.name, b.conditions[0].Reason))
+			notReady = append(notReady, fmt.Sprintf("%s (%s)", b.name, p.bindingConditions(b)[0].Reason))
 			continue
 		}
 		for _, g := range p.explainRole(b.role, permission, nil, "", map[int32]bool{}) {

@@ -2,6 +2,7 @@ package permissions
 
 import (
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -56,24 +57,29 @@ func Compile(in Input, now time.Time) *Platform {
 }
 
 // uniqueByName returns pointers to the objects sorted by name, keeping one object per
-// name (a namespace cannot hold two; the engine must still not depend on input order
-// when given them, so it keeps the first in a stable sort).
+// name (a namespace cannot hold two; given them anyway, the engine keeps the first in
+// input order rather than fail).
 func uniqueByName[T any](objs []T, name func(*T) string) []*T {
-	out := make([]*T, 0, len(objs))
-	for i := range objs {
-		out = append(out, &objs[i])
+	type named struct {
+		name string
+		i    int
 	}
-	slices.SortStableFunc(out, func(a, b *T) int {
-		na, nb := name(a), name(b)
-		switch {
-		case na < nb:
-			return -1
-		case na > nb:
-			return 1
+	keys := make([]named, len(objs))
+	for i := range objs {
+		keys[i] = named{name(&objs[i]), i}
+	}
+	slices.SortFunc(keys, func(a, b named) int {
+		if c := strings.Compare(a.name, b.name); c != 0 {
+			return c
 		}
-		return 0
+		return a.i - b.i
 	})
-	return slices.CompactFunc(out, func(a, b *T) bool { return name(a) == name(b) })
+	keys = slices.CompactFunc(keys, func(a, b named) bool { return a.name == b.name })
+	out := make([]*T, len(keys))
+	for k, key := range keys {
+		out[k] = &objs[key.i]
+	}
+	return out
 }
 
 // Organizations returns the names of every organization, sorted.
@@ -140,7 +146,7 @@ func (p *Platform) Binding(name string) (BindingResult, bool) {
 		return BindingResult{}, false
 	}
 	b := &p.bindings[i]
-	return BindingResult{Ready: b.grants, Conditions: slices.Clone(b.conditions)}, true
+	return BindingResult{Ready: b.grants, Conditions: p.bindingConditions(b)}, true
 }
 
 // Invitation returns the result for one UserInvitation.
