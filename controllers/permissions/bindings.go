@@ -23,8 +23,8 @@ type binding struct {
 	owner     int32
 	ownerName string
 
-	static     []problem // problems that do not depend on invitations' phases
-	grants     bool      // Ready: the binding grants its role
+	static []problem // problems that do not depend on invitations' phases
+	grants bool      // Ready: the binding grants its role
 }
 
 // invitationKind is the kind of the owner reference of a binding an invitation created.
