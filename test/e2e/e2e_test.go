@@ -285,7 +285,14 @@ func usersOf(doc *v1alpha1.AccessDocument) map[string]expectedUser {
 	users := map[string]expectedUser{}
 	for email, u := range doc.Users {
 		eu := expectedUser{Status: u.Status, Roles: u.Roles, Features: u.Features}
-		if u.PermissionSet != "" {
+		// Every Active user, and only they, points at a permission set (maybe empty);
+		// a breach shows up in the diff as a permission no golden file holds.
+		switch {
+		case u.Status == v1alpha1.UserPhaseActive && u.PermissionSet == "":
+			eu.Permissions = []string{"<Active without a permission set>"}
+		case u.Status != v1alpha1.UserPhaseActive && u.PermissionSet != "":
+			eu.Permissions = []string{"<" + string(u.Status) + " with permission set " + u.PermissionSet + ">"}
+		case u.PermissionSet != "":
 			perms, ok := doc.PermissionSets[u.PermissionSet]
 			if !ok {
 				perms = []string{"<missing permission set " + u.PermissionSet + ">"}
