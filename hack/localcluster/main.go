@@ -68,6 +68,8 @@ func run(ctx context.Context, opts options) error {
 		server, reachable := kubeconfigCluster()
 		if reachable {
 			fmt.Printf("Your kubeconfig reaches %s: running the manager against it.\n", server)
+		} else {
+			fmt.Println("No cluster reachable through your kubeconfig.")
 		}
 		useKubeconfig = reachable
 	case "kubeconfig":
@@ -124,7 +126,7 @@ func runLocal(ctx context.Context, opts options) (err error) {
 	if err := os.MkdirAll(opts.dataDir, 0o700); err != nil {
 		return fmt.Errorf("create %s: %w", opts.dataDir, err)
 	}
-	fmt.Printf("No cluster reachable: starting a local control plane in %s/ (kube-apiserver and etcd).\n", opts.dataDir)
+	fmt.Printf("Starting a local control plane in %s/ (kube-apiserver and etcd).\n", opts.dataDir)
 	cluster, err := localcluster.Start(localcluster.Options{Dir: opts.dataDir, AssetsDir: opts.assets})
 	if err != nil {
 		return err

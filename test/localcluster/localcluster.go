@@ -40,6 +40,7 @@ type Cluster struct {
 
 	plane   *envtest.ControlPlane
 	logFile *os.File
+	lock    *os.File
 }
 
 // Start starts etcd and kube-apiserver and writes the kubeconfig.
@@ -51,14 +52,20 @@ func Start(opts Options) (*Cluster, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create etcd data directory: %w", err)
 	}
+	lock, err := lockDir(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
 	c := &Cluster{
 		Kubeconfig:  filepath.Join(opts.Dir, "kubeconfig"),
 		KubectlPath: filepath.Join(opts.AssetsDir, "kubectl"),
+		lock:        lock,
 	}
 	logs := opts.Logs
 	if logs == nil {
 		f, err := os.Create(filepath.Join(opts.Dir, "control-plane.log"))
 		if err != nil {
+			c.unlock()
 			return nil, fmt.Errorf("create control plane log: %w", err)
 		}
 		c.logFile, logs = f, f
@@ -79,7 +86,8 @@ func Start(opts Options) (*Cluster, error) {
 	}
 	if err := c.plane.Start(); err != nil {
 		c.closeLog()
-		return nil, fmt.Errorf("start etcd and kube-apiserver (logs in %s; is another run still using it?): %w", opts.Dir, err)
+		c.unlock()
+		return nil, fmt.Errorf("start etcd and kube-apiserver (logs in %s): %w", opts.Dir, err)
 	}
 	user, err := c.plane.AddUser(envtest.User{Name: "orgaccess-admin", Groups: []string{"system:masters"}}, nil)
 	if err != nil {
@@ -99,10 +107,34 @@ func Start(opts Options) (*Cluster, error) {
 func (c *Cluster) Stop() error {
 	err := c.plane.Stop()
 	c.closeLog()
+	c.unlock()
 	if err != nil {
 		return fmt.Errorf("stop control plane: %w", err)
 	}
 	return nil
+}
+
+// lockDir takes an exclusive lock on dir for as long as this process runs the control
+// plane, so that a second run on the same data fails at once with a clear message
+// instead of two etcd servers fighting over one data directory.
+func lockDir(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open lock file: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("another run is using %s (stop it with Ctrl-C first): %w", dir, err)
+	}
+	return f, nil
+}
+
+// unlock releases the directory's lock; closing the file releases the flock.
+func (c *Cluster) unlock() {
+	if c.lock != nil {
+		_ = c.lock.Close()
+		c.lock = nil
+	}
 }
 
 func (c *Cluster) closeLog() {
