@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
@@ -151,4 +152,26 @@ func TestDocumentShards(t *testing.T) {
 	if !x.Allowed("user-with-a-rather-long-address-08999@acme-corporation.example", "a") {
 		t.Error("the index over every shard must allow the last user")
 	}
+}
+
+// A compiled platform serves documents and explanations from many goroutines (run with
+// -race to check).
+func TestPlatformIsSafeForConcurrentUse(t *testing.T) {
+	p := permissions.Compile(platformgen.Generate(platformgen.Small(), 6), platformgen.Now())
+	orgs := p.Organizations()
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(orgs); i += 4 {
+				doc, _ := p.Document(orgs[i])
+				for email := range doc.Document.Users {
+					p.Explain(email, orgs[i], "reports/read")
+					break
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }

@@ -66,6 +66,7 @@ func (p *Platform) compileRoles(roles []*v1alpha1.Role) {
 	}
 
 	n := len(roles)
+	expanded := map[string]expansion{} // roles share patterns
 	for i, r := range roles {
 		ro := &p.roles[i]
 		*ro = role{
@@ -88,7 +89,11 @@ func (p *Platform) compileRoles(roles []*v1alpha1.Role) {
 			}
 		}
 		for _, pat := range r.Spec.Permissions {
-			e := p.universe.expand(string(pat))
+			e, ok := expanded[string(pat)]
+			if !ok {
+				e = p.universe.expand(string(pat))
+				expanded[string(pat)] = e
+			}
 			if !e.known {
 				unknown = append(unknown, string(pat))
 			}

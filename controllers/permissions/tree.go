@@ -27,8 +27,6 @@ type universe struct {
 
 	// pattern mode: covers[i] holds the patterns item i covers (strictly)
 	covers []bitset
-
-	expanded map[string]expansion // a role's pattern, resolved
 }
 
 // expansion is what granting one pattern grants.
@@ -44,7 +42,6 @@ func (u *universe) size() int { return len(u.items) }
 // universe is the patterns that the roles name.
 func (p *Platform) compileTrees(trees []*v1alpha1.PermissionTree, roles []*v1alpha1.Role) {
 	u := &p.universe
-	u.expanded = map[string]expansion{}
 	p.trees = make(map[string]TreeResult, len(trees))
 	if len(trees) == 0 {
 		var patterns []string
@@ -169,11 +166,9 @@ func (u *universe) setItems(items []string) {
 	}
 }
 
-// expand resolves what granting pattern grants.
+// expand resolves what granting pattern grants. It writes nothing, so a compiled
+// Platform stays safe for concurrent use.
 func (u *universe) expand(pattern string) expansion {
-	if e, ok := u.expanded[pattern]; ok {
-		return e
-	}
 	e := expansion{bits: newBitset(u.size())}
 	if !u.closure {
 		if i, ok := u.index[pattern]; ok {
@@ -189,7 +184,6 @@ func (u *universe) expand(pattern string) expansion {
 			}
 		}
 	}
-	u.expanded[pattern] = e
 	return e
 }
 
