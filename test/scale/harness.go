@@ -44,6 +44,7 @@ type incremental struct {
 	latency      time.Duration // from the write to the last document that changed
 	changedDocs  int
 	writes       writeCounts // the manager's, the harness's own write taken out
+	busy         bool        // the manager was not idle before or after: writes include other work
 }
 
 // results is everything one run measured; zero fields were not reached.
@@ -58,7 +59,7 @@ type results struct {
 
 	cold       time.Duration // manager start -> every document published
 	coldWrites writeCounts   // issued by then
-	coldIdle   time.Duration // manager start -> every controller idle
+	coldIdle   time.Duration // manager start -> every controller idle; 0: not within -idle-timeout
 	idleWrites writeCounts   // issued by then
 
 	restartReady  time.Duration
@@ -228,13 +229,31 @@ func (h *harness) cold(ctx context.Context, res *results, tr *tracker, exp expec
 		return err
 	}
 	logf("every document published after %v; waiting for the manager to be idle", res.cold.Round(time.Millisecond))
-	idle, err := m.awaitIdle(ctx)
+	idle, ok, err := h.awaitIdle(ctx, m)
 	if err != nil {
 		return err
 	}
-	res.coldIdle = idle.Sub(m.started)
+	if ok {
+		res.coldIdle = idle.Sub(m.started)
+	}
 	res.idleWrites, err = h.writesSince(ctx, before)
 	return err
+}
+
+// awaitIdle waits for the manager to be idle for at most -idle-timeout; ok is false
+// when it was still busy then, and the run goes on with a busy manager.
+func (h *harness) awaitIdle(ctx context.Context, m *manager) (at time.Time, ok bool, err error) {
+	wait, cancel := context.WithTimeout(ctx, h.o.idleTimeout)
+	defer cancel()
+	at, err = m.awaitIdle(wait)
+	switch {
+	case err == nil:
+		return at, true, nil
+	case ctx.Err() == nil && wait.Err() != nil:
+		logf("the manager is still busy after %v; going on", h.o.idleTimeout)
+		return time.Now(), false, nil
+	}
+	return at, false, err
 }
 
 func (h *harness) writesSince(ctx context.Context, before writeCounts) (writeCounts, error) {
@@ -260,11 +279,13 @@ func (h *harness) restart(ctx context.Context, res *results) (*manager, error) {
 	if res.restartReady, err = m.awaitReady(ctx); err != nil {
 		return m, err
 	}
-	idle, err := m.awaitIdle(ctx)
+	idle, ok, err := h.awaitIdle(ctx, m)
 	if err != nil {
 		return m, err
 	}
-	res.restartIdle = idle.Sub(m.started)
+	if ok {
+		res.restartIdle = idle.Sub(m.started)
+	}
 	res.restartWrites, err = h.writesSince(ctx, before)
 	return m, err
 }
@@ -286,8 +307,10 @@ func (h *harness) incremental(ctx context.Context, m *manager, tr *tracker, s sc
 	}
 	inc.changedDocs = len(next.changed(exp))
 	logf("%s: %s (%d documents change)", s.name, change, inc.changedDocs)
-	if _, err := m.awaitIdle(ctx); err != nil { // start from a quiet manager
+	if _, ok, err := h.awaitIdle(ctx, m); err != nil { // start from a quiet manager
 		return inc, exp, err
+	} else if !ok {
+		inc.busy = true
 	}
 	before, err := h.writes(ctx)
 	if err != nil {
@@ -305,8 +328,10 @@ func (h *harness) incremental(ctx context.Context, m *manager, tr *tracker, s sc
 		return inc, exp, err
 	}
 	inc.latency = max(matched.Sub(start), 0)
-	if _, err := m.awaitIdle(ctx); err != nil {
+	if _, ok, err := h.awaitIdle(ctx, m); err != nil {
 		return inc, exp, err
+	} else if !ok {
+		inc.busy = true
 	}
 	if inc.writes, err = h.writesSince(ctx, before); err != nil {
 		return inc, exp, err

@@ -40,6 +40,7 @@ type options struct {
 	limits       clientLimits
 	applyWorkers int
 	timeout      time.Duration
+	idleTimeout  time.Duration
 	keep         bool
 	pprof        bool
 	workDir      string
@@ -57,6 +58,7 @@ func main() {
 	flag.IntVar(&o.limits.burst, "burst", 100, "The manager's --kube-api-burst, and the floor writer's client burst.")
 	flag.IntVar(&o.applyWorkers, "apply-workers", 32, "Parallel requests while applying the platform (not measured).")
 	flag.DurationVar(&o.timeout, "timeout", 30*time.Minute, "Give up after this long.")
+	flag.DurationVar(&o.idleTimeout, "idle-timeout", 10*time.Minute, "Wait at most this long for the manager to be idle, then go on.")
 	flag.BoolVar(&o.keep, "keep", false, "Keep the work directory (kubeconfig, manager log, profiles).")
 	flag.BoolVar(&o.pprof, "pprof", false, "Profile the manager during cold convergence (needs its --pprof-bind-address); implies -keep.")
 	// controller-runtime registers -kubeconfig; the harness gives it its meaning here:

@@ -38,19 +38,22 @@ func (r *results) print(out io.Writer, o options, size platformgen.Size) {
 		ratio := float64(r.cold) / float64(r.floor)
 		row("cold: every document published", fmt.Sprintf("%s = %.2f x floor", dur(r.cold), ratio),
 			fmt.Sprintf("%d: %v", r.coldWrites.total(), r.coldWrites), "<= 1.25 x floor")
-		row("cold: manager idle", dur(r.coldIdle), fmt.Sprintf("%d: %v", r.idleWrites.total(), r.idleWrites), "")
+		row("cold: manager idle", idleDur(r.coldIdle, o), fmt.Sprintf("%d: %v", r.idleWrites.total(), r.idleWrites), "")
 	}
 	if r.restartReady > 0 {
 		row("restart: Ready (/readyz)", dur(r.restartReady), "", "")
-		row("restart: manager idle", dur(r.restartIdle), fmt.Sprintf("%d: %v", r.restartWrites.total(), r.restartWrites), "0 writes")
+		row("restart: manager idle", idleDur(r.restartIdle, o), fmt.Sprintf("%d: %v", r.restartWrites.total(), r.restartWrites), "0 writes")
 	}
 	targets := map[string]string{
 		"one binding added": "<= 1 s; ConfigMap writes = documents changed",
 		"user blocked":      "<= 2 s",
 	}
 	for _, inc := range r.incrementals {
-		row(fmt.Sprintf("%s (%d documents change)", inc.name, inc.changedDocs), dur(inc.latency),
-			fmt.Sprintf("%d: %v", inc.writes.total(), inc.writes), targets[inc.name])
+		writes := fmt.Sprintf("%d: %v", inc.writes.total(), inc.writes)
+		if inc.busy {
+			writes += " (manager busy with other work)"
+		}
+		row(fmt.Sprintf("%s (%d documents change)", inc.name, inc.changedDocs), dur(inc.latency), writes, targets[inc.name])
 	}
 	if r.peakHeap > 0 {
 		row("manager peak heap in use", fmt.Sprintf("%s = %.2f KiB per binding", mib(r.peakHeap), r.peakHeap/1024/float64(r.bindings)), "", "<= 2 KiB per binding")
@@ -67,6 +70,14 @@ func dur(d time.Duration) string {
 		return d.Round(time.Millisecond).String()
 	}
 	return d.Round(10 * time.Millisecond).String()
+}
+
+// idleDur is a time to idle, or says it was not reached within -idle-timeout.
+func idleDur(d time.Duration, o options) string {
+	if d == 0 {
+		return "not idle after " + o.idleTimeout.String()
+	}
+	return dur(d)
 }
 
 func mib(b float64) string { return fmt.Sprintf("%.0f MiB", b/(1<<20)) }
