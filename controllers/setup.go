@@ -24,7 +24,7 @@ type Options struct {
 
 // compileCacheSize bounds the compiled organization subsets kept for reuse: enough for
 // the organizations a burst of changes touches at once.
-const compileCacheSize = 256
+const compileCacheSize = 64
 
 // EventReporter names the operator in the events it records.
 const EventReporter = "orgaccess-controller"

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -58,7 +59,7 @@ func (r *UserInvitationReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !inv.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, r.finalize(ctx, inv)
+		return r.finalize(ctx, inv)
 	}
 	if err := ensureFinalizer(ctx, r.client, inv, InvitationFinalizer); err != nil {
 		return ctrl.Result{}, err
@@ -233,14 +234,16 @@ func (r *UserInvitationReconciler) deleteBinding(ctx context.Context, b *v1alpha
 
 // finalize completes a deletion once no other binding grants the user anything: it
 // deletes the invitation's own bindings (the garbage collector would, later) and
-// removes the finalizer. While other bindings remain, InUse says which.
-func (r *UserInvitationReconciler) finalize(ctx context.Context, inv *v1alpha1.UserInvitation) error {
+// removes the finalizer. While other bindings remain, InUse says which, and the wait is
+// looked at again when one of them changes or expires.
+func (r *UserInvitationReconciler) finalize(ctx context.Context, inv *v1alpha1.UserInvitation) (ctrl.Result, error) {
 	if !slices.Contains(inv.Finalizers, InvitationFinalizer) {
-		return nil
+		return ctrl.Result{}, nil
 	}
-	remaining, err := r.otherGrants(ctx, inv)
+	now := r.clock.Now()
+	remaining, nextExpiry, err := r.otherGrants(ctx, inv, now)
 	if err != nil {
-		return err
+		return ctrl.Result{}, err
 	}
 	if len(remaining) > 0 {
 		wasWaiting := meta.IsStatusConditionTrue(inv.Status.Conditions, v1alpha1.ConditionInUse)
@@ -253,36 +256,40 @@ func (r *UserInvitationReconciler) finalize(ctx context.Context, inv *v1alpha1.U
 			ObservedGeneration: inv.Generation,
 		})
 		if _, err := r.writeStatus(ctx, inv, *status); err != nil {
-			return err
+			return ctrl.Result{}, err
 		}
 		if !wasWaiting {
 			r.recorder.Eventf(inv, nil, corev1.EventTypeWarning, "DeletionWaiting", "Delete",
 				"Deletion waits while other bindings grant %s access: %s", inv.Spec.Email, strings.Join(remaining, ", "))
 		}
-		return nil // the bindings' deletion enqueues this invitation again
+		if nextExpiry.IsZero() {
+			return ctrl.Result{}, nil // a change of the bindings enqueues this invitation
+		}
+		return ctrl.Result{RequeueAfter: nextExpiry.Sub(now)}, nil
 	}
 	owned, err := r.ownedBindings(ctx, inv)
 	if err != nil {
-		return err
+		return ctrl.Result{}, err
 	}
 	for _, name := range sortedKeys(owned) {
 		b := owned[name]
 		if err := r.deleteBinding(ctx, &b); err != nil {
-			return err
+			return ctrl.Result{}, err
 		}
 	}
-	return removeFinalizer(ctx, r.client, inv, InvitationFinalizer)
+	return ctrl.Result{}, removeFinalizer(ctx, r.client, inv, InvitationFinalizer)
 }
 
-// otherGrants names, sorted, the unexpired RoleBindings of inv's user that inv does not
-// own. Bindings of another invitation that is being deleted too do not count, so two
+// otherGrants names, sorted, the RoleBindings of inv's user that inv does not own and
+// that have not expired at now, and says when the first of them expires (zero if none
+// does). Bindings of another invitation that is being deleted too do not count, so two
 // invitations of one user deleted together do not wait for each other.
-func (r *UserInvitationReconciler) otherGrants(ctx context.Context, inv *v1alpha1.UserInvitation) ([]string, error) {
+func (r *UserInvitationReconciler) otherGrants(ctx context.Context, inv *v1alpha1.UserInvitation, now time.Time) ([]string, time.Time, error) {
+	var nextExpiry time.Time
 	var list v1alpha1.RoleBindingList
 	if err := r.client.List(ctx, &list, client.InNamespace(inv.Namespace), client.MatchingFields{indexBindingEmail: string(inv.Spec.Email)}); err != nil {
-		return nil, fmt.Errorf("list RoleBindings of %s in %s: %w", inv.Spec.Email, inv.Namespace, err)
+		return nil, nextExpiry, fmt.Errorf("list RoleBindings of %s in %s: %w", inv.Spec.Email, inv.Namespace, err)
 	}
-	now := r.clock.Now()
 	var out []string
 	for _, b := range list.Items {
 		if controlledBy(&b, inv.UID) || (b.Spec.ExpiresAt != nil && !now.Before(b.Spec.ExpiresAt.Time)) {
@@ -295,13 +302,16 @@ func (r *UserInvitationReconciler) otherGrants(ctx context.Context, inv *v1alpha
 				continue
 			}
 			if err != nil {
-				return nil, fmt.Errorf("get UserInvitation %s/%s: %w", inv.Namespace, owner.Name, err)
+				return nil, nextExpiry, fmt.Errorf("get UserInvitation %s/%s: %w", inv.Namespace, owner.Name, err)
 			}
 		}
 		out = append(out, "RoleBinding/"+b.Name)
+		if e := b.Spec.ExpiresAt; e != nil && (nextExpiry.IsZero() || e.Before(&metav1.Time{Time: nextExpiry})) {
+			nextExpiry = e.Time
+		}
 	}
 	slices.Sort(out)
-	return out, nil
+	return out, nextExpiry, nil
 }
 
 // SetupWithManager registers the UserInvitation reconciler: it owns its RoleBindings
