@@ -23,9 +23,25 @@ type binding struct {
 	owner     int32
 	ownerName string
 
-	static []problem // problems that do not depend on invitations' phases
-	grants bool      // Ready: the binding grants its role
+	orgName string
+	faults  bindingFault // problems that do not depend on invitations' phases
+	grants  bool         // Ready: the binding grants its role
 }
+
+// bindingFault flags a problem of a binding that does not depend on invitations. Flags,
+// not messages: most bindings of a subset compiled for one organization point at
+// organizations outside it, and formatting their messages would dominate the compile.
+type bindingFault uint16
+
+const (
+	faultOrganizationNotFound bindingFault = 1 << iota
+	faultRoleNotFound
+	faultRoleNotReady
+	faultRoleNotApplicable
+	faultRemoved
+	faultExpired
+	faultSubjectBlocked
+)
 
 // invitationKind is the kind of the owner reference of a binding an invitation created.
 const invitationKind = "UserInvitation"
@@ -44,6 +60,7 @@ func (p *Platform) compileBindings(bindings []*v1alpha1.RoleBinding) {
 			name:     in.Name,
 			user:     p.userID(in.Spec.Subject.Email),
 			roleName: string(in.Spec.RoleRef.Name),
+			orgName:  string(in.Spec.OrganizationRef.Name),
 			role:     -1,
 			org:      -1,
 			subtree:  in.Spec.Inheritance != v1alpha1.InheritanceNone,
@@ -67,12 +84,11 @@ func (p *Platform) compileBindings(bindings []*v1alpha1.RoleBinding) {
 		if b.owner == -1 {
 			u.active = true // a binding managed outside makes its subject Active
 		}
-		if j, ok := p.orgIndex[string(in.Spec.OrganizationRef.Name)]; ok {
+		if j, ok := p.orgIndex[b.orgName]; ok {
 			b.org = j
 			p.orgs[j].bindings = append(p.orgs[j].bindings, id)
 		} else {
-			b.static = append(b.static, problem{v1alpha1.ReasonOrganizationNotFound,
-				fmt.Sprintf("organization %s does not exist", in.Spec.OrganizationRef.Name)})
+			b.faults |= faultOrganizationNotFound
 		}
 		if j, ok := p.roleIndex[b.roleName]; ok {
 			b.role = j
@@ -80,26 +96,21 @@ func (p *Platform) compileBindings(bindings []*v1alpha1.RoleBinding) {
 			r := &p.roles[j]
 			switch {
 			case !r.ready:
-				b.static = append(b.static, problem{v1alpha1.ReasonRoleNotReady, fmt.Sprintf("role %s is not Ready", r.name)})
+				b.faults |= faultRoleNotReady
 			case r.removed && (r.replacement < 0 || r.grant.empty() && r.grantFeat.empty()):
-				b.static = append(b.static, problem{v1alpha1.ReasonRemoved,
-					fmt.Sprintf("role %s was removed and has no replacement that grants anything", r.name)})
+				b.faults |= faultRemoved
 			}
-			if b.org >= 0 {
-				if why := p.notApplicable(j, b.org); why != "" {
-					b.static = append(b.static, problem{v1alpha1.ReasonRoleNotApplicable, why})
-				}
+			if b.org >= 0 && p.notApplicable(j, b.org) != "" {
+				b.faults |= faultRoleNotApplicable
 			}
 		} else {
-			b.static = append(b.static, problem{v1alpha1.ReasonRoleNotFound, fmt.Sprintf("role %s does not exist", b.roleName)})
+			b.faults |= faultRoleNotFound
 		}
 		if b.expiresAt != nil && !p.now.Before(*b.expiresAt) {
-			b.static = append(b.static, problem{v1alpha1.ReasonExpired,
-				fmt.Sprintf("the binding expired at %s", b.expiresAt.UTC().Format(time.RFC3339))})
+			b.faults |= faultExpired
 		}
 		if u.blocked {
-			b.static = append(b.static, problem{v1alpha1.ReasonSubjectBlocked,
-				fmt.Sprintf("user %s is blocked on the platform", u.email)})
+			b.faults |= faultSubjectBlocked
 		}
 	}
 }
@@ -109,7 +120,7 @@ func (p *Platform) compileBindings(bindings []*v1alpha1.RoleBinding) {
 // invitation is Active and lists the role among its granted roles, so access is
 // withdrawn at once, before the controllers get round to deleting the binding.
 func (p *Platform) bindingGrants(b *binding) bool {
-	if len(b.static) > 0 || b.owner == -2 {
+	if b.faults != 0 || b.owner == -2 {
 		return false
 	}
 	if b.owner < 0 {
@@ -130,7 +141,7 @@ func (p *Platform) finishBindings() {
 // Compile: a platform has hundreds of thousands of bindings and most callers ask about
 // a few.
 func (p *Platform) bindingConditions(b *binding) []Condition {
-	problems := slices.Clone(b.static)
+	problems := p.bindingFaults(b)
 	switch {
 	case b.owner == -2:
 		problems = append(problems, problem{v1alpha1.ReasonInvitationNotActive,
@@ -150,16 +161,41 @@ func (p *Platform) bindingConditions(b *binding) []Condition {
 	if !b.subtree {
 		where = "only"
 	}
-	orgName := ""
-	if b.org >= 0 {
-		orgName = p.orgs[b.org].name
-	}
 	conditions := []Condition{readyCondition(
-		fmt.Sprintf("role %s granted to %s in %s %s", b.roleName, p.users[b.user].email, orgName, where), problems)}
+		fmt.Sprintf("role %s granted to %s in %s %s", b.roleName, p.users[b.user].email, b.orgName, where), problems)}
 	if b.role >= 0 {
 		if c, ok := p.deprecatedCondition(b.role, "binding "+b.name); ok {
 			conditions = append(conditions, c)
 		}
 	}
 	return conditions
+}
+
+// bindingFaults renders a binding's faults as problems.
+func (p *Platform) bindingFaults(b *binding) []problem {
+	var problems []problem
+	if b.faults&faultOrganizationNotFound != 0 {
+		problems = append(problems, problem{v1alpha1.ReasonOrganizationNotFound, fmt.Sprintf("organization %s does not exist", b.orgName)})
+	}
+	if b.faults&faultRoleNotFound != 0 {
+		problems = append(problems, problem{v1alpha1.ReasonRoleNotFound, fmt.Sprintf("role %s does not exist", b.roleName)})
+	}
+	if b.faults&faultRoleNotReady != 0 {
+		problems = append(problems, problem{v1alpha1.ReasonRoleNotReady, fmt.Sprintf("role %s is not Ready", b.roleName)})
+	}
+	if b.faults&faultRemoved != 0 {
+		problems = append(problems, problem{v1alpha1.ReasonRemoved,
+			fmt.Sprintf("role %s was removed and has no replacement that grants anything", b.roleName)})
+	}
+	if b.faults&faultRoleNotApplicable != 0 {
+		problems = append(problems, problem{v1alpha1.ReasonRoleNotApplicable, p.notApplicable(b.role, b.org)})
+	}
+	if b.faults&faultExpired != 0 {
+		problems = append(problems, problem{v1alpha1.ReasonExpired,
+			fmt.Sprintf("the binding expired at %s", b.expiresAt.UTC().Format(time.RFC3339))})
+	}
+	if b.faults&faultSubjectBlocked != 0 {
+		problems = append(problems, problem{v1alpha1.ReasonSubjectBlocked, fmt.Sprintf("user %s is blocked on the platform", p.users[b.user].email)})
+	}
+	return problems
 }

@@ -12,6 +12,19 @@ type bitset []uint64
 
 func newBitset(n int) bitset { return make(bitset, (n+63)/64) }
 
+// newBitsets returns count empty sets of n bits sharing one allocation: compiling a
+// platform makes a few sets per path and role, and one allocation each adds up when a
+// controller recompiles an organization's subset on every change.
+func newBitsets(count, n int) []bitset {
+	words := (n + 63) / 64
+	backing := make([]uint64, count*words)
+	out := make([]bitset, count)
+	for i := range out {
+		out[i] = backing[i*words : (i+1)*words : (i+1)*words]
+	}
+	return out
+}
+
 func (b bitset) set(i int)      { b[i/64] |= 1 << (uint(i) % 64) }
 func (b bitset) has(i int) bool { return i/64 < len(b) && b[i/64]&(1<<(uint(i)%64)) != 0 }
 

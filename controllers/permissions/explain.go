@@ -111,8 +111,8 @@ func (p *Platform) covers(pattern, permission string) ([]string, bool) {
 	}
 	var queue []step
 	visited := map[int]bool{}
-	for i := range u.items {
-		if segmentsMatch(segs, u.segs[i]) {
+	for i, path := range u.items {
+		if segmentsMatch(segs, path) {
 			queue = append(queue, step{root: i, from: -1})
 			visited[i] = true
 		}

@@ -21,7 +21,7 @@ type org struct {
 	// Euler tour of the effective forest: o is in the subtree of a when
 	// a.enter <= o.enter < a.exit.
 	enter, exit int32
-	ready       Condition
+	cut         *problem // why the link to the parent was cut, if it was
 
 	bindings    []int32 // RoleBindings whose organizationRef is this organization
 	invitations []int32 // UserInvitations into this organization
@@ -128,17 +128,22 @@ func (p *Platform) compileForest(orgs []*v1alpha1.Organization) {
 		}
 	}
 	for i := range p.orgs {
-		o := &p.orgs[i]
-		var problems []problem
-		if own[i] != nil {
-			problems = append(problems, *own[i])
-		} else if len(o.ancestors) > 0 && own[o.ancestors[0]] != nil {
-			top := o.ancestors[0]
-			problems = append(problems, problem{v1alpha1.ReasonAncestorNotReady,
-				fmt.Sprintf("ancestor %s is not Ready (%s): %s inherits nothing from above %s", p.orgs[top].name, own[top].reason, o.name, p.orgs[top].name)})
-		}
-		o.ready = readyCondition(fmt.Sprintf("path %s", strings.Join(o.path, "/")), problems)
+		p.orgs[i].cut = own[i]
 	}
+}
+
+// readyOf renders an organization's Ready condition (on demand: a platform has tens of
+// thousands of organizations).
+func (p *Platform) readyOf(o *org) Condition {
+	var problems []problem
+	if o.cut != nil {
+		problems = append(problems, *o.cut)
+	} else if len(o.ancestors) > 0 && p.orgs[o.ancestors[0]].cut != nil {
+		top := &p.orgs[o.ancestors[0]]
+		problems = append(problems, problem{v1alpha1.ReasonAncestorNotReady,
+			fmt.Sprintf("ancestor %s is not Ready (%s): %s inherits nothing from above %s", top.name, top.cut.reason, o.name, top.name)})
+	}
+	return readyCondition(fmt.Sprintf("path %s", strings.Join(o.path, "/")), problems)
 }
 
 // cycleMembers marks the nodes that lie on a cycle of the parent pointers.

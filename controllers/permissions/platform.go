@@ -101,7 +101,7 @@ func (p *Platform) Organization(name string) (OrganizationResult, bool) {
 	res := OrganizationResult{
 		Path:       slices.Clone(o.path),
 		Depth:      int32(len(o.path) - 1),
-		Conditions: []Condition{o.ready},
+		Conditions: []Condition{p.readyOf(o)},
 	}
 	for _, u := range p.orgUsers(i) {
 		switch u.status {

@@ -67,17 +67,18 @@ func (p *Platform) compileRoles(roles []*v1alpha1.Role) {
 
 	n := len(roles)
 	expanded := map[string]expansion{} // roles share patterns
+	own, ownFeat, assignable := newBitsets(n, p.universe.size()), newBitsets(n, len(p.features.items)), newBitsets(n, n)
 	for i, r := range roles {
 		ro := &p.roles[i]
 		*ro = role{
 			name:        r.Name,
 			spec:        &r.Spec,
 			deleting:    r.DeletionTimestamp != nil,
-			own:         newBitset(p.universe.size()),
-			ownFeat:     newBitset(len(p.features.items)),
+			own:         own[i],
+			ownFeat:     ownFeat[i],
 			customOrg:   -1,
 			types:       r.Spec.OrganizationTypes,
-			assignable:  newBitset(n),
+			assignable:  assignable[i],
 			replacement: -1,
 		}
 		var missing, unknown []string
@@ -194,11 +195,10 @@ func (p *Platform) resolveReadiness() {
 // adds nothing that its members do not grant themselves.
 func (p *Platform) resolveGrants() {
 	n := len(p.roles)
+	grant, grantFeat, held, mayAssign := newBitsets(n, p.universe.size()), newBitsets(n, len(p.features.items)), newBitsets(n, n), newBitsets(n, n)
 	for i := range p.roles {
 		r := &p.roles[i]
-		r.grant = newBitset(p.universe.size())
-		r.grantFeat = newBitset(len(p.features.items))
-		r.held = newBitset(n)
+		r.grant, r.grantFeat, r.held, r.mayAssign = grant[i], grantFeat[i], held[i], mayAssign[i]
 	}
 	for changed := true; changed; {
 		changed = false
@@ -232,7 +232,6 @@ func (p *Platform) resolveGrants() {
 	}
 	for i := range p.roles {
 		r := &p.roles[i]
-		r.mayAssign = newBitset(n)
 		r.held.each(func(h int) {
 			r.mayAssign.or(p.roles[h].assignable)
 			r.mayAssignAny = r.mayAssignAny || p.roles[h].assignAny

@@ -19,7 +19,7 @@ type universe struct {
 	closure bool
 	items   []string // sorted
 	index   map[string]int
-	segs    [][]string // items split on "/"
+	segs    [][]string // pattern mode: items split on "/"
 
 	// closure mode
 	implies   [][]int  // direct implications of each path (known paths only)
@@ -51,9 +51,12 @@ func (p *Platform) compileTrees(trees []*v1alpha1.PermissionTree, roles []*v1alp
 			}
 		}
 		u.setItems(patterns)
-		u.covers = make([]bitset, len(u.items))
+		u.segs = make([][]string, len(u.items))
+		for i, s := range u.items {
+			u.segs[i] = strings.Split(s, "/")
+		}
+		u.covers = newBitsets(len(u.items), len(u.items))
 		for i := range u.items {
-			u.covers[i] = newBitset(len(u.items))
 			for j := range u.items {
 				if i != j && patternCovers(u.segs[i], u.segs[j]) {
 					u.covers[i].set(j)
@@ -123,9 +126,8 @@ func (p *Platform) compileTrees(trees []*v1alpha1.PermissionTree, roles []*v1alp
 		}
 	}
 	// A path grants its subtree: add every path to each of its ancestors present.
-	u.closureOf = make([]bitset, n)
+	u.closureOf = newBitsets(n, n)
 	for i := range u.items {
-		u.closureOf[i] = newBitset(n)
 		u.closureOf[i].set(i)
 	}
 	for i, path := range u.items {
@@ -159,10 +161,8 @@ func (u *universe) setItems(items []string) {
 	slices.Sort(items)
 	u.items = slices.Compact(items)
 	u.index = make(map[string]int, len(u.items))
-	u.segs = make([][]string, len(u.items))
 	for i, s := range u.items {
 		u.index[s] = i
-		u.segs[i] = strings.Split(s, "/")
 	}
 }
 
@@ -177,8 +177,8 @@ func (u *universe) expand(pattern string) expansion {
 		}
 	} else {
 		segs := strings.Split(pattern, "/")
-		for i := range u.items {
-			if segmentsMatch(segs, u.segs[i]) {
+		for i, path := range u.items {
+			if segmentsMatch(segs, path) {
 				e.bits.or(u.closureOf[i])
 				e.known = true
 			}
@@ -225,14 +225,13 @@ func (u *universe) holds(b bitset, permission string) bool {
 
 // segmentsMatch reports whether a pattern's segments match a path's, "*" matching any
 // one segment.
-func segmentsMatch(pattern, path []string) bool {
-	if len(pattern) != len(path) {
-		return false
-	}
-	for i := range pattern {
-		if pattern[i] != "*" && pattern[i] != path[i] {
+func segmentsMatch(pattern []string, path string) bool {
+	for i, seg := range pattern {
+		next, rest, found := strings.Cut(path, "/")
+		if seg != "*" && seg != next || found != (i < len(pattern)-1) {
 			return false
 		}
+		path = rest
 	}
 	return true
 }
