@@ -175,6 +175,11 @@ func (u *universe) expand(pattern string) expansion {
 			e.bits.set(i)
 			e.known = true
 		}
+	} else if !strings.Contains(pattern, "*") {
+		if i, ok := u.index[pattern]; ok {
+			e.bits.or(u.closureOf[i])
+			e.known = true
+		}
 	} else {
 		segs := strings.Split(pattern, "/")
 		for i, path := range u.items {
