@@ -58,47 +58,38 @@ func (g gatherer) forOrganization(ctx context.Context, ns, name string) (permiss
 		return in, err
 	}
 
+	bindings := map[string]v1alpha1.RoleBinding{}
+	invitations := map[string]v1alpha1.UserInvitation{}
 	orgNames := []string{name}
 	for _, org := range chain {
 		if org.Name != name {
 			orgNames = append(orgNames, org.Name)
 		}
 	}
-	invitations := map[string]v1alpha1.UserInvitation{}
-	users := map[string]bool{}
 	for _, org := range orgNames {
-		var bindings v1alpha1.RoleBindingList
-		if err := g.reader.List(ctx, &bindings, client.InNamespace(ns), client.MatchingFields{indexBindingOrganization: org}, noCopy); err != nil {
-			return in, fmt.Errorf("list RoleBindings of Organization %s/%s: %w", ns, org, err)
+		if err := g.bindingsInto(ctx, ns, indexBindingOrganization, org, bindings); err != nil {
+			return in, err
 		}
-		for _, b := range bindings.Items {
-			in.Bindings = append(in.Bindings, b)
-			users[string(b.Spec.Subject.Email)] = true
-		}
-		var invs v1alpha1.UserInvitationList
-		if err := g.reader.List(ctx, &invs, client.InNamespace(ns), client.MatchingFields{indexInvitationOrganization: org}, noCopy); err != nil {
-			return in, fmt.Errorf("list UserInvitations of Organization %s/%s: %w", ns, org, err)
-		}
-		for _, inv := range invs.Items {
-			invitations[inv.Name] = inv
-			users[string(inv.Spec.Email)] = true
-			if inv.Spec.InvitedBy != "" {
-				users[string(inv.Spec.InvitedBy)] = true
-			}
+		if err := g.invitationsInto(ctx, ns, indexInvitationOrganization, org, invitations); err != nil {
+			return in, err
 		}
 	}
-	for user := range users {
-		var invs v1alpha1.UserInvitationList
-		if err := g.reader.List(ctx, &invs, client.InNamespace(ns), client.MatchingFields{indexInvitationEmail: user}, noCopy); err != nil {
-			return in, fmt.Errorf("list UserInvitations of %s in %s: %w", user, ns, err)
-		}
-		for _, inv := range invs.Items {
-			invitations[inv.Name] = inv
+	users := map[string]bool{}
+	for _, b := range bindings {
+		users[string(b.Spec.Subject.Email)] = true
+	}
+	for _, inv := range invitations {
+		users[string(inv.Spec.Email)] = true
+		if inv.Spec.InvitedBy != "" {
+			users[string(inv.Spec.InvitedBy)] = true
 		}
 	}
-	for _, name := range sortedKeys(invitations) {
-		in.Invitations = append(in.Invitations, invitations[name])
+	for _, user := range sortedKeys(users) {
+		if err := g.invitationsInto(ctx, ns, indexInvitationEmail, user, invitations); err != nil {
+			return in, err
+		}
 	}
+	in.Bindings, in.Invitations = sortedValues(bindings), sortedValues(invitations)
 	return in, nil
 }
 
@@ -126,28 +117,95 @@ func (g gatherer) ancestry(ctx context.Context, ns, name string) ([]v1alpha1.Org
 	return chain, nil
 }
 
-// forNamespace gathers the whole platform: a Role's usedBy, boundUsers and
-// deprecatedOnlyUsers count across every organization.
-func (g gatherer) forNamespace(ctx context.Context, ns string) (permissions.Input, error) {
+// forRole gathers what one Role's result depends on: every Role and PermissionTree (its
+// closure and problems), the organizations the roles are custom roles of, the bindings
+// to it (usedBy, boundUsers) and every binding of their users (deprecatedOnlyUsers),
+// and the invitations that name it, or leave their roles to an organization whose
+// defaultRoles name it, with those organizations.
+func (g gatherer) forRole(ctx context.Context, ns string, role *v1alpha1.Role) (permissions.Input, error) {
 	var in permissions.Input
 	var err error
 	if in.Roles, in.Trees, err = g.rolesAndTrees(ctx, ns); err != nil {
 		return in, err
 	}
-	var orgs v1alpha1.OrganizationList
-	if err := g.reader.List(ctx, &orgs, client.InNamespace(ns), noCopy); err != nil {
-		return in, fmt.Errorf("list Organizations in %s: %w", ns, err)
+	bindings := map[string]v1alpha1.RoleBinding{}
+	invitations := map[string]v1alpha1.UserInvitation{}
+	orgs := map[string]bool{}
+	for _, r := range in.Roles {
+		if r.Spec.OrganizationRef != nil {
+			orgs[string(r.Spec.OrganizationRef.Name)] = true
+		}
 	}
-	var bindings v1alpha1.RoleBindingList
-	if err := g.reader.List(ctx, &bindings, client.InNamespace(ns), noCopy); err != nil {
-		return in, fmt.Errorf("list RoleBindings in %s: %w", ns, err)
+	if err := g.bindingsInto(ctx, ns, indexBindingRole, role.Name, bindings); err != nil {
+		return in, err
 	}
-	var invitations v1alpha1.UserInvitationList
-	if err := g.reader.List(ctx, &invitations, client.InNamespace(ns), noCopy); err != nil {
-		return in, fmt.Errorf("list UserInvitations in %s: %w", ns, err)
+	for _, b := range sortedValues(bindings) {
+		if err := g.bindingsInto(ctx, ns, indexBindingEmail, string(b.Spec.Subject.Email), bindings); err != nil {
+			return in, err
+		}
 	}
-	in.Organizations, in.Bindings, in.Invitations = orgs.Items, bindings.Items, invitations.Items
+	if err := g.invitationsInto(ctx, ns, indexInvitationRole, role.Name, invitations); err != nil {
+		return in, err
+	}
+	var defaults v1alpha1.OrganizationList
+	if err := g.reader.List(ctx, &defaults, client.InNamespace(ns), client.MatchingFields{indexOrganizationDefaultRole: role.Name}, noCopy); err != nil {
+		return in, fmt.Errorf("list Organizations with default role %s in %s: %w", role.Name, ns, err)
+	}
+	for _, org := range defaults.Items {
+		if err := g.invitationsInto(ctx, ns, indexInvitationOrganization, org.Name, invitations); err != nil {
+			return in, err
+		}
+	}
+	for _, inv := range invitations {
+		orgs[string(inv.Spec.OrganizationRef.Name)] = true
+	}
+	for _, name := range sortedKeys(orgs) {
+		var org v1alpha1.Organization
+		err := g.reader.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &org, noCopy)
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return in, fmt.Errorf("get Organization %s/%s: %w", ns, name, err)
+		}
+		in.Organizations = append(in.Organizations, org)
+	}
+	in.Bindings, in.Invitations = sortedValues(bindings), sortedValues(invitations)
 	return in, nil
+}
+
+// bindingsInto adds to into, by name, the RoleBindings in ns whose field index holds key.
+func (g gatherer) bindingsInto(ctx context.Context, ns, field, key string, into map[string]v1alpha1.RoleBinding) error {
+	var list v1alpha1.RoleBindingList
+	if err := g.reader.List(ctx, &list, client.InNamespace(ns), client.MatchingFields{field: key}, noCopy); err != nil {
+		return fmt.Errorf("list RoleBindings by %s=%s in %s: %w", field, key, ns, err)
+	}
+	for _, b := range list.Items {
+		into[b.Name] = b
+	}
+	return nil
+}
+
+// invitationsInto adds to into, by name, the UserInvitations in ns whose field index
+// holds key.
+func (g gatherer) invitationsInto(ctx context.Context, ns, field, key string, into map[string]v1alpha1.UserInvitation) error {
+	var list v1alpha1.UserInvitationList
+	if err := g.reader.List(ctx, &list, client.InNamespace(ns), client.MatchingFields{field: key}, noCopy); err != nil {
+		return fmt.Errorf("list UserInvitations by %s=%s in %s: %w", field, key, ns, err)
+	}
+	for _, inv := range list.Items {
+		into[inv.Name] = inv
+	}
+	return nil
+}
+
+// sortedValues returns m's values ordered by key.
+func sortedValues[V any](m map[string]V) []V {
+	out := make([]V, 0, len(m))
+	for _, k := range sortedKeys(m) {
+		out = append(out, m[k])
+	}
+	return out
 }
 
 // forTrees gathers what PermissionTree results depend on: the namespace's trees, and its

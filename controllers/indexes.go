@@ -20,8 +20,9 @@ import (
 // Field indexes of the cache. Every watch mapping below and every gather in gather.go
 // looks related objects up through these instead of listing a whole namespace.
 const (
-	// Organization: spec.parentRef.name (children of an organization).
-	indexOrganizationParent = "spec.parentRef.name"
+	// Organization: spec.parentRef.name (children of an organization), spec.defaultRoles.
+	indexOrganizationParent      = "spec.parentRef.name"
+	indexOrganizationDefaultRole = "spec.defaultRoles"
 	// RoleBinding: spec.organizationRef.name, spec.roleRef.name, spec.subject.email.
 	indexBindingOrganization = "spec.organizationRef.name"
 	indexBindingRole         = "spec.roleRef.name"
@@ -56,6 +57,9 @@ var fieldIndexes = []fieldIndex{
 			return nil
 		}
 		return []string{string(org.Spec.ParentRef.Name)}
+	}},
+	{&v1alpha1.Organization{}, indexOrganizationDefaultRole, func(o client.Object) []string {
+		return names(o.(*v1alpha1.Organization).Spec.DefaultRoles)
 	}},
 	{&v1alpha1.RoleBinding{}, indexBindingOrganization, func(o client.Object) []string {
 		return []string{string(o.(*v1alpha1.RoleBinding).Spec.OrganizationRef.Name)}

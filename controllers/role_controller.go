@@ -63,8 +63,7 @@ func (r *RoleReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 		}
 	}
 
-	// usedBy, boundUsers and deprecatedOnlyUsers count across every organization.
-	in, err := r.gather.forNamespace(ctx, role.Namespace)
+	in, err := r.gather.forRole(ctx, role.Namespace, role)
 	if err != nil {
 		return ctrl.Result{}, err
 	}

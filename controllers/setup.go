@@ -39,10 +39,9 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		return err
 	}
 	c := mgr.GetClient()
-	// The subsets of organizations are shared by the publisher and the binding and
-	// invitation reconcilers; whole namespaces (roles) are kept apart, few and large.
+	// An organization's subset is compiled once for its publisher and the reconcilers of
+	// its bindings and invitations.
 	subsets := gatherer{reader: c, compiled: newCompileCache(compileCacheSize)}
-	namespaces := gatherer{reader: c, compiled: newCompileCache(1)}
 	recorder := mgr.GetEventRecorder(EventReporter)
 	controllerOpts := controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles}
 	reconcilers := []struct {
@@ -50,7 +49,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		setup func(ctrl.Manager, controller.Options) error
 	}{
 		{"Organization", newOrganizationReconciler(c, clk, subsets).SetupWithManager},
-		{"Role", newRoleReconciler(c, clk, namespaces, recorder).SetupWithManager},
+		{"Role", newRoleReconciler(c, clk, subsets, recorder).SetupWithManager},
 		{"RoleBinding", newRoleBindingReconciler(c, clk, subsets).SetupWithManager},
 		{"PermissionTree", newPermissionTreeReconciler(c, clk, gatherer{reader: c}).SetupWithManager},
 		{"UserInvitation", newUserInvitationReconciler(c, clk, subsets, recorder).SetupWithManager},
