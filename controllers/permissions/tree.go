@@ -67,48 +67,69 @@ func (p *Platform) compileTrees(trees []*v1alpha1.PermissionTree, roles []*v1alp
 	}
 	u.closure = true
 
-	// definedBy lists, per path, the trees defining it (in name order, repeated when a
-	// tree defines it twice). The first tree's definition is the one used.
-	definedBy := map[string][]string{}
-	var impliesOf = map[string][]v1alpha1.PermissionPath{}
-	var all []string
-	for _, t := range trees {
-		for _, perm := range t.Spec.Permissions {
-			path := string(perm.Path)
-			if _, seen := definedBy[path]; !seen {
-				impliesOf[path] = perm.Implies
-				all = append(all, path)
-			}
-			definedBy[path] = append(definedBy[path], t.Name)
+	// Every definition of every path, sorted by path and, for one path, by tree name
+	// (trees arrive sorted): the first definition of a path is the one used.
+	type definition struct {
+		path string
+		tree int
+		perm *v1alpha1.Permission
+	}
+	var defs []definition
+	for ti, t := range trees {
+		for k := range t.Spec.Permissions {
+			perm := &t.Spec.Permissions[k]
+			defs = append(defs, definition{string(perm.Path), ti, perm})
 		}
 	}
-	u.setItems(all)
+	slices.SortStableFunc(defs, func(a, b definition) int { return strings.Compare(a.path, b.path) })
+	u.items = make([]string, 0, len(defs))
+	first := make([]*v1alpha1.Permission, 0, len(defs))
+	for k, d := range defs {
+		if k == 0 || d.path != defs[k-1].path {
+			u.items = append(u.items, d.path)
+			first = append(first, d.perm)
+		}
+	}
+	u.index = make(map[string]int, len(u.items))
+	for i, path := range u.items {
+		u.index[path] = i
+	}
 
-	problems := map[string][]problem{}
-	for _, t := range trees {
-		for _, perm := range t.Spec.Permissions {
-			path := string(perm.Path)
-			if others := definedBy[path]; len(others) > 1 {
-				problems[t.Name] = append(problems[t.Name], problem{v1alpha1.ReasonDuplicatePath,
-					fmt.Sprintf("path %s is defined more than once, by PermissionTrees %s; the definition in %s is used",
-						path, strings.Join(sortedUnique(others), ", "), others[0])})
+	problems := make([][]problem, len(trees))
+	for start := 0; start < len(defs); {
+		end := start + 1
+		for end < len(defs) && defs[end].path == defs[start].path {
+			end++
+		}
+		if end-start > 1 {
+			var names []string
+			for _, d := range defs[start:end] {
+				names = append(names, trees[d.tree].Name)
 			}
-			if parent, ok := parentPath(path); ok {
-				if _, found := u.index[parent]; !found {
-					problems[t.Name] = append(problems[t.Name], problem{v1alpha1.ReasonMissingParent,
-						fmt.Sprintf("path %s has no parent %s in any PermissionTree", path, parent)})
-				}
+			msg := fmt.Sprintf("path %s is defined more than once, by PermissionTrees %s; the definition in %s is used",
+				defs[start].path, strings.Join(sortedUnique(names), ", "), names[0])
+			for _, d := range defs[start:end] {
+				problems[d.tree] = append(problems[d.tree], problem{v1alpha1.ReasonDuplicatePath, msg})
 			}
-			for _, imp := range perm.Implies {
-				if _, found := u.index[string(imp)]; !found {
-					problems[t.Name] = append(problems[t.Name], problem{v1alpha1.ReasonUnknownImplication,
-						fmt.Sprintf("path %s implies %s, which no PermissionTree defines", path, imp)})
-				}
+		}
+		start = end
+	}
+	for _, d := range defs {
+		if parent, ok := parentPath(d.path); ok {
+			if _, found := u.index[parent]; !found {
+				problems[d.tree] = append(problems[d.tree], problem{v1alpha1.ReasonMissingParent,
+					fmt.Sprintf("path %s has no parent %s in any PermissionTree", d.path, parent)})
+			}
+		}
+		for _, imp := range d.perm.Implies {
+			if _, found := u.index[string(imp)]; !found {
+				problems[d.tree] = append(problems[d.tree], problem{v1alpha1.ReasonUnknownImplication,
+					fmt.Sprintf("path %s implies %s, which no PermissionTree defines", d.path, imp)})
 			}
 		}
 	}
-	for _, t := range trees {
-		ps := problems[t.Name]
+	for ti, t := range trees {
+		ps := problems[ti]
 		slices.SortStableFunc(ps, func(a, b problem) int { return reasonRank(a.reason) - reasonRank(b.reason) })
 		p.trees[t.Name] = TreeResult{
 			Paths:      int32(len(t.Spec.Permissions)),
@@ -118,8 +139,8 @@ func (p *Platform) compileTrees(trees []*v1alpha1.PermissionTree, roles []*v1alp
 
 	n := len(u.items)
 	u.implies = make([][]int, n)
-	for i, path := range u.items {
-		for _, imp := range impliesOf[path] {
+	for i := range u.items {
+		for _, imp := range first[i].Implies {
 			if j, ok := u.index[string(imp)]; ok && j != i {
 				u.implies[i] = append(u.implies[i], j)
 			}
