@@ -3,7 +3,6 @@ package controllers
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -152,6 +151,3 @@ func eventsFor(g Gomega, ns, kind, name string) []string {
 	}
 	return reasons
 }
-
-// configMapName names org's ConfigMap (first shard).
-func configMapName(org string) string { return fmt.Sprintf("access-%s", org) }

@@ -61,7 +61,7 @@ func runSuite(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "KUBEBUILDER_ASSETS is not set: envtest tests skip; run with KUBEBUILDER_ASSETS=$(hack/envtest.sh)")
 		return m.Run()
 	}
-	var logs io.Writer = io.Discard
+	logs := io.Discard
 	if os.Getenv("TEST_LOGS") != "" {
 		logs = os.Stderr
 	}
@@ -135,7 +135,9 @@ func startManager(cfg *rest.Config, mc managerConfig) (ctrl.Manager, func(), err
 	}
 	return mgr, func() {
 		cancel()
-		<-done
+		if err := <-done; err != nil {
+			fmt.Fprintln(os.Stderr, "manager stopped with an error:", err)
+		}
 	}, nil
 }
 
