@@ -164,7 +164,7 @@ func (p *Platform) bindingConditions(b *binding) []Condition {
 	conditions := []Condition{readyCondition(
 		fmt.Sprintf("role %s granted to %s in %s %s", b.roleName, p.users[b.user].email, b.orgName, where), problems)}
 	if b.role >= 0 {
-		if c, ok := p.deprecatedCondition(b.role, "binding "+b.name); ok {
+		if c, ok := p.deprecatedCondition(b.role); ok {
 			conditions = append(conditions, c)
 		}
 	}

@@ -328,7 +328,7 @@ func (p *Platform) roleResult(i int32) RoleResult {
 		ready.Message = fmt.Sprintf("%s; assignable role %s does not exist and cannot be assigned", okMessage, listOf(sortedUnique(missingAssignable)))
 	}
 	res.Conditions = append(res.Conditions, ready)
-	if c, ok := p.deprecatedCondition(i, "role "+r.name); ok {
+	if c, ok := p.deprecatedCondition(i); ok {
 		res.Conditions = append(res.Conditions, c)
 	}
 
@@ -380,9 +380,8 @@ func (p *Platform) holdsOnlyDeprecated(u int32) bool {
 	return true
 }
 
-// deprecatedCondition is the Deprecated condition of a role, and of the bindings to it
-// (subject names the object it is set on).
-func (p *Platform) deprecatedCondition(i int32, subject string) (Condition, bool) {
+// deprecatedCondition is the Deprecated condition of a role, and of the bindings to it.
+func (p *Platform) deprecatedCondition(i int32) (Condition, bool) {
 	r := &p.roles[i]
 	d := r.spec.Deprecation
 	if d == nil {
@@ -404,10 +403,10 @@ func (p *Platform) deprecatedCondition(i int32, subject string) (Condition, bool
 			reason = v1alpha1.ReasonRemoved
 		}
 		return Condition{Type: v1alpha1.ConditionDeprecated, True: true, Reason: reason,
-			Message: fmt.Sprintf("%s: role %s was removed at %s; bindings to it grant %s", subject, r.name, at, then)}, true
+			Message: fmt.Sprintf("role %s was removed at %s; bindings to it grant %s", r.name, at, then)}, true
 	}
 	return Condition{Type: v1alpha1.ConditionDeprecated, True: true, Reason: reason,
-		Message: fmt.Sprintf("%s: role %s is deprecated and stops granting at %s; bindings to it will then grant %s", subject, r.name, at, then)}, true
+		Message: fmt.Sprintf("role %s is deprecated and stops granting at %s; bindings to it will then grant %s", r.name, at, then)}, true
 }
 
 func (p *Platform) renderFeatures(b bitset) []string {
