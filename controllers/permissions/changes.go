@@ -41,13 +41,21 @@ func (p *Platform) NextChange() (time.Time, bool) {
 // RoleBinding or UserInvitation changes where it reaches, and, because a user's status
 // is platform-wide and an inviter's access decides their invitations, every
 // organization where its user, or anyone they invited (transitively), appears. An
-// Organization changes its subtree, and, through its owner, the invitations into it.
+// Organization changes its subtree, and, through its owner, the invitations into it;
+// the organization of a custom role changes everything, as the role does.
 func (p *Platform) AffectedOrganizations(ref ObjectRef) []string {
 	affected := newBitset(len(p.orgs))
 	switch ref.Kind {
 	case "PermissionTree", "Role":
 		return p.Organizations()
 	case "Organization":
+		for i := range p.roles {
+			if c := p.roles[i].spec.OrganizationRef; c != nil && string(c.Name) == ref.Name {
+				// A custom role's readiness depends on its organization, and roles
+				// anywhere may include it.
+				return p.Organizations()
+			}
+		}
 		o, ok := p.orgIndex[ref.Name]
 		if !ok {
 			return nil

@@ -119,3 +119,10 @@ func TestBindingExpiry(t *testing.T) {
 		t.Error("at expiresAt the binding is revoked")
 	}
 }
+
+func TestAffectedOrganizationsOfACustomRolesOrganization(t *testing.T) {
+	p := permissions.Compile(platform(Role("own").Permissions("a").Of("c1"), Customer("c1"), Customer("c2")), epoch)
+	if got := p.AffectedOrganizations(permissions.ObjectRef{Kind: "Organization", Name: "c1"}); !slices.Equal(got, []string{"c1", "c2"}) {
+		t.Errorf("the organization of a custom role affects what the role grants everywhere: %v", got)
+	}
+}
