@@ -1,6 +1,7 @@
 package permissions_test
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -223,4 +224,57 @@ func describe(in permissions.Input) string {
 			i.Spec.Roles, i.Spec.InvitedBy, i.Spec.AcceptedAt != nil, i.Spec.Blocked, i.CreationTimestamp, i.Status)
 	}
 	return s
+}
+
+// TestAffectedOrganizationsCoverEveryChange removes or alters one binding or invitation
+// of random platforms and checks that every organization whose document changed is
+// named by AffectedOrganizations on the platform before or after.
+func TestAffectedOrganizationsCoverEveryChange(t *testing.T) {
+	runs := 1000
+	if testing.Short() {
+		runs = 100
+	}
+	for seed := range runs {
+		in := randomPlatform(rand.New(rand.NewPCG(uint64(seed), 99)))
+		before := permissions.Compile(in, epoch)
+		type change struct {
+			ref   permissions.ObjectRef
+			after permissions.Input
+		}
+		var changes []change
+		for i, b := range in.Bindings {
+			after := in
+			after.Bindings = slices.Delete(slices.Clone(in.Bindings), i, i+1)
+			changes = append(changes, change{permissions.ObjectRef{Kind: "RoleBinding", Name: b.Name}, after})
+		}
+		for i, inv := range in.Invitations {
+			after := in
+			after.Invitations = slices.Delete(slices.Clone(in.Invitations), i, i+1)
+			changes = append(changes, change{permissions.ObjectRef{Kind: "UserInvitation", Name: inv.Name}, after})
+			blocked := in
+			blocked.Invitations = slices.Clone(in.Invitations)
+			blocked.Invitations[i].Spec.Blocked = !inv.Spec.Blocked
+			changes = append(changes, change{permissions.ObjectRef{Kind: "UserInvitation", Name: inv.Name}, blocked})
+		}
+		for i, o := range in.Organizations {
+			owner := in
+			owner.Organizations = slices.Clone(in.Organizations)
+			owner.Organizations[i].Spec.Owner = "a@x.example"
+			changes = append(changes, change{permissions.ObjectRef{Kind: "Organization", Name: o.Name}, owner})
+		}
+		for _, c := range changes {
+			after := permissions.Compile(c.after, epoch)
+			named := map[string]bool{}
+			for _, org := range append(before.AffectedOrganizations(c.ref), after.AffectedOrganizations(c.ref)...) {
+				named[org] = true
+			}
+			for _, org := range before.Organizations() {
+				d1, _ := before.Document(org)
+				d2, _ := after.Document(org)
+				if !slices.EqualFunc(d1.Shards, d2.Shards, bytes.Equal) && !named[org] {
+					t.Fatalf("seed %d: changing %+v changed %s's document, which AffectedOrganizations does not name\n%s", seed, c.ref, org, describe(in))
+				}
+			}
+		}
+	}
 }
