@@ -194,7 +194,7 @@ func platform(objs ...any) permissions.Input {
 func sanitize(email string) string {
 	out := []byte(email)
 	for i, c := range out {
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
 			out[i] = '-'
 		}
 	}

@@ -48,7 +48,8 @@ func TestEngineAgreesWithReference(t *testing.T) {
 			}
 			for email, w := range want {
 				h := access(t, p, org, email)
-				if h.status != w.status || !equal(h.roles, w.roles) || !equal(h.features, w.features) || !slices.Equal(h.perms, w.perms) && !(len(h.perms) == 0 && len(w.perms) == 0 && (h.perms == nil) == (w.perms == nil)) {
+				samePerms := (h.perms == nil) == (w.perms == nil) && slices.Equal(h.perms, w.perms)
+				if h.status != w.status || !equal(h.roles, w.roles) || !equal(h.features, w.features) || !samePerms {
 					t.Fatalf("seed %d: %s in %s: engine %+v, reference %+v\n%s", seed, email, org, h, w, describe(in))
 				}
 			}

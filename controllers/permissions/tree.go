@@ -235,20 +235,6 @@ func (u *universe) reduce(b bitset) bitset {
 	return out
 }
 
-// holds reports whether set b allows permission: by exact membership in closure mode;
-// in pattern mode when b holds the permission, an ancestor of it, or a pattern that
-// matches either.
-func (u *universe) holds(b bitset, permission string) bool {
-	if u.closure {
-		i, ok := u.index[permission]
-		return ok && b.has(i)
-	}
-	segs := strings.Split(permission, "/")
-	found := false
-	b.each(func(i int) { found = found || patternCovers(u.segs[i], segs) })
-	return found
-}
-
 // segmentsMatch reports whether a pattern's segments match a path's, "*" matching any
 // one segment.
 func segmentsMatch(pattern []string, path string) bool {
