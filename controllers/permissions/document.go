@@ -193,7 +193,8 @@ func PermissionSetID(sortedPaths []string) string {
 	return hex.EncodeToString(h.Sum(nil))[:12]
 }
 
-// Document computes one organization's published document.
+// Document computes one organization's published document. The parsed document shares
+// its lists with the platform's cache of rendered sets: treat it as read-only.
 func (p *Platform) Document(org string) (PublishedDocument, bool) {
 	o, ok := p.orgIndex[org]
 	if !ok {
