@@ -40,7 +40,11 @@ type permissionSet struct {
 func (p *Platform) orgUsers(o int32) []docUser {
 	// Each entry packs a user id and a role id (+1, 0 for "appears, grants nothing"),
 	// so one sort groups entries by user, roles sorted within.
-	var entries []uint64
+	size := len(p.orgs[o].bindings) + len(p.orgs[o].invitations)
+	for _, a := range p.orgs[o].ancestors {
+		size += len(p.orgs[a].bindings) + len(p.orgs[a].invitations)
+	}
+	entries := make([]uint64, 0, size)
 	add := func(bindings, invitations []int32, inherited bool) {
 		for _, bi := range bindings {
 			b := &p.bindings[bi]
