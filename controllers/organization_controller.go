@@ -80,7 +80,7 @@ func (r *OrganizationReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		r.observePublish(ctx, in, org)
 	}
 	status := organizationStatus(org, result, written.names, publishErr)
-	if _, err := r.writeStatus(ctx, org, status); err != nil {
+	if err := r.writeStatus(ctx, org, status); err != nil {
 		return ctrl.Result{}, err
 	}
 	if publishErr != nil {
@@ -114,7 +114,7 @@ func organizationStatus(org *v1alpha1.Organization, result permissions.Organizat
 	return status
 }
 
-func (r *OrganizationReconciler) writeStatus(ctx context.Context, org *v1alpha1.Organization, status v1alpha1.OrganizationStatus) (bool, error) {
+func (r *OrganizationReconciler) writeStatus(ctx context.Context, org *v1alpha1.Organization, status v1alpha1.OrganizationStatus) error {
 	before := org.DeepCopy()
 	org.Status = status
 	return patchStatus(ctx, r.client, before, org)

@@ -23,7 +23,10 @@ func TestReparentedOrganizationMovesItsSubtree(t *testing.T) {
 		g.Expect(document(g, ns, "store-1").Users).NotTo(HaveKey("dave@fabrikam.example"))
 	})
 	var globexCM corev1.ConfigMap
-	eventually(t, func(g Gomega) { get(g, ns, "access-globex", &globexCM) })
+	eventually(t, func(g Gomega) {
+		g.Expect(document(g, ns, "globex").Users).To(HaveKey("alice@contoso.example"))
+		get(g, ns, "access-globex", &globexCM)
+	})
 
 	update(t, ns, "acme", &v1alpha1.Organization{}, func(o *v1alpha1.Organization) {
 		o.Spec.ParentRef.Name = "fabrikam"

@@ -53,7 +53,7 @@ func (r *PermissionTreeReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		Paths:              result.Paths,
 		Conditions:         mergeConditions(tree.Status.Conditions, result.Conditions, tree.Generation),
 	}
-	_, err = patchStatus(ctx, r.client, before, tree)
+	err = patchStatus(ctx, r.client, before, tree)
 	return ctrl.Result{}, err
 }
 

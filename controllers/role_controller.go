@@ -79,7 +79,7 @@ func (r *RoleReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	}
 	wasWaiting := meta.IsStatusConditionTrue(role.Status.Conditions, v1alpha1.ConditionInUse)
 	status := roleStatus(role, result)
-	if _, err := r.writeStatus(ctx, role, status); err != nil {
+	if err := r.writeStatus(ctx, role, status); err != nil {
 		return ctrl.Result{}, err
 	}
 	if deleting && !wasWaiting {
@@ -107,7 +107,7 @@ func roleStatus(role *v1alpha1.Role, result permissions.RoleResult) v1alpha1.Rol
 	}
 }
 
-func (r *RoleReconciler) writeStatus(ctx context.Context, role *v1alpha1.Role, status v1alpha1.RoleStatus) (bool, error) {
+func (r *RoleReconciler) writeStatus(ctx context.Context, role *v1alpha1.Role, status v1alpha1.RoleStatus) error {
 	before := role.DeepCopy()
 	role.Status = status
 	return patchStatus(ctx, r.client, before, role)

@@ -55,7 +55,7 @@ func (r *RoleBindingReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		ObservedGeneration: binding.Generation,
 		Conditions:         mergeConditions(binding.Status.Conditions, result.Conditions, binding.Generation),
 	}
-	if _, err := patchStatus(ctx, r.client, before, binding); err != nil {
+	if err := patchStatus(ctx, r.client, before, binding); err != nil {
 		return ctrl.Result{}, err
 	}
 	return requeueForTime(platform, now), nil

@@ -54,16 +54,16 @@ func toCondition(c permissions.Condition, generation int64) metav1.Condition {
 
 // patchStatus writes obj's status when it differs from before, the object as read, with
 // a merge patch of the status subresource; obj must differ from before in status only.
-// It reports whether it wrote. equality.Semantic compares times by instant.
-func patchStatus(ctx context.Context, c client.Client, before, obj client.Object) (bool, error) {
+// equality.Semantic compares times by instant.
+func patchStatus(ctx context.Context, c client.Client, before, obj client.Object) error {
 	if equality.Semantic.DeepEqual(before, obj) {
 		writesSkipped.WithLabelValues(resourceStatus).Inc()
-		return false, nil
+		return nil
 	}
 	if err := c.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil {
-		return false, fmt.Errorf("patch status of %T %s: %w", obj, client.ObjectKeyFromObject(obj), err)
+		return fmt.Errorf("patch status of %T %s: %w", obj, client.ObjectKeyFromObject(obj), err)
 	}
-	return true, nil
+	return nil
 }
 
 // requeueForTime asks to be reconciled again exactly when the engine says a result

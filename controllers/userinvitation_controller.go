@@ -80,7 +80,7 @@ func (r *UserInvitationReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		return ctrl.Result{}, err
 	}
 	previous := inv.Status.Phase
-	if _, err := r.writeStatus(ctx, inv, invitationStatus(inv, result)); err != nil {
+	if err := r.writeStatus(ctx, inv, invitationStatus(inv, result)); err != nil {
 		return ctrl.Result{}, err
 	}
 	// Only after the status says so: an event never announces what a failed write lost.
@@ -106,7 +106,7 @@ func invitationStatus(inv *v1alpha1.UserInvitation, result permissions.Invitatio
 	}
 }
 
-func (r *UserInvitationReconciler) writeStatus(ctx context.Context, inv *v1alpha1.UserInvitation, status v1alpha1.UserInvitationStatus) (bool, error) {
+func (r *UserInvitationReconciler) writeStatus(ctx context.Context, inv *v1alpha1.UserInvitation, status v1alpha1.UserInvitationStatus) error {
 	before := inv.DeepCopy()
 	inv.Status = status
 	return patchStatus(ctx, r.client, before, inv)
@@ -255,7 +255,7 @@ func (r *UserInvitationReconciler) finalize(ctx context.Context, inv *v1alpha1.U
 			Message:            fmt.Sprintf("Deletion waits while other bindings grant %s access: %s", inv.Spec.Email, strings.Join(remaining, ", ")),
 			ObservedGeneration: inv.Generation,
 		})
-		if _, err := r.writeStatus(ctx, inv, *status); err != nil {
+		if err := r.writeStatus(ctx, inv, *status); err != nil {
 			return ctrl.Result{}, err
 		}
 		if !wasWaiting {
