@@ -22,6 +22,20 @@ type indexedSet struct {
 	paths map[string]struct{}
 	// patterns are the members with a "*" segment, split (pattern sets only).
 	patterns [][]string
+	// firstSegments has bit firstSegmentBit(s) set for the first segment s of every
+	// path. A permission and all its ancestors share their first segment, so when its
+	// bit is clear no path can allow it and the map look-ups are skipped.
+	firstSegments uint64
+}
+
+// firstSegmentBit hashes (FNV-1a) a permission's first segment to one of 64 bits.
+func firstSegmentBit(permission string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(permission) && permission[i] != '/'; i++ {
+		h ^= uint64(permission[i])
+		h *= 1099511628211
+	}
+	return 1 << (h % 64)
 }
 
 // NewAccessIndex indexes one organization's documents; pass every shard. Each shard is
@@ -42,6 +56,7 @@ func NewAccessIndex(docs ...*AccessDocument) *AccessIndex {
 					continue
 				}
 				s.paths[p] = struct{}{}
+				s.firstSegments |= firstSegmentBit(p)
 			}
 			sets[id] = s
 		}
@@ -65,16 +80,19 @@ func (x *AccessIndex) Allowed(user, permission string) bool {
 	if !ok || !u.active || u.set == nil || permission == "" {
 		return false
 	}
-	if _, ok := u.set.paths[permission]; ok {
-		return true
-	}
 	if x.closure {
-		return false
+		_, ok := u.set.paths[permission]
+		return ok
 	}
-	for i := range len(permission) {
-		if permission[i] == '/' {
-			if _, ok := u.set.paths[permission[:i]]; ok {
-				return true
+	if u.set.firstSegments&firstSegmentBit(permission) != 0 {
+		if _, ok := u.set.paths[permission]; ok {
+			return true
+		}
+		for i := range len(permission) {
+			if permission[i] == '/' {
+				if _, ok := u.set.paths[permission[:i]]; ok {
+					return true
+				}
 			}
 		}
 	}
