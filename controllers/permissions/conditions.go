@@ -1,6 +1,7 @@
 package permissions
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
@@ -29,4 +30,26 @@ func joinMessages(problems []problem) string {
 		msgs = append(msgs, p.message)
 	}
 	return strings.Join(sortedUnique(msgs), "; ")
+}
+
+// reasonRank orders reasons by precedence: the first problem of an object names the
+// Ready condition's reason.
+func reasonRank(reason string) int {
+	if i := slices.Index(reasonPrecedence, reason); i >= 0 {
+		return i
+	}
+	return len(reasonPrecedence)
+}
+
+var reasonPrecedence = []string{
+	// organizations
+	v1alpha1.ReasonInCycle, v1alpha1.ReasonParentNotFound, v1alpha1.ReasonInvalidNesting, v1alpha1.ReasonAncestorNotReady,
+	// trees
+	v1alpha1.ReasonDuplicatePath, v1alpha1.ReasonMissingParent, v1alpha1.ReasonUnknownImplication,
+	// roles
+	v1alpha1.ReasonIncludeCycle, v1alpha1.ReasonIncludeNotFound, v1alpha1.ReasonOrganizationNotFound,
+	v1alpha1.ReasonUnknownPermission, v1alpha1.ReasonIncludeNotReady,
+	// bindings
+	v1alpha1.ReasonRoleNotFound, v1alpha1.ReasonRoleNotReady, v1alpha1.ReasonRoleNotApplicable, v1alpha1.ReasonRemoved,
+	v1alpha1.ReasonExpired, v1alpha1.ReasonInvitationNotActive, v1alpha1.ReasonRoleNotGranted, v1alpha1.ReasonSubjectBlocked,
 }

@@ -271,28 +271,6 @@ func parentPath(path string) (string, bool) {
 	return path[:i], true
 }
 
-// reasonRank orders reasons by precedence: the first problem of an object names the
-// Ready condition's reason.
-func reasonRank(reason string) int {
-	if i := slices.Index(reasonPrecedence, reason); i >= 0 {
-		return i
-	}
-	return len(reasonPrecedence)
-}
-
-var reasonPrecedence = []string{
-	// organizations
-	v1alpha1.ReasonInCycle, v1alpha1.ReasonParentNotFound, v1alpha1.ReasonInvalidNesting, v1alpha1.ReasonAncestorNotReady,
-	// trees
-	v1alpha1.ReasonDuplicatePath, v1alpha1.ReasonMissingParent, v1alpha1.ReasonUnknownImplication,
-	// roles
-	v1alpha1.ReasonIncludeCycle, v1alpha1.ReasonIncludeNotFound, v1alpha1.ReasonOrganizationNotFound,
-	v1alpha1.ReasonUnknownPermission, v1alpha1.ReasonIncludeNotReady,
-	// bindings
-	v1alpha1.ReasonRoleNotFound, v1alpha1.ReasonRoleNotReady, v1alpha1.ReasonRoleNotApplicable, v1alpha1.ReasonRemoved,
-	v1alpha1.ReasonExpired, v1alpha1.ReasonInvitationNotActive, v1alpha1.ReasonRoleNotGranted, v1alpha1.ReasonSubjectBlocked,
-}
-
 // sortedUnique returns the strings sorted, without repeats.
 func sortedUnique(s []string) []string {
 	s = slices.Clone(s)
