@@ -4,7 +4,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/orgaccess/orgaccess/controllers/permissions"
 )
@@ -69,60 +68,5 @@ func TestExplainReplacement(t *testing.T) {
 	}
 	if e := p.Explain("u@x.example", "acme", "legacy"); e.Allowed {
 		t.Errorf("a removed role's own permission is still explained as granted: %+v", e)
-	}
-}
-
-func TestAffectedOrganizations(t *testing.T) {
-	in := platform(
-		Role("r").Permissions("a"),
-		Distributor("north"), Seller("s1").Under("north"), Seller("s2").Under("north"),
-		Customer("c1").Under("s1"), Customer("c2").Under("s2"),
-		Bind("u@x.example", "r", "s1").Named("u-s1"),
-		Bind("u@x.example", "r", "c2").Only().Named("u-c2"),
-		Bind("v@x.example", "r", "c2").Named("v-c2"),
-		Invite("w@x.example", "c2", "r").By("v@x.example").Named("w"),
-		Bind("w@x.example", "r", "c1").Only().Named("w-c1"),
-	)
-	p := permissions.Compile(in, epoch)
-	for _, tt := range []struct {
-		ref  permissions.ObjectRef
-		want []string
-	}{
-		{permissions.ObjectRef{Kind: "Organization", Name: "s1"}, []string{"c1", "s1"}},
-		// u's binding reaches s1's subtree; u also appears in c2.
-		{permissions.ObjectRef{Kind: "RoleBinding", Name: "u-s1"}, []string{"c1", "c2", "s1"}},
-		// v invited w: w's status, and so every document w appears in, may change.
-		{permissions.ObjectRef{Kind: "RoleBinding", Name: "v-c2"}, []string{"c1", "c2"}},
-		{permissions.ObjectRef{Kind: "UserInvitation", Name: "w"}, []string{"c1", "c2"}},
-		{permissions.ObjectRef{Kind: "Role", Name: "r"}, []string{"c1", "c2", "north", "s1", "s2"}},
-		{permissions.ObjectRef{Kind: "PermissionTree", Name: "t"}, []string{"c1", "c2", "north", "s1", "s2"}},
-		{permissions.ObjectRef{Kind: "RoleBinding", Name: "unknown"}, nil},
-	} {
-		if got := p.AffectedOrganizations(tt.ref); !slices.Equal(got, tt.want) {
-			t.Errorf("AffectedOrganizations(%+v) = %v, want %v", tt.ref, got, tt.want)
-		}
-	}
-}
-
-func TestBindingExpiry(t *testing.T) {
-	at := epoch.Add(time.Hour)
-	in := platform(Role("r").Permissions("a"), Customer("acme"), Bind("u@x.example", "r", "acme").ExpiresAt(at).Named("b"))
-	before := permissions.Compile(in, epoch)
-	if !allowed(t, before, "acme", "u@x.example", "a") {
-		t.Error("before expiresAt the binding grants")
-	}
-	if next, ok := before.NextChange(); !ok || !next.Equal(at) {
-		t.Errorf("NextChange = %v, want %v", next, at)
-	}
-	after := permissions.Compile(in, at)
-	if allowed(t, after, "acme", "u@x.example", "a") || ready(t, mustBinding(t, after, "b").Conditions).Reason != "Expired" {
-		t.Error("at expiresAt the binding is revoked")
-	}
-}
-
-func TestAffectedOrganizationsOfACustomRolesOrganization(t *testing.T) {
-	p := permissions.Compile(platform(Role("own").Permissions("a").Of("c1"), Customer("c1"), Customer("c2")), epoch)
-	if got := p.AffectedOrganizations(permissions.ObjectRef{Kind: "Organization", Name: "c1"}); !slices.Equal(got, []string{"c1", "c2"}) {
-		t.Errorf("the organization of a custom role affects what the role grants everywhere: %v", got)
 	}
 }

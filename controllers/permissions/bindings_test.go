@@ -1,0 +1,24 @@
+package permissions_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/orgaccess/orgaccess/controllers/permissions"
+)
+
+func TestBindingExpiry(t *testing.T) {
+	at := epoch.Add(time.Hour)
+	in := platform(Role("r").Permissions("a"), Customer("acme"), Bind("u@x.example", "r", "acme").ExpiresAt(at).Named("b"))
+	before := permissions.Compile(in, epoch)
+	if !allowed(t, before, "acme", "u@x.example", "a") {
+		t.Error("before expiresAt the binding grants")
+	}
+	if next, ok := before.NextChange(); !ok || !next.Equal(at) {
+		t.Errorf("NextChange = %v, want %v", next, at)
+	}
+	after := permissions.Compile(in, at)
+	if allowed(t, after, "acme", "u@x.example", "a") || ready(t, mustBinding(t, after, "b").Conditions).Reason != "Expired" {
+		t.Error("at expiresAt the binding is revoked")
+	}
+}
