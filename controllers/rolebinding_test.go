@@ -34,33 +34,3 @@ func TestBindingExpiryIsPublishedWhenDue(t *testing.T) {
 		g.Expect(condition(binding.Status.Conditions, v1alpha1.ConditionReady)).To(haveCondition(metav1.ConditionFalse, v1alpha1.ReasonExpired))
 	})
 }
-
-func TestPermissionTreesAreJudgedTogether(t *testing.T) {
-	ns := newPlatform(t)
-	create(t, ns,
-		makeOrg("acme", v1alpha1.OrganizationTypeCustomer),
-		makeRole("editor").permissions("contracts/write"),
-		makeBinding("kim-editor", "kim@acme.example", "editor", "acme"),
-		makeTree("contracts").path("contracts").path("contracts/read").path("contracts/write", "contracts/read"),
-	)
-	eventually(t, func(g Gomega) {
-		var tree v1alpha1.PermissionTree
-		get(g, ns, "contracts", &tree)
-		g.Expect(tree.Status.Paths).To(Equal(int32(3)))
-		g.Expect(condition(tree.Status.Conditions, v1alpha1.ConditionReady).Status).To(Equal(metav1.ConditionTrue))
-		// With a tree, sets hold the closure: the implied read comes with the write.
-		doc := document(g, ns, "acme")
-		g.Expect(doc.Closure).To(BeTrue())
-		g.Expect(permissionsOf(doc, "kim@acme.example")).To(ContainElements("contracts/write", "contracts/read"))
-	})
-
-	// A second tree defining the same path: both report it.
-	create(t, ns, makeTree("duplicate").path("contracts"))
-	eventually(t, func(g Gomega) {
-		for _, name := range []string{"contracts", "duplicate"} {
-			var tree v1alpha1.PermissionTree
-			get(g, ns, name, &tree)
-			g.Expect(condition(tree.Status.Conditions, v1alpha1.ConditionReady)).To(haveCondition(metav1.ConditionFalse, v1alpha1.ReasonDuplicatePath), name)
-		}
-	})
-}

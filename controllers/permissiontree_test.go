@@ -1,0 +1,50 @@
+package controllers
+
+import (
+	"testing"
+
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/orgaccess/orgaccess/api/v1alpha1"
+)
+
+func TestPermissionTreesAreJudgedTogetherAndReachEveryDocument(t *testing.T) {
+	ns := newPlatform(t)
+	create(t, ns,
+		makeOrg("acme", v1alpha1.OrganizationTypeCustomer),
+		makeOrg("globex", v1alpha1.OrganizationTypeCustomer),
+		makeRole("editor").permissions("contracts/write"),
+		makeBinding("kim-editor", "kim@acme.example", "editor", "acme"),
+	)
+	eventually(t, func(g Gomega) {
+		doc := document(g, ns, "acme")
+		g.Expect(doc.Closure).To(BeFalse())
+		g.Expect(permissionsOf(doc, "kim@acme.example")).To(Equal([]string{"contracts/write"}))
+		g.Expect(document(g, ns, "globex").Closure).To(BeFalse())
+	})
+
+	// A tree appears: every document of the namespace now holds closures.
+	create(t, ns, makeTree("contracts").path("contracts").path("contracts/read").path("contracts/write", "contracts/read"))
+	eventually(t, func(g Gomega) {
+		var tree v1alpha1.PermissionTree
+		get(g, ns, "contracts", &tree)
+		g.Expect(tree.Status.Paths).To(Equal(int32(3)))
+		g.Expect(condition(tree.Status.Conditions, v1alpha1.ConditionReady).Status).To(Equal(metav1.ConditionTrue))
+		// With a tree, sets hold the closure: the implied read comes with the write.
+		doc := document(g, ns, "acme")
+		g.Expect(doc.Closure).To(BeTrue())
+		g.Expect(permissionsOf(doc, "kim@acme.example")).To(ContainElements("contracts/write", "contracts/read"))
+		g.Expect(document(g, ns, "globex").Closure).To(BeTrue())
+	})
+
+	// A second tree defining the same path: both report it.
+	create(t, ns, makeTree("duplicate").path("contracts"))
+	eventually(t, func(g Gomega) {
+		for _, name := range []string{"contracts", "duplicate"} {
+			var tree v1alpha1.PermissionTree
+			get(g, ns, name, &tree)
+			g.Expect(condition(tree.Status.Conditions, v1alpha1.ConditionReady)).To(haveCondition(metav1.ConditionFalse, v1alpha1.ReasonDuplicatePath), name)
+		}
+	})
+}
