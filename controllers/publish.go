@@ -89,9 +89,9 @@ func mergeConfigMap(have, want *corev1.ConfigMap) *corev1.ConfigMap {
 	return out
 }
 
-// controlledBy says whether cm is controlled by the object with uid.
-func controlledBy(cm client.Object, uid types.UID) bool {
-	ref := metav1.GetControllerOf(cm)
+// controlledBy says whether obj is controlled by the object with uid.
+func controlledBy(obj client.Object, uid types.UID) bool {
+	ref := metav1.GetControllerOf(obj)
 	return ref != nil && ref.UID == uid
 }
 
