@@ -220,7 +220,7 @@ func (h *harness) cold(ctx context.Context, res *results, tr *tracker, exp expec
 			logf("%v", err)
 		}
 	}()
-	matched, err := tr.await(ctx, done)
+	matched, err := tr.await(ctx, done, m)
 	if err != nil {
 		return fmt.Errorf("cold convergence: %w", err)
 	}
@@ -323,7 +323,7 @@ func (h *harness) incremental(ctx context.Context, m *manager, tr *tracker, s sc
 	}
 	wait, cancel := context.WithTimeout(ctx, incrementalTimeout)
 	defer cancel()
-	matched, err := tr.await(wait, done)
+	matched, err := tr.await(wait, done, m)
 	if err != nil {
 		return inc, exp, err
 	}

@@ -120,8 +120,8 @@ func (t *tracker) expect(e expectation) <-chan struct{} {
 }
 
 // await waits for the expectation set last and returns when it was met, logging
-// progress every 15 seconds.
-func (t *tracker) await(ctx context.Context, done <-chan struct{}) (time.Time, error) {
+// progress every 15 seconds. It gives up when the manager exits.
+func (t *tracker) await(ctx context.Context, done <-chan struct{}, m *manager) (time.Time, error) {
 	progress := time.NewTicker(15 * time.Second)
 	defer progress.Stop()
 	for {
@@ -130,6 +130,11 @@ func (t *tracker) await(ctx context.Context, done <-chan struct{}) (time.Time, e
 			t.mu.Lock()
 			defer t.mu.Unlock()
 			return t.matchedAt, nil
+		case <-m.exited:
+			t.mu.Lock()
+			defer t.mu.Unlock()
+			return time.Time{}, fmt.Errorf("%d of %d documents not published when the manager exited: %v",
+				t.mismatched, len(t.target), m.exitErr)
 		case <-progress.C:
 			t.mu.Lock()
 			logf("%d of %d documents still differ from the expected bytes", t.mismatched, len(t.target))
