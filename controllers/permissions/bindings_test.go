@@ -5,11 +5,12 @@ import (
 	"time"
 
 	"github.com/orgaccess/orgaccess/controllers/permissions"
+	"github.com/orgaccess/orgaccess/test/builders"
 )
 
 func TestBindingExpiry(t *testing.T) {
 	at := epoch.Add(time.Hour)
-	in := platform(Role("r").Permissions("a"), Customer("acme"), Bind("u@x.example", "r", "acme").ExpiresAt(at).Named("b"))
+	in := platform(builders.Role("r").Permissions("a"), builders.Customer("acme"), builders.Binding("u@x.example", "r", "acme").ExpiresAt(at).Named("b"))
 	before := permissions.Compile(in, epoch)
 	if !allowed(t, before, "acme", "u@x.example", "a") {
 		t.Error("before expiresAt the binding grants")
@@ -18,7 +19,7 @@ func TestBindingExpiry(t *testing.T) {
 		t.Errorf("NextChange = %v, want %v", next, at)
 	}
 	after := permissions.Compile(in, at)
-	if allowed(t, after, "acme", "u@x.example", "a") || ready(t, mustBinding(t, after, "b").Conditions).Reason != "Expired" {
+	if allowed(t, after, "acme", "u@x.example", "a") || ready(t, must(t, after.Binding, "b").Conditions).Reason != "Expired" {
 		t.Error("at expiresAt the binding is revoked")
 	}
 }

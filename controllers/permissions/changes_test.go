@@ -5,18 +5,19 @@ import (
 	"testing"
 
 	"github.com/orgaccess/orgaccess/controllers/permissions"
+	"github.com/orgaccess/orgaccess/test/builders"
 )
 
 func TestAffectedOrganizations(t *testing.T) {
 	in := platform(
-		Role("r").Permissions("a"),
-		Distributor("north"), Seller("s1").Under("north"), Seller("s2").Under("north"),
-		Customer("c1").Under("s1"), Customer("c2").Under("s2"),
-		Bind("u@x.example", "r", "s1").Named("u-s1"),
-		Bind("u@x.example", "r", "c2").Only().Named("u-c2"),
-		Bind("v@x.example", "r", "c2").Named("v-c2"),
-		Invite("w@x.example", "c2", "r").By("v@x.example").Named("w"),
-		Bind("w@x.example", "r", "c1").Only().Named("w-c1"),
+		builders.Role("r").Permissions("a"),
+		builders.Distributor("north"), builders.Seller("s1").Under("north"), builders.Seller("s2").Under("north"),
+		builders.Customer("c1").Under("s1"), builders.Customer("c2").Under("s2"),
+		builders.Binding("u@x.example", "r", "s1").Named("u-s1"),
+		builders.Binding("u@x.example", "r", "c2").ThisOrganizationOnly().Named("u-c2"),
+		builders.Binding("v@x.example", "r", "c2").Named("v-c2"),
+		builders.Invitation("w@x.example", "c2", "r").InvitedBy("v@x.example").Named("w"),
+		builders.Binding("w@x.example", "r", "c1").ThisOrganizationOnly().Named("w-c1"),
 	)
 	p := permissions.Compile(in, epoch)
 	for _, tt := range []struct {
@@ -40,7 +41,7 @@ func TestAffectedOrganizations(t *testing.T) {
 }
 
 func TestAffectedOrganizationsOfACustomRolesOrganization(t *testing.T) {
-	p := permissions.Compile(platform(Role("own").Permissions("a").Of("c1"), Customer("c1"), Customer("c2")), epoch)
+	p := permissions.Compile(platform(builders.Role("own").Permissions("a").Of("c1"), builders.Customer("c1"), builders.Customer("c2")), epoch)
 	if got := p.AffectedOrganizations(permissions.ObjectRef{Kind: "Organization", Name: "c1"}); !slices.Equal(got, []string{"c1", "c2"}) {
 		t.Errorf("the organization of a custom role affects what the role grants everywhere: %v", got)
 	}

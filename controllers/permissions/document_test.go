@@ -11,6 +11,7 @@ import (
 
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
 	"github.com/orgaccess/orgaccess/controllers/permissions"
+	"github.com/orgaccess/orgaccess/test/builders"
 	"github.com/orgaccess/orgaccess/test/platformgen"
 )
 
@@ -77,8 +78,8 @@ func shuffle[T any](rng *rand.Rand, s []T) []T {
 
 // Users with identical permissions share one set, whose id depends only on its content.
 func TestPermissionSetsAreSharedAndContentAddressed(t *testing.T) {
-	base := []any{Role("customer").Permissions("subscriptions"), Role("viewer").Permissions("subscriptions"), Customer("acme"),
-		Bind("a@x.example", "customer", "acme"), Bind("b@x.example", "viewer", "acme"), Bind("c@x.example", "customer", "acme")}
+	base := []any{builders.Role("customer").Permissions("subscriptions"), builders.Role("viewer").Permissions("subscriptions"), builders.Customer("acme"),
+		builders.Binding("a@x.example", "customer", "acme"), builders.Binding("b@x.example", "viewer", "acme"), builders.Binding("c@x.example", "customer", "acme")}
 	p := permissions.Compile(platform(base...), epoch)
 	doc, _ := p.Document("acme")
 	users := doc.Document.Users
@@ -89,13 +90,13 @@ func TestPermissionSetsAreSharedAndContentAddressed(t *testing.T) {
 		t.Errorf("set id %s is not derived from the content", id)
 	}
 	// Another user changing does not rename the set.
-	more := permissions.Compile(platform(append(base, Role("x").Permissions("other"), Bind("d@x.example", "x", "acme"))...), epoch)
+	more := permissions.Compile(platform(append(base, builders.Role("x").Permissions("other"), builders.Binding("d@x.example", "x", "acme"))...), epoch)
 	doc2, _ := more.Document("acme")
 	if doc2.Document.Users["a@x.example"].PermissionSet != users["a@x.example"].PermissionSet {
 		t.Error("a set's id changed when another user's access changed")
 	}
 	// A user with no role is Active with the empty set.
-	p = permissions.Compile(platform(Customer("acme"), Invite("n@x.example", "acme").Accepted()), epoch)
+	p = permissions.Compile(platform(builders.Customer("acme"), builders.Invitation("n@x.example", "acme").AcceptedAt(acceptedAt)), epoch)
 	if h := access(t, p, "acme", "n@x.example"); h.status != v1alpha1.UserPhaseActive || h.perms == nil || len(h.perms) != 0 {
 		t.Errorf("user without a role: %+v, want Active with an empty set", h)
 	}
@@ -103,14 +104,14 @@ func TestPermissionSetsAreSharedAndContentAddressed(t *testing.T) {
 
 // Above MaxDocumentBytes the document splits into self-contained shards by user.
 func TestDocumentShards(t *testing.T) {
-	objs := []any{Tree("t", "a"), Customer("acme")}
+	objs := []any{builders.Tree("t", "a"), builders.Customer("acme")}
 	for r := range 40 {
 		role := fmt.Sprintf("role-%d", r)
-		objs = append(objs, Role(role).Permissions("a").Features(fmt.Sprintf("feature-%d", r)))
+		objs = append(objs, builders.Role(role).Permissions("a").Features(fmt.Sprintf("feature-%d", r)))
 	}
 	for u := range 9000 {
 		email := fmt.Sprintf("user-with-a-rather-long-address-%05d@acme-corporation.example", u)
-		objs = append(objs, Bind(email, fmt.Sprintf("role-%d", u%40), "acme"), Bind(email, fmt.Sprintf("role-%d", (u/40)%40), "acme"))
+		objs = append(objs, builders.Binding(email, fmt.Sprintf("role-%d", u%40), "acme"), builders.Binding(email, fmt.Sprintf("role-%d", (u/40)%40), "acme"))
 	}
 	p := permissions.Compile(platform(objs...), epoch)
 	doc, _ := p.Document("acme")

@@ -6,21 +6,22 @@ import (
 	"testing"
 
 	"github.com/orgaccess/orgaccess/controllers/permissions"
+	"github.com/orgaccess/orgaccess/test/builders"
 )
 
 func TestExplain(t *testing.T) {
 	in := platform(
-		Tree("t", "orders", "orders/read", "orders/write", "customers", "customers/read", "reports").
+		builders.Tree("t", "orders", "orders/read", "orders/write", "customers", "customers/read", "reports").
 			Implies("orders/write", "orders/read", "customers/read"),
-		Role("seller-admin").Includes("account-manager").Permissions("reports"),
-		Role("account-manager").Permissions("orders/write"),
-		Role("viewer").Permissions("reports"),
-		Distributor("north"), Seller("s").Under("north"), Customer("acme").Under("s"),
-		Bind("sa@x.example", "seller-admin", "s").Named("sa-s"),
-		Bind("sa@x.example", "viewer", "acme").Named("sa-acme"),
-		Bind("none@x.example", "viewer", "s").Only().Named("none-s"),
-		Bind("exp@x.example", "viewer", "acme").ExpiresAt(epoch.Add(-1)).Named("exp-acme"),
-		Invite("new@x.example", "acme", "viewer"),
+		builders.Role("seller-admin").Includes("account-manager").Permissions("reports"),
+		builders.Role("account-manager").Permissions("orders/write"),
+		builders.Role("viewer").Permissions("reports"),
+		builders.Distributor("north"), builders.Seller("s").Under("north"), builders.Customer("acme").Under("s"),
+		builders.Binding("sa@x.example", "seller-admin", "s").Named("sa-s"),
+		builders.Binding("sa@x.example", "viewer", "acme").Named("sa-acme"),
+		builders.Binding("none@x.example", "viewer", "s").ThisOrganizationOnly().Named("none-s"),
+		builders.Binding("exp@x.example", "viewer", "acme").ExpiresAt(epoch.Add(-1)).Named("exp-acme"),
+		builders.Invitation("new@x.example", "acme", "viewer"),
 	)
 	p := permissions.Compile(in, epoch)
 
@@ -59,8 +60,8 @@ func TestExplain(t *testing.T) {
 
 func TestExplainReplacement(t *testing.T) {
 	p := permissions.Compile(platform(
-		Role("old").Permissions("legacy").Deprecated("new", epoch.Add(-1)), Role("new").Permissions("modern"),
-		Customer("acme"), Bind("u@x.example", "old", "acme").Named("b"),
+		builders.Role("old").Permissions("legacy").Deprecated("new", epoch.Add(-1)), builders.Role("new").Permissions("modern"),
+		builders.Customer("acme"), builders.Binding("u@x.example", "old", "acme").Named("b"),
 	), epoch)
 	e := p.Explain("u@x.example", "acme", "modern/x")
 	if !e.Allowed || e.Grants[0].Replacement != "new" || !slices.Equal(e.Grants[0].IncludeChain, []string{"old", "new"}) || e.Grants[0].Via != "modern" {

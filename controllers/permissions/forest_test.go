@@ -7,6 +7,7 @@ import (
 
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
 	"github.com/orgaccess/orgaccess/controllers/permissions"
+	"github.com/orgaccess/orgaccess/test/builders"
 )
 
 func TestNestingRules(t *testing.T) {
@@ -23,21 +24,21 @@ func TestNestingRules(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.child)+"-under-"+string(tt.parent), func(t *testing.T) {
-			objs := []any{Role("all").Permissions("*"), Bind("admin@x.example", "all", "top")}
+			objs := []any{builders.Role("all").Permissions("*"), builders.Binding("admin@x.example", "all", "top")}
 			if tt.parent == "" {
-				objs = append(objs, Org("child", tt.child))
+				objs = append(objs, builders.Org("child", tt.child))
 				// "top" exists so that the binding resolves; it is unrelated here.
-				objs = append(objs, Distributor("top"))
+				objs = append(objs, builders.Distributor("top"))
 			} else {
-				parentBuilder := Org("top", tt.parent)
+				parentBuilder := builders.Org("top", tt.parent)
 				if tt.parent == U {
 					parentBuilder.Under("c")
-					objs = append(objs, Customer("c"))
+					objs = append(objs, builders.Customer("c"))
 				}
-				objs = append(objs, parentBuilder, Org("child", tt.child).Under("top"))
+				objs = append(objs, parentBuilder, builders.Org("child", tt.child).Under("top"))
 			}
 			p := permissions.Compile(platform(objs...), epoch)
-			c := ready(t, mustOrg(t, p, "child").Conditions)
+			c := ready(t, must(t, p.Organization, "child").Conditions)
 			if c.True != tt.valid {
 				t.Fatalf("Ready = %v (%s: %s), want %v", c.True, c.Reason, c.Message, tt.valid)
 			}
@@ -55,23 +56,23 @@ func TestNestingRules(t *testing.T) {
 
 func TestForestBreaksFailClosed(t *testing.T) {
 	in := platform(
-		Role("all").Permissions("*"),
-		Distributor("north"),
-		Seller("s1").Under("north"),
-		Customer("c1").Under("s1"),
-		Unit("u1").Under("c1"),
-		Customer("orphan").Under("gone"),
-		Unit("below-orphan").Under("orphan"),
-		Customer("loop-a").Under("loop-b"),
-		Customer("loop-b").Under("loop-a"),
-		Unit("below-loop").Under("loop-a"),
-		Bind("boss@x.example", "all", "north"),
-		Bind("looper@x.example", "all", "loop-b"),
-		Bind("orphaned@x.example", "all", "orphan"),
+		builders.Role("all").Permissions("*"),
+		builders.Distributor("north"),
+		builders.Seller("s1").Under("north"),
+		builders.Customer("c1").Under("s1"),
+		builders.Unit("u1").Under("c1"),
+		builders.Customer("orphan").Under("gone"),
+		builders.Unit("below-orphan").Under("orphan"),
+		builders.Customer("loop-a").Under("loop-b"),
+		builders.Customer("loop-b").Under("loop-a"),
+		builders.Unit("below-loop").Under("loop-a"),
+		builders.Binding("boss@x.example", "all", "north"),
+		builders.Binding("looper@x.example", "all", "loop-b"),
+		builders.Binding("orphaned@x.example", "all", "orphan"),
 	)
 	p := permissions.Compile(in, epoch)
 
-	u1 := mustOrg(t, p, "u1")
+	u1 := must(t, p.Organization, "u1")
 	if !slices.Equal(u1.Path, []string{"north", "s1", "c1", "u1"}) || u1.Depth != 3 || !ready(t, u1.Conditions).True {
 		t.Errorf("u1: path %v depth %d ready %+v", u1.Path, u1.Depth, u1.Conditions)
 	}
@@ -79,14 +80,14 @@ func TestForestBreaksFailClosed(t *testing.T) {
 		t.Error("a Subtree binding at the distributor must reach a unit four levels down")
 	}
 
-	orphan := mustOrg(t, p, "orphan")
+	orphan := must(t, p.Organization, "orphan")
 	if c := ready(t, orphan.Conditions); c.True || c.Reason != v1alpha1.ReasonParentNotFound || !strings.Contains(c.Message, "gone") {
 		t.Errorf("orphan Ready = %+v, want ParentNotFound naming gone", c)
 	}
 	if !slices.Equal(orphan.Path, []string{"orphan"}) {
 		t.Errorf("orphan path = %v, want [orphan]", orphan.Path)
 	}
-	below := mustOrg(t, p, "below-orphan")
+	below := must(t, p.Organization, "below-orphan")
 	if c := ready(t, below.Conditions); c.True || c.Reason != v1alpha1.ReasonAncestorNotReady || !strings.Contains(c.Message, "orphan") {
 		t.Errorf("below-orphan Ready = %+v, want AncestorNotReady naming orphan", c)
 	}
@@ -97,7 +98,7 @@ func TestForestBreaksFailClosed(t *testing.T) {
 	}
 
 	for _, name := range []string{"loop-a", "loop-b"} {
-		r := mustOrg(t, p, name)
+		r := must(t, p.Organization, name)
 		if c := ready(t, r.Conditions); c.True || c.Reason != v1alpha1.ReasonInCycle {
 			t.Errorf("%s Ready = %+v, want InCycle", name, c)
 		}
@@ -111,7 +112,7 @@ func TestForestBreaksFailClosed(t *testing.T) {
 	if !allowed(t, p, "loop-b", "looper@x.example", "x") {
 		t.Error("a binding in a cycle member still holds in that organization")
 	}
-	if c := ready(t, mustOrg(t, p, "below-loop").Conditions); c.Reason != v1alpha1.ReasonAncestorNotReady {
+	if c := ready(t, must(t, p.Organization, "below-loop").Conditions); c.Reason != v1alpha1.ReasonAncestorNotReady {
 		t.Errorf("below-loop Ready = %+v, want AncestorNotReady", c)
 	}
 	if access(t, p, "below-loop", "looper@x.example").present {
@@ -121,14 +122,14 @@ func TestForestBreaksFailClosed(t *testing.T) {
 
 func TestInheritance(t *testing.T) {
 	in := platform(
-		Role("viewer").Permissions("reports"),
-		Role("manager").Permissions("stores"),
-		Customer("acme"),
-		Unit("store-1").Under("acme"), Unit("store-2").Under("acme"), Unit("store-3").Under("acme"),
-		Unit("store-1a").Under("store-1"),
-		Bind("admin@acme.example", "viewer", "acme"),
-		Bind("mgr@acme.example", "manager", "store-1").Only(),
-		Bind("mgr@acme.example", "manager", "store-2").Only(),
+		builders.Role("viewer").Permissions("reports"),
+		builders.Role("manager").Permissions("stores"),
+		builders.Customer("acme"),
+		builders.Unit("store-1").Under("acme"), builders.Unit("store-2").Under("acme"), builders.Unit("store-3").Under("acme"),
+		builders.Unit("store-1a").Under("store-1"),
+		builders.Binding("admin@acme.example", "viewer", "acme"),
+		builders.Binding("mgr@acme.example", "manager", "store-1").ThisOrganizationOnly(),
+		builders.Binding("mgr@acme.example", "manager", "store-2").ThisOrganizationOnly(),
 	)
 	p := permissions.Compile(in, epoch)
 	for _, store := range []string{"acme", "store-1", "store-2", "store-3", "store-1a"} {

@@ -7,34 +7,35 @@ import (
 
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
 	"github.com/orgaccess/orgaccess/controllers/permissions"
+	"github.com/orgaccess/orgaccess/test/builders"
 )
 
 func TestInvitationPhases(t *testing.T) {
-	base := []any{Role("customer").Permissions("subscriptions"), Role("admin").Permissions("*").Assigns("customer"),
-		Customer("acme").DefaultRoles("customer").Owner("owner@acme.example")}
+	base := []any{builders.Role("customer").Permissions("subscriptions"), builders.Role("admin").Permissions("*").Assigns("customer"),
+		builders.Customer("acme").DefaultRoles("customer").Owner("owner@acme.example")}
 	tests := []struct {
 		name       string
-		invite     *inviteB
+		invite     *builders.InvitationBuilder
 		wantPhase  v1alpha1.UserPhase
 		wantReason string
 		wantRoles  []string
 	}{
-		{"new", Invite("u@x.example", "acme", "customer"), v1alpha1.UserPhaseNew, v1alpha1.ReasonPending, nil},
-		{"accepted", Invite("u@x.example", "acme", "customer").Accepted(), v1alpha1.UserPhaseActive, v1alpha1.ReasonAccepted, []string{"customer"}},
-		{"default roles", Invite("u@x.example", "acme").Accepted(), v1alpha1.UserPhaseActive, v1alpha1.ReasonAccepted, []string{"customer"}},
-		{"blocked", Invite("u@x.example", "acme", "customer").Accepted().Blocked(), v1alpha1.UserPhaseBlocked, v1alpha1.ReasonBlocked, nil},
-		{"expired", Invite("u@x.example", "acme", "customer").CreatedAgo(200 * time.Hour), v1alpha1.UserPhaseExpired, v1alpha1.ReasonExpired, nil},
-		{"expiresAfter", Invite("u@x.example", "acme", "customer").CreatedAgo(2 * time.Hour).ExpiresAfter(time.Hour), v1alpha1.UserPhaseExpired, v1alpha1.ReasonExpired, nil},
-		{"accepted never expires", Invite("u@x.example", "acme", "customer").CreatedAgo(2000 * time.Hour).Accepted(), v1alpha1.UserPhaseActive, v1alpha1.ReasonAccepted, []string{"customer"}},
-		{"missing role", Invite("u@x.example", "acme", "ghost").Accepted(), v1alpha1.UserPhaseRejected, v1alpha1.ReasonRoleNotFound, nil},
-		{"missing organization", Invite("u@x.example", "nowhere", "customer").Accepted(), v1alpha1.UserPhaseRejected, v1alpha1.ReasonOrganizationNotFound, nil},
-		{"inviter holds nothing", Invite("u@x.example", "acme", "customer").By("stranger@x.example"), v1alpha1.UserPhaseRejected, v1alpha1.ReasonDelegationRefused, nil},
-		{"owner may assign anything", Invite("u@x.example", "acme", "admin").By("owner@acme.example").Accepted(), v1alpha1.UserPhaseActive, v1alpha1.ReasonAccepted, []string{"admin"}},
+		{"new", builders.Invitation("u@x.example", "acme", "customer"), v1alpha1.UserPhaseNew, v1alpha1.ReasonPending, nil},
+		{"accepted", builders.Invitation("u@x.example", "acme", "customer").AcceptedAt(acceptedAt), v1alpha1.UserPhaseActive, v1alpha1.ReasonAccepted, []string{"customer"}},
+		{"default roles", builders.Invitation("u@x.example", "acme").AcceptedAt(acceptedAt), v1alpha1.UserPhaseActive, v1alpha1.ReasonAccepted, []string{"customer"}},
+		{"blocked", builders.Invitation("u@x.example", "acme", "customer").AcceptedAt(acceptedAt).Blocked(), v1alpha1.UserPhaseBlocked, v1alpha1.ReasonBlocked, nil},
+		{"expired", builders.Invitation("u@x.example", "acme", "customer").CreatedAt(epoch.Add(-200 * time.Hour)), v1alpha1.UserPhaseExpired, v1alpha1.ReasonExpired, nil},
+		{"expiresAfter", builders.Invitation("u@x.example", "acme", "customer").CreatedAt(epoch.Add(-2 * time.Hour)).ExpiresAfter(time.Hour), v1alpha1.UserPhaseExpired, v1alpha1.ReasonExpired, nil},
+		{"accepted never expires", builders.Invitation("u@x.example", "acme", "customer").CreatedAt(epoch.Add(-2000 * time.Hour)).AcceptedAt(acceptedAt), v1alpha1.UserPhaseActive, v1alpha1.ReasonAccepted, []string{"customer"}},
+		{"missing role", builders.Invitation("u@x.example", "acme", "ghost").AcceptedAt(acceptedAt), v1alpha1.UserPhaseRejected, v1alpha1.ReasonRoleNotFound, nil},
+		{"missing organization", builders.Invitation("u@x.example", "nowhere", "customer").AcceptedAt(acceptedAt), v1alpha1.UserPhaseRejected, v1alpha1.ReasonOrganizationNotFound, nil},
+		{"inviter holds nothing", builders.Invitation("u@x.example", "acme", "customer").InvitedBy("stranger@x.example"), v1alpha1.UserPhaseRejected, v1alpha1.ReasonDelegationRefused, nil},
+		{"owner may assign anything", builders.Invitation("u@x.example", "acme", "admin").InvitedBy("owner@acme.example").AcceptedAt(acceptedAt), v1alpha1.UserPhaseActive, v1alpha1.ReasonAccepted, []string{"admin"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := permissions.Compile(platform(append(base, tt.invite)...), epoch)
-			res := mustInvitation(t, p, tt.invite.i.Name)
+			res := must(t, p.Invitation, tt.invite.Obj().Name)
 			c := ready(t, res.Conditions)
 			if res.Phase != tt.wantPhase || c.Reason != tt.wantReason || c.True != (tt.wantPhase == v1alpha1.UserPhaseActive) {
 				t.Fatalf("phase %s, Ready %+v; want %s/%s", res.Phase, c, tt.wantPhase, tt.wantReason)
@@ -46,11 +47,11 @@ func TestInvitationPhases(t *testing.T) {
 				t.Errorf("desired bindings = %+v, want one per granted role", res.Bindings)
 			}
 			for k, b := range res.Bindings {
-				if b.Name != tt.invite.i.Name+"-"+tt.wantRoles[k] || b.Role != tt.wantRoles[k] || b.Organization != "acme" || b.Email != "u@x.example" {
+				if b.Name != tt.invite.Obj().Name+"-"+tt.wantRoles[k] || b.Role != tt.wantRoles[k] || b.Organization != "acme" || b.Email != "u@x.example" {
 					t.Errorf("desired binding %+v", b)
 				}
 			}
-			if accepted := tt.invite.i.Spec.AcceptedAt != nil; accepted == (res.ExpiresAt != nil) {
+			if accepted := tt.invite.Obj().Spec.AcceptedAt != nil; accepted == (res.ExpiresAt != nil) {
 				t.Errorf("ExpiresAt = %v; want it exactly for invitations not accepted", res.ExpiresAt)
 			}
 		})
@@ -58,25 +59,25 @@ func TestInvitationPhases(t *testing.T) {
 }
 
 func TestNewInvitationExpiryIsANextChange(t *testing.T) {
-	inv := Invite("u@x.example", "acme").CreatedAgo(time.Hour)
-	p := permissions.Compile(platform(Customer("acme"), inv), epoch)
+	inv := builders.Invitation("u@x.example", "acme").CreatedAt(epoch.Add(-time.Hour))
+	p := permissions.Compile(platform(builders.Customer("acme"), inv), epoch)
 	want := epoch.Add(-time.Hour + 168*time.Hour)
-	if res := mustInvitation(t, p, inv.i.Name); res.ExpiresAt == nil || !res.ExpiresAt.Equal(want) {
+	if res := must(t, p.Invitation, inv.Obj().Name); res.ExpiresAt == nil || !res.ExpiresAt.Equal(want) {
 		t.Errorf("ExpiresAt = %v, want %v", res.ExpiresAt, want)
 	}
 	if next, ok := p.NextChange(); !ok || !next.Equal(want) {
 		t.Errorf("NextChange = %v, want the expiry %v", next, want)
 	}
-	if got := mustInvitation(t, permissions.Compile(platform(Customer("acme"), inv), want), inv.i.Name).Phase; got != v1alpha1.UserPhaseExpired {
+	if got := must(t, permissions.Compile(platform(builders.Customer("acme"), inv), want).Invitation, inv.Obj().Name).Phase; got != v1alpha1.UserPhaseExpired {
 		t.Errorf("at the expiry instant the invitation is %s, want Expired", got)
 	}
 }
 
 func TestBlockedUserHoldsNothingAnywhere(t *testing.T) {
 	in := platform(
-		Role("all").Permissions("*"), Distributor("north"), Customer("acme").Under("north"), Customer("other"),
-		Invite("u@x.example", "acme", "all").Accepted().Blocked(),
-		Bind("u@x.example", "all", "north"), Bind("u@x.example", "all", "other"),
+		builders.Role("all").Permissions("*"), builders.Distributor("north"), builders.Customer("acme").Under("north"), builders.Customer("other"),
+		builders.Invitation("u@x.example", "acme", "all").AcceptedAt(acceptedAt).Blocked(),
+		builders.Binding("u@x.example", "all", "north"), builders.Binding("u@x.example", "all", "other"),
 	)
 	p := permissions.Compile(in, epoch)
 	for _, org := range []string{"north", "acme", "other"} {
@@ -85,25 +86,25 @@ func TestBlockedUserHoldsNothingAnywhere(t *testing.T) {
 			t.Errorf("%s: %+v, want Blocked without permissions", org, h)
 		}
 	}
-	b := mustBinding(t, p, "rb-u-x-example-all-other")
+	b := must(t, p.Binding, "rb-u-x-example-all-other")
 	if b.Ready || ready(t, b.Conditions).Reason != v1alpha1.ReasonSubjectBlocked {
 		t.Errorf("binding of a blocked user: %+v", b)
 	}
-	if got := mustOrg(t, p, "acme").Users; got.Blocked != 1 || got.Active != 0 {
+	if got := must(t, p.Organization, "acme").Users; got.Blocked != 1 || got.Active != 0 {
 		t.Errorf("acme user counts = %+v", got)
 	}
 }
 
 func TestUserStatusAndOwnedBindings(t *testing.T) {
-	inv := Invite("u@x.example", "acme", "customer", "billing").Named("u-acme")
-	in := func(inv *inviteB, extra ...any) permissions.Input {
+	inv := builders.Invitation("u@x.example", "acme", "customer", "billing").Named("u-acme")
+	in := func(inv *builders.InvitationBuilder, extra ...any) permissions.Input {
 		return platform(append([]any{
-			Role("customer").Permissions("subscriptions"), Role("billing").Permissions("invoices"), Role("extra").Permissions("extra"),
-			Customer("acme"),
+			builders.Role("customer").Permissions("subscriptions"), builders.Role("billing").Permissions("invoices"), builders.Role("extra").Permissions("extra"),
+			builders.Customer("acme"),
 			inv,
-			Bind("u@x.example", "customer", "acme").Named("u-acme-customer").OwnedBy("u-acme"),
-			Bind("u@x.example", "billing", "acme").Named("u-acme-billing").OwnedBy("u-acme"),
-			Bind("u@x.example", "extra", "acme").Named("u-acme-extra").OwnedBy("u-acme"),
+			builders.Binding("u@x.example", "customer", "acme").Named("u-acme-customer").OwnedBy("u-acme"),
+			builders.Binding("u@x.example", "billing", "acme").Named("u-acme-billing").OwnedBy("u-acme"),
+			builders.Binding("u@x.example", "extra", "acme").Named("u-acme-extra").OwnedBy("u-acme"),
 		}, extra...)...)
 	}
 	// New: owned bindings (left over, or created early) grant nothing.
@@ -111,29 +112,29 @@ func TestUserStatusAndOwnedBindings(t *testing.T) {
 	if h := access(t, p, "acme", "u@x.example"); h.status != v1alpha1.UserPhaseNew || h.perms != nil {
 		t.Errorf("New user: %+v", h)
 	}
-	if b := mustBinding(t, p, "u-acme-customer"); b.Ready || ready(t, b.Conditions).Reason != v1alpha1.ReasonInvitationNotActive {
+	if b := must(t, p.Binding, "u-acme-customer"); b.Ready || ready(t, b.Conditions).Reason != v1alpha1.ReasonInvitationNotActive {
 		t.Errorf("binding of a New invitation: %+v", b)
 	}
 	// Active: the granted roles' bindings grant; a binding for a role not granted does not.
-	p = permissions.Compile(in(inv.Accepted()), epoch)
+	p = permissions.Compile(in(inv.AcceptedAt(acceptedAt)), epoch)
 	if h := access(t, p, "acme", "u@x.example"); h.status != v1alpha1.UserPhaseActive || !equal(h.perms, []string{"invoices", "subscriptions"}) {
 		t.Errorf("Active user: %+v", h)
 	}
-	if b := mustBinding(t, p, "u-acme-extra"); b.Ready || ready(t, b.Conditions).Reason != v1alpha1.ReasonRoleNotGranted {
+	if b := must(t, p.Binding, "u-acme-extra"); b.Ready || ready(t, b.Conditions).Reason != v1alpha1.ReasonRoleNotGranted {
 		t.Errorf("binding for a role the invitation does not grant: %+v", b)
 	}
 	// A binding whose invitation is gone grants nothing, and does not list the user.
-	p = permissions.Compile(platform(Role("customer").Permissions("subscriptions"), Customer("acme"),
-		Bind("u@x.example", "customer", "acme").Named("orphan").OwnedBy("gone")), epoch)
-	if b := mustBinding(t, p, "orphan"); b.Ready || ready(t, b.Conditions).Reason != v1alpha1.ReasonInvitationNotActive {
+	p = permissions.Compile(platform(builders.Role("customer").Permissions("subscriptions"), builders.Customer("acme"),
+		builders.Binding("u@x.example", "customer", "acme").Named("orphan").OwnedBy("gone")), epoch)
+	if b := must(t, p.Binding, "orphan"); b.Ready || ready(t, b.Conditions).Reason != v1alpha1.ReasonInvitationNotActive {
 		t.Errorf("orphaned binding: %+v", b)
 	}
 	if h := access(t, p, "acme", "u@x.example"); h.present {
 		t.Errorf("a user with only an orphaned binding is listed: %+v", h)
 	}
 	// A user with a binding managed outside and no invitation is Active.
-	p = permissions.Compile(platform(Role("customer").Permissions("subscriptions"), Customer("acme"), Customer("beta"),
-		Bind("m@x.example", "customer", "acme"), Invite("m@x.example", "beta")), epoch)
+	p = permissions.Compile(platform(builders.Role("customer").Permissions("subscriptions"), builders.Customer("acme"), builders.Customer("beta"),
+		builders.Binding("m@x.example", "customer", "acme"), builders.Invitation("m@x.example", "beta")), epoch)
 	if h := access(t, p, "beta", "m@x.example"); h.status != v1alpha1.UserPhaseActive || !equal(h.perms, []string{}) {
 		t.Errorf("a user managed outside is Active everywhere, with an empty set where they hold nothing: %+v", h)
 	}
@@ -141,39 +142,39 @@ func TestUserStatusAndOwnedBindings(t *testing.T) {
 
 func TestDelegation(t *testing.T) {
 	roles := []any{
-		Role("admin").Permissions("*").Assigns("*"),
-		Role("customer-admin").Permissions("subscriptions", "users").Assigns("customer", "accountant"),
-		Role("customer").Permissions("subscriptions"),
-		Role("accountant").Permissions("invoices"),
-		Role("manager").Permissions("stores").Assigns("*"),
-		Role("store-clerk").Permissions("stores/read"),
-		Role("team").Permissions("stores/read", "reports"),
-		Distributor("north").Owner("boss@north.example"), Seller("s").Under("north"), Customer("acme").Under("s"), Unit("store").Under("acme"),
-		Bind("ca@x.example", "customer-admin", "acme"),
-		Bind("mgr@x.example", "manager", "store"),
-		Bind("blocked@x.example", "admin", "north"),
-		Invite("blocked@x.example", "north", "admin").Accepted().Blocked(),
+		builders.Role("admin").Permissions("*").Assigns("*"),
+		builders.Role("customer-admin").Permissions("subscriptions", "users").Assigns("customer", "accountant"),
+		builders.Role("customer").Permissions("subscriptions"),
+		builders.Role("accountant").Permissions("invoices"),
+		builders.Role("manager").Permissions("stores").Assigns("*"),
+		builders.Role("store-clerk").Permissions("stores/read"),
+		builders.Role("team").Permissions("stores/read", "reports"),
+		builders.Distributor("north").Owner("boss@north.example"), builders.Seller("s").Under("north"), builders.Customer("acme").Under("s"), builders.Unit("store").Under("acme"),
+		builders.Binding("ca@x.example", "customer-admin", "acme"),
+		builders.Binding("mgr@x.example", "manager", "store"),
+		builders.Binding("blocked@x.example", "admin", "north"),
+		builders.Invitation("blocked@x.example", "north", "admin").AcceptedAt(acceptedAt).Blocked(),
 	}
 	tests := []struct {
 		name      string
-		invite    *inviteB
+		invite    *builders.InvitationBuilder
 		wantPhase v1alpha1.UserPhase
 		wantInMsg string
 	}{
-		{"listed in assignableRoles", Invite("u@x.example", "acme", "customer").By("ca@x.example").Accepted(), v1alpha1.UserPhaseActive, ""},
-		{"listed, in a descendant", Invite("u@x.example", "store", "accountant").By("ca@x.example").Accepted(), v1alpha1.UserPhaseActive, ""},
-		{"not listed", Invite("u@x.example", "acme", "customer", "manager").By("ca@x.example").Accepted(), v1alpha1.UserPhaseRejected, "role manager"},
-		{"not held in that organization", Invite("u@x.example", "s", "customer").By("ca@x.example").Accepted(), v1alpha1.UserPhaseRejected, "role customer"},
-		{"star covers roles whose permissions they hold", Invite("u@x.example", "store", "store-clerk").By("mgr@x.example").Accepted(), v1alpha1.UserPhaseActive, ""},
-		{"star refuses more than they hold", Invite("u@x.example", "store", "team").By("mgr@x.example").Accepted(), v1alpha1.UserPhaseRejected, "role team"},
-		{"owner of an ancestor", Invite("u@x.example", "store", "admin").By("boss@north.example").Accepted(), v1alpha1.UserPhaseActive, ""},
-		{"blocked inviter", Invite("u@x.example", "acme", "customer").By("blocked@x.example").Accepted(), v1alpha1.UserPhaseRejected, "blocked"},
-		{"judged even before acceptance", Invite("u@x.example", "acme", "manager").By("ca@x.example"), v1alpha1.UserPhaseRejected, "role manager"},
+		{"listed in assignableRoles", builders.Invitation("u@x.example", "acme", "customer").InvitedBy("ca@x.example").AcceptedAt(acceptedAt), v1alpha1.UserPhaseActive, ""},
+		{"listed, in a descendant", builders.Invitation("u@x.example", "store", "accountant").InvitedBy("ca@x.example").AcceptedAt(acceptedAt), v1alpha1.UserPhaseActive, ""},
+		{"not listed", builders.Invitation("u@x.example", "acme", "customer", "manager").InvitedBy("ca@x.example").AcceptedAt(acceptedAt), v1alpha1.UserPhaseRejected, "role manager"},
+		{"not held in that organization", builders.Invitation("u@x.example", "s", "customer").InvitedBy("ca@x.example").AcceptedAt(acceptedAt), v1alpha1.UserPhaseRejected, "role customer"},
+		{"star covers roles whose permissions they hold", builders.Invitation("u@x.example", "store", "store-clerk").InvitedBy("mgr@x.example").AcceptedAt(acceptedAt), v1alpha1.UserPhaseActive, ""},
+		{"star refuses more than they hold", builders.Invitation("u@x.example", "store", "team").InvitedBy("mgr@x.example").AcceptedAt(acceptedAt), v1alpha1.UserPhaseRejected, "role team"},
+		{"owner of an ancestor", builders.Invitation("u@x.example", "store", "admin").InvitedBy("boss@north.example").AcceptedAt(acceptedAt), v1alpha1.UserPhaseActive, ""},
+		{"blocked inviter", builders.Invitation("u@x.example", "acme", "customer").InvitedBy("blocked@x.example").AcceptedAt(acceptedAt), v1alpha1.UserPhaseRejected, "blocked"},
+		{"judged even before acceptance", builders.Invitation("u@x.example", "acme", "manager").InvitedBy("ca@x.example"), v1alpha1.UserPhaseRejected, "role manager"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := permissions.Compile(platform(append(roles, tt.invite)...), epoch)
-			res := mustInvitation(t, p, tt.invite.i.Name)
+			res := must(t, p.Invitation, tt.invite.Obj().Name)
 			c := ready(t, res.Conditions)
 			if res.Phase != tt.wantPhase || !strings.Contains(c.Message, tt.wantInMsg) {
 				t.Errorf("phase %s (%s: %s), want %s mentioning %q", res.Phase, c.Reason, c.Message, tt.wantPhase, tt.wantInMsg)
@@ -181,7 +182,7 @@ func TestDelegation(t *testing.T) {
 			if tt.wantPhase == v1alpha1.UserPhaseRejected && c.Reason != v1alpha1.ReasonDelegationRefused {
 				t.Errorf("reason = %s, want DelegationRefused", c.Reason)
 			}
-			if tt.wantPhase == v1alpha1.UserPhaseActive && res.GrantedBy != string(tt.invite.i.Spec.InvitedBy) {
+			if tt.wantPhase == v1alpha1.UserPhaseActive && res.GrantedBy != string(tt.invite.Obj().Spec.InvitedBy) {
 				t.Errorf("grantedBy = %q", res.GrantedBy)
 			}
 		})
@@ -189,26 +190,26 @@ func TestDelegation(t *testing.T) {
 }
 
 func TestDelegationIsJudgedOnceWhenGranted(t *testing.T) {
-	roles := []any{Role("customer-admin").Permissions("users").Assigns("customer"), Role("customer").Permissions("subscriptions"), Customer("acme")}
+	roles := []any{builders.Role("customer-admin").Permissions("users").Assigns("customer"), builders.Role("customer").Permissions("subscriptions"), builders.Customer("acme")}
 	// The inviter has since lost their role: a grant already judged stays.
-	kept := Invite("u@x.example", "acme", "customer").By("left@x.example").Accepted().Granted("left@x.example", "customer")
+	kept := builders.Invitation("u@x.example", "acme", "customer").InvitedBy("left@x.example").AcceptedAt(acceptedAt).Granted("left@x.example", "customer")
 	p := permissions.Compile(platform(append(roles, kept)...), epoch)
-	if got := mustInvitation(t, p, kept.i.Name).Phase; got != v1alpha1.UserPhaseActive {
+	if got := must(t, p.Invitation, kept.Obj().Name).Phase; got != v1alpha1.UserPhaseActive {
 		t.Errorf("granted invitation re-judged after the inviter left: %s", got)
 	}
 	// Changing the roles re-judges.
-	changed := Invite("u@x.example", "acme", "customer", "customer-admin").By("left@x.example").Accepted().Granted("left@x.example", "customer")
+	changed := builders.Invitation("u@x.example", "acme", "customer", "customer-admin").InvitedBy("left@x.example").AcceptedAt(acceptedAt).Granted("left@x.example", "customer")
 	p = permissions.Compile(platform(append(roles, changed)...), epoch)
-	if got := mustInvitation(t, p, changed.i.Name).Phase; got != v1alpha1.UserPhaseRejected {
+	if got := must(t, p.Invitation, changed.Obj().Name).Phase; got != v1alpha1.UserPhaseRejected {
 		t.Errorf("changed roles must be judged again: %s", got)
 	}
 	// A Rejected invitation converges once the inviter's access arrives, in any order.
-	inviter := Invite("ca@x.example", "acme", "customer-admin").Named("ca").Accepted()
-	invitee := Invite("u@x.example", "acme", "customer").By("ca@x.example").Accepted()
-	invitee.i.Status.Phase = v1alpha1.UserPhaseRejected
+	inviter := builders.Invitation("ca@x.example", "acme", "customer-admin").Named("ca").AcceptedAt(acceptedAt)
+	invitee := builders.Invitation("u@x.example", "acme", "customer").InvitedBy("ca@x.example").AcceptedAt(acceptedAt)
+	invitee.Phase(v1alpha1.UserPhaseRejected)
 	p = permissions.Compile(platform(append(roles, invitee, inviter,
-		Bind("ca@x.example", "customer-admin", "acme").Named("ca-customer-admin").OwnedBy("ca"))...), epoch)
-	if got := mustInvitation(t, p, invitee.i.Name).Phase; got != v1alpha1.UserPhaseActive {
+		builders.Binding("ca@x.example", "customer-admin", "acme").Named("ca-customer-admin").OwnedBy("ca"))...), epoch)
+	if got := must(t, p.Invitation, invitee.Obj().Name).Phase; got != v1alpha1.UserPhaseActive {
 		t.Errorf("invitation by a user whose own invitation is Active: %s, want Active", got)
 	}
 }

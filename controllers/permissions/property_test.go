@@ -27,18 +27,18 @@ func TestEngineAgreesWithReference(t *testing.T) {
 		p := permissions.Compile(in, epoch)
 		ref := newReference(in, epoch)
 		for _, inv := range in.Invitations {
-			if got, want := mustInvitation(t, p, inv.Name).Phase, ref.phase[inv.Name]; got != want {
+			if got, want := must(t, p.Invitation, inv.Name).Phase, ref.phase[inv.Name]; got != want {
 				t.Fatalf("seed %d: invitation %s phase %s, reference %s\n%s", seed, inv.Name, got, want, describe(in))
 			}
 		}
 		for i := range in.Bindings {
 			b := &in.Bindings[i]
-			if got, want := mustBinding(t, p, b.Name).Ready, ref.grants(b); got != want {
-				t.Fatalf("seed %d: binding %s Ready %v, reference %v (%+v)\n%s", seed, b.Name, got, want, mustBinding(t, p, b.Name).Conditions, describe(in))
+			if got, want := must(t, p.Binding, b.Name).Ready, ref.grants(b); got != want {
+				t.Fatalf("seed %d: binding %s Ready %v, reference %v (%+v)\n%s", seed, b.Name, got, want, must(t, p.Binding, b.Name).Conditions, describe(in))
 			}
 		}
 		for _, org := range p.Organizations() {
-			if got, want := mustOrg(t, p, org).Path, ref.chain(org); !slices.Equal(got, want) {
+			if got, want := must(t, p.Organization, org).Path, ref.chain(org); !slices.Equal(got, want) {
 				t.Fatalf("seed %d: %s path %v, reference %v\n%s", seed, org, got, want, describe(in))
 			}
 			want := ref.document(org)

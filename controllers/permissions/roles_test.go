@@ -5,14 +5,13 @@ import (
 	"testing"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
 	"github.com/orgaccess/orgaccess/controllers/permissions"
+	"github.com/orgaccess/orgaccess/test/builders"
 )
 
 func TestRoleResolution(t *testing.T) {
-	tree := Tree("t", "a", "a/x", "b", "c", "d")
+	tree := builders.Tree("t", "a", "a/x", "b", "c", "d")
 	tests := []struct {
 		name       string
 		roles      []any
@@ -22,26 +21,26 @@ func TestRoleResolution(t *testing.T) {
 		wantReason string
 		wantInMsg  string
 	}{
-		{"includes, recursively", []any{Role("top").Permissions("a").Includes("mid"), Role("mid").Permissions("b").Includes("leaf"), Role("leaf").Permissions("c")},
+		{"includes, recursively", []any{builders.Role("top").Permissions("a").Includes("mid"), builders.Role("mid").Permissions("b").Includes("leaf"), builders.Role("leaf").Permissions("c")},
 			"top", []string{"a", "a/x", "b", "c"}, true, v1alpha1.ReasonReconciled, ""},
-		{"include cycle grants nothing", []any{Role("top").Permissions("a").Includes("mid"), Role("mid").Permissions("b").Includes("top")},
+		{"include cycle grants nothing", []any{builders.Role("top").Permissions("a").Includes("mid"), builders.Role("mid").Permissions("b").Includes("top")},
 			"top", nil, false, v1alpha1.ReasonIncludeCycle, "include cycle with mid and top"},
-		{"including a cycle member", []any{Role("outer").Permissions("d").Includes("top"), Role("top").Includes("mid"), Role("mid").Includes("top")},
+		{"including a cycle member", []any{builders.Role("outer").Permissions("d").Includes("top"), builders.Role("top").Includes("mid"), builders.Role("mid").Includes("top")},
 			"outer", nil, false, v1alpha1.ReasonIncludeNotReady, "top"},
-		{"missing include", []any{Role("top").Permissions("a").Includes("ghost")},
+		{"missing include", []any{builders.Role("top").Permissions("a").Includes("ghost")},
 			"top", nil, false, v1alpha1.ReasonIncludeNotFound, "ghost"},
-		{"unknown permission", []any{Role("top").Permissions("a", "nope")},
+		{"unknown permission", []any{builders.Role("top").Permissions("a", "nope")},
 			"top", nil, false, v1alpha1.ReasonUnknownPermission, "nope"},
-		{"pattern matching nothing", []any{Role("top").Permissions("*/zzz")},
+		{"pattern matching nothing", []any{builders.Role("top").Permissions("*/zzz")},
 			"top", nil, false, v1alpha1.ReasonUnknownPermission, "*/zzz"},
-		{"features only", []any{Role("beta").Features("beta-preview")},
+		{"features only", []any{builders.Role("beta").Features("beta-preview")},
 			"beta", []string{}, true, v1alpha1.ReasonReconciled, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			objs := append([]any{tree, Customer("acme"), Bind("u@acme.example", tt.bound, "acme")}, tt.roles...)
+			objs := append([]any{tree, builders.Customer("acme"), builders.Binding("u@acme.example", tt.bound, "acme")}, tt.roles...)
 			p := permissions.Compile(platform(objs...), epoch)
-			r := mustRole(t, p, tt.bound)
+			r := must(t, p.Role, tt.bound)
 			c := ready(t, r.Conditions)
 			if c.True != tt.wantReady || c.Reason != tt.wantReason || !strings.Contains(c.Message, tt.wantInMsg) {
 				t.Errorf("role %s Ready = %+v, want %v/%s mentioning %q", tt.bound, c, tt.wantReady, tt.wantReason, tt.wantInMsg)
@@ -53,7 +52,7 @@ func TestRoleResolution(t *testing.T) {
 			if !equal(h.perms, tt.wantPerms) {
 				t.Errorf("bound user's permissions = %v, want %v", h.perms, tt.wantPerms)
 			}
-			b := mustBinding(t, p, "rb-u-acme-example-"+tt.bound+"-acme")
+			b := must(t, p.Binding, "rb-u-acme-example-"+tt.bound+"-acme")
 			if b.Ready != tt.wantReady {
 				t.Errorf("binding Ready = %v, want %v (%+v)", b.Ready, tt.wantReady, b.Conditions)
 			}
@@ -66,8 +65,8 @@ func TestRoleResolution(t *testing.T) {
 
 func TestFeatures(t *testing.T) {
 	p := permissions.Compile(platform(
-		Role("beta").Features("beta-preview"), Role("product").Permissions("products").Includes("beta"),
-		Customer("acme"), Bind("u@acme.example", "beta", "acme"), Bind("v@acme.example", "product", "acme"),
+		builders.Role("beta").Features("beta-preview"), builders.Role("product").Permissions("products").Includes("beta"),
+		builders.Customer("acme"), builders.Binding("u@acme.example", "beta", "acme"), builders.Binding("v@acme.example", "product", "acme"),
 	), epoch)
 	u := access(t, p, "acme", "u@acme.example")
 	if !equal(u.features, []string{"beta-preview"}) || len(u.perms) != 0 {
@@ -84,15 +83,15 @@ func TestFeatures(t *testing.T) {
 
 func TestRoleApplicability(t *testing.T) {
 	in := platform(
-		Role("distributor-readonly").Permissions("*").Types(v1alpha1.OrganizationTypeDistributor),
-		Role("acme-buyer").Permissions("sales").Of("acme"),
-		Role("ghost-role").Permissions("sales").Of("ghost"),
-		Distributor("north"), Seller("s").Under("north"), Customer("acme").Under("s"), Unit("store").Under("acme"), Customer("other").Under("s"),
-		Bind("d@x.example", "distributor-readonly", "north"),
-		Bind("d@x.example", "distributor-readonly", "s"),
-		Bind("b@x.example", "acme-buyer", "store"),
-		Bind("b@x.example", "acme-buyer", "other"),
-		Bind("g@x.example", "ghost-role", "acme"),
+		builders.Role("distributor-readonly").Permissions("*").OrganizationTypes(v1alpha1.OrganizationTypeDistributor),
+		builders.Role("acme-buyer").Permissions("sales").Of("acme"),
+		builders.Role("ghost-role").Permissions("sales").Of("ghost"),
+		builders.Distributor("north"), builders.Seller("s").Under("north"), builders.Customer("acme").Under("s"), builders.Unit("store").Under("acme"), builders.Customer("other").Under("s"),
+		builders.Binding("d@x.example", "distributor-readonly", "north"),
+		builders.Binding("d@x.example", "distributor-readonly", "s"),
+		builders.Binding("b@x.example", "acme-buyer", "store"),
+		builders.Binding("b@x.example", "acme-buyer", "other"),
+		builders.Binding("g@x.example", "ghost-role", "acme"),
 	)
 	p := permissions.Compile(in, epoch)
 	for name, want := range map[string]string{
@@ -102,7 +101,7 @@ func TestRoleApplicability(t *testing.T) {
 		"rb-b-x-example-acme-buyer-other":           v1alpha1.ReasonRoleNotApplicable,
 		"rb-g-x-example-ghost-role-acme":            v1alpha1.ReasonRoleNotReady,
 	} {
-		b := mustBinding(t, p, name)
+		b := must(t, p.Binding, name)
 		if b.Ready != (want == "") || (want != "" && ready(t, b.Conditions).Reason != want) {
 			t.Errorf("%s: Ready %v %+v, want reason %q", name, b.Ready, b.Conditions, want)
 		}
@@ -110,7 +109,7 @@ func TestRoleApplicability(t *testing.T) {
 	if !allowed(t, p, "store", "b@x.example", "sales") || allowed(t, p, "other", "b@x.example", "sales") {
 		t.Error("a custom role holds only inside its organization's subtree")
 	}
-	if c := ready(t, mustRole(t, p, "ghost-role").Conditions); c.Reason != v1alpha1.ReasonOrganizationNotFound {
+	if c := ready(t, must(t, p.Role, "ghost-role").Conditions); c.Reason != v1alpha1.ReasonOrganizationNotFound {
 		t.Errorf("custom role of a missing organization: %+v", c)
 	}
 	// The distributor binding's Subtree reach holds below; the refused one at the seller
@@ -124,13 +123,13 @@ func TestDeprecation(t *testing.T) {
 	removeAfter := epoch.Add(24 * time.Hour)
 	build := func(now time.Time) *permissions.Platform {
 		return permissions.Compile(platform(
-			Role("v1-admin").Permissions("admin").Deprecated("v2-admin", removeAfter),
-			Role("v2-admin").Permissions("access", "tenant"),
-			Role("v1-viewer").Permissions("reports").Deprecated("", removeAfter),
-			Role("v1-gone").Permissions("x").Deprecated("ghost", removeAfter),
-			Customer("acme"),
-			Bind("a@x.example", "v1-admin", "acme"), Bind("v@x.example", "v1-viewer", "acme"),
-			Bind("g@x.example", "v1-gone", "acme"), Bind("v@x.example", "v2-admin", "acme").Only().Named("v-v2"),
+			builders.Role("v1-admin").Permissions("admin").Deprecated("v2-admin", removeAfter),
+			builders.Role("v2-admin").Permissions("access", "tenant"),
+			builders.Role("v1-viewer").Permissions("reports").Deprecated("", removeAfter),
+			builders.Role("v1-gone").Permissions("x").Deprecated("ghost", removeAfter),
+			builders.Customer("acme"),
+			builders.Binding("a@x.example", "v1-admin", "acme"), builders.Binding("v@x.example", "v1-viewer", "acme"),
+			builders.Binding("g@x.example", "v1-gone", "acme"), builders.Binding("v@x.example", "v2-admin", "acme").ThisOrganizationOnly().Named("v-v2"),
 		), now)
 	}
 	before, after := build(epoch), build(removeAfter)
@@ -138,13 +137,13 @@ func TestDeprecation(t *testing.T) {
 	if h := access(t, before, "acme", "a@x.example"); !equal(h.perms, []string{"admin"}) {
 		t.Errorf("before removeAfter the role grants itself: %v", h.perms)
 	}
-	if c, ok := condition(mustRole(t, before, "v1-admin").Conditions, v1alpha1.ConditionDeprecated); !ok || !c.True || c.Reason != v1alpha1.ReasonDeprecated {
+	if c, ok := condition(must(t, before.Role, "v1-admin").Conditions, v1alpha1.ConditionDeprecated); !ok || !c.True || c.Reason != v1alpha1.ReasonDeprecated {
 		t.Errorf("role Deprecated condition before removal: %+v", c)
 	}
-	if c, ok := condition(mustBinding(t, before, "rb-a-x-example-v1-admin-acme").Conditions, v1alpha1.ConditionDeprecated); !ok || !c.True {
+	if c, ok := condition(must(t, before.Binding, "rb-a-x-example-v1-admin-acme").Conditions, v1alpha1.ConditionDeprecated); !ok || !c.True {
 		t.Errorf("binding to a deprecated role must say so: %+v", c)
 	}
-	if c, _ := condition(mustRole(t, before, "v1-gone").Conditions, v1alpha1.ConditionDeprecated); c.Reason != v1alpha1.ReasonReplacementNotFound {
+	if c, _ := condition(must(t, before.Role, "v1-gone").Conditions, v1alpha1.ConditionDeprecated); c.Reason != v1alpha1.ReasonReplacementNotFound {
 		t.Errorf("missing replacement: %+v", c)
 	}
 	if next, ok := before.NextChange(); !ok || !next.Equal(removeAfter) {
@@ -154,19 +153,19 @@ func TestDeprecation(t *testing.T) {
 	if h := access(t, after, "acme", "a@x.example"); !equal(h.perms, []string{"access", "tenant"}) || !equal(h.roles, []string{"v1-admin"}) {
 		t.Errorf("after removeAfter the binding grants the replacement: %v (roles %v)", h.perms, h.roles)
 	}
-	if c, _ := condition(mustRole(t, after, "v1-admin").Conditions, v1alpha1.ConditionDeprecated); c.Reason != v1alpha1.ReasonRemoved {
+	if c, _ := condition(must(t, after.Role, "v1-admin").Conditions, v1alpha1.ConditionDeprecated); c.Reason != v1alpha1.ReasonRemoved {
 		t.Errorf("role after removal: %+v", c)
 	}
-	if b := mustBinding(t, after, "rb-v-x-example-v1-viewer-acme"); b.Ready || ready(t, b.Conditions).Reason != v1alpha1.ReasonRemoved {
+	if b := must(t, after.Binding, "rb-v-x-example-v1-viewer-acme"); b.Ready || ready(t, b.Conditions).Reason != v1alpha1.ReasonRemoved {
 		t.Errorf("binding to a removed role without replacement: %+v", b)
 	}
 	if h := access(t, after, "acme", "v@x.example"); !equal(h.perms, []string{"access", "tenant"}) {
 		t.Errorf("a removed role without replacement grants nothing: %v", h.perms)
 	}
-	if r := mustRole(t, before, "v1-viewer"); r.DeprecatedOnlyUsers != 0 || r.BoundUsers != 1 {
+	if r := must(t, before.Role, "v1-viewer"); r.DeprecatedOnlyUsers != 0 || r.BoundUsers != 1 {
 		t.Errorf("v1-viewer: bound %d, deprecated only %d; v also holds v2-admin", r.BoundUsers, r.DeprecatedOnlyUsers)
 	}
-	if r := mustRole(t, before, "v1-admin"); r.DeprecatedOnlyUsers != 1 {
+	if r := must(t, before.Role, "v1-admin"); r.DeprecatedOnlyUsers != 1 {
 		t.Errorf("v1-admin deprecated-only users = %d, want 1", r.DeprecatedOnlyUsers)
 	}
 	if _, ok := after.NextChange(); ok {
@@ -175,12 +174,11 @@ func TestDeprecation(t *testing.T) {
 }
 
 func TestRoleUsedBy(t *testing.T) {
-	r := Role("base").Permissions("a")
-	deleting := metav1.NewTime(epoch)
-	r.r.DeletionTimestamp = &deleting
-	p := permissions.Compile(platform(r, Role("top").Includes("base"), Customer("acme"),
-		Bind("u@x.example", "base", "acme"), Invite("i@x.example", "acme", "base")), epoch)
-	res := mustRole(t, p, "base")
+	r := builders.Role("base").Permissions("a")
+	r.Deleting(epoch)
+	p := permissions.Compile(platform(r, builders.Role("top").Includes("base"), builders.Customer("acme"),
+		builders.Binding("u@x.example", "base", "acme"), builders.Invitation("i@x.example", "acme", "base")), epoch)
+	res := must(t, p.Role, "base")
 	want := []string{"Role/top", "RoleBinding/rb-u-x-example-base-acme", "UserInvitation/inv-i-x-example-acme"}
 	if !equal(res.UsedBy, want) {
 		t.Errorf("UsedBy = %v, want %v", res.UsedBy, want)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
 	"github.com/orgaccess/orgaccess/controllers/permissions"
+	"github.com/orgaccess/orgaccess/test/builders"
 )
 
 // One scenario per seed article (DESIGN.md's seeds/): each encodes the article's role
@@ -17,23 +18,23 @@ import (
 // users are New, Active or Blocked, and a blocked user has no access.
 func TestScenarioSellerLevel(t *testing.T) {
 	in := platform(
-		Tree("portal", "customers", "customers/view", "customers/edit", "subscriptions", "subscriptions/purchase",
+		builders.Tree("portal", "customers", "customers/view", "customers/edit", "subscriptions", "subscriptions/purchase",
 			"subscriptions/manage", "invoices", "users", "users/invite", "reports"),
-		Role("seller-admin").Permissions("customers", "subscriptions", "invoices", "users", "reports").Assigns("*").
-			Types(v1alpha1.OrganizationTypeSeller),
-		Role("product-manager").Permissions("subscriptions/manage", "customers/view"),
-		Role("customer").Permissions("subscriptions/purchase", "subscriptions/manage"),
-		Role("customer-admin").Includes("customer").Permissions("users/invite").Assigns("customer", "customer-admin"),
-		Seller("contoso"), Customer("acme").Under("contoso"), Customer("globex").Under("contoso"),
-		Bind("sara@contoso.example", "seller-admin", "contoso"),
-		Invite("ann@acme.example", "acme", "customer-admin").Named("ann").Accepted(),
-		Bind("ann@acme.example", "customer-admin", "acme").Named("ann-customer-admin").OwnedBy("ann"),
-		Invite("carl@acme.example", "acme", "customer").Named("carl").Accepted().By("ann@acme.example"),
-		Bind("carl@acme.example", "customer", "acme").Named("carl-customer").OwnedBy("carl"),
-		Invite("dora@acme.example", "acme", "customer").Named("dora").By("carl@acme.example"),
-		Invite("nina@acme.example", "acme", "customer").Named("nina").By("ann@acme.example"),
-		Invite("bob@acme.example", "acme", "customer").Named("bob").Accepted().Blocked(),
-		Bind("bob@acme.example", "customer", "acme").Named("bob-customer").OwnedBy("bob"),
+		builders.Role("seller-admin").Permissions("customers", "subscriptions", "invoices", "users", "reports").Assigns("*").
+			OrganizationTypes(v1alpha1.OrganizationTypeSeller),
+		builders.Role("product-manager").Permissions("subscriptions/manage", "customers/view"),
+		builders.Role("customer").Permissions("subscriptions/purchase", "subscriptions/manage"),
+		builders.Role("customer-admin").Includes("customer").Permissions("users/invite").Assigns("customer", "customer-admin"),
+		builders.Seller("contoso"), builders.Customer("acme").Under("contoso"), builders.Customer("globex").Under("contoso"),
+		builders.Binding("sara@contoso.example", "seller-admin", "contoso"),
+		builders.Invitation("ann@acme.example", "acme", "customer-admin").Named("ann").AcceptedAt(acceptedAt),
+		builders.Binding("ann@acme.example", "customer-admin", "acme").Named("ann-customer-admin").OwnedBy("ann"),
+		builders.Invitation("carl@acme.example", "acme", "customer").Named("carl").AcceptedAt(acceptedAt).InvitedBy("ann@acme.example"),
+		builders.Binding("carl@acme.example", "customer", "acme").Named("carl-customer").OwnedBy("carl"),
+		builders.Invitation("dora@acme.example", "acme", "customer").Named("dora").InvitedBy("carl@acme.example"),
+		builders.Invitation("nina@acme.example", "acme", "customer").Named("nina").InvitedBy("ann@acme.example"),
+		builders.Invitation("bob@acme.example", "acme", "customer").Named("bob").AcceptedAt(acceptedAt).Blocked(),
+		builders.Binding("bob@acme.example", "customer", "acme").Named("bob-customer").OwnedBy("bob"),
 	)
 	p := permissions.Compile(in, epoch)
 
@@ -48,10 +49,10 @@ func TestScenarioSellerLevel(t *testing.T) {
 	if !allowed(t, p, "acme", "ann@acme.example", "users/invite") || allowed(t, p, "globex", "ann@acme.example", "subscriptions/purchase") {
 		t.Error("a Customer admin invites users in their own organization only")
 	}
-	if got := mustInvitation(t, p, "carl").Phase; got != v1alpha1.UserPhaseActive {
+	if got := must(t, p.Invitation, "carl").Phase; got != v1alpha1.UserPhaseActive {
 		t.Errorf("an invitation by a Customer admin is %s, want Active", got)
 	}
-	if got := mustInvitation(t, p, "dora").Phase; got != v1alpha1.UserPhaseRejected {
+	if got := must(t, p.Invitation, "dora").Phase; got != v1alpha1.UserPhaseRejected {
 		t.Errorf("a Customer cannot invite: dora is %s, want Rejected", got)
 	}
 	for user, want := range map[string]v1alpha1.UserPhase{"nina@acme.example": v1alpha1.UserPhaseNew, "carl@acme.example": v1alpha1.UserPhaseActive, "bob@acme.example": v1alpha1.UserPhaseBlocked} {
@@ -62,7 +63,7 @@ func TestScenarioSellerLevel(t *testing.T) {
 	if allowed(t, p, "acme", "bob@acme.example", "subscriptions/purchase") {
 		t.Error("a blocked user has no access rights")
 	}
-	if c := mustOrg(t, p, "acme").Users; c.Active != 3 || c.New != 1 || c.Blocked != 1 || c.Rejected != 1 {
+	if c := must(t, p.Organization, "acme").Users; c.Active != 3 || c.New != 1 || c.Blocked != 1 || c.Rejected != 1 {
 		t.Errorf("acme's user counts = %+v", c) // sara, ann, carl Active; nina New; bob Blocked; dora Rejected
 	}
 }
@@ -74,40 +75,40 @@ func TestScenarioSellerLevel(t *testing.T) {
 // without the 360° Report Viewer role; Customer billing admin makes invoices visible.
 func TestScenarioDistributorGuide(t *testing.T) {
 	in := platform(
-		Tree("portal", "catalog", "catalog/read", "catalog/write", "subscriptions", "subscriptions/read", "subscriptions/write",
+		builders.Tree("portal", "catalog", "catalog/read", "catalog/write", "subscriptions", "subscriptions/read", "subscriptions/write",
 			"markups", "markups/read", "markups/write", "reports", "reports/read", "reports/reseller", "reports/360",
 			"invoices", "invoices/read", "products", "products/read", "products/write", "cpq"),
-		Role("super-admin").Permissions("*").Assigns("*"),
-		Role("distributor-admin").Permissions("catalog", "markups", "reports/360", "subscriptions").
-			Assigns("distributor-readonly", "report-viewer-360").Types(v1alpha1.OrganizationTypeDistributor),
-		Role("distributor-readonly").Permissions("*/read").Types(v1alpha1.OrganizationTypeDistributor),
-		Role("seller-admin").Permissions("markups", "subscriptions", "reports/360").Assigns("reseller-report", "report-viewer-360"),
-		Role("account-manager").Permissions("markups/write", "subscriptions/read"),
-		Role("subscription-manager").Permissions("subscriptions"),
-		Role("product-manager").Permissions("products", "cpq"),
-		Role("reseller-report").Permissions("reports/reseller"),
-		Role("report-viewer-360").Permissions("reports/360"),
-		Role("customer").Permissions("subscriptions/read"),
-		Role("customer-billing-admin").Includes("customer").Permissions("invoices"),
-		Distributor("northwind").Owner("owner@northwind.example"), Seller("contoso").Under("northwind"), Customer("acme").Under("contoso"),
-		Bind("dist@northwind.example", "distributor-admin", "northwind"),
-		Bind("super@northwind.example", "super-admin", "northwind"),
-		Bind("sel@contoso.example", "seller-admin", "contoso"),
-		Bind("am@contoso.example", "account-manager", "contoso"),
-		Bind("sm@contoso.example", "subscription-manager", "contoso"),
-		Bind("pm@contoso.example", "product-manager", "contoso"),
-		Bind("pm@contoso.example", "reseller-report", "contoso"),
-		Bind("bill@acme.example", "customer-billing-admin", "acme"),
-		Bind("cust@acme.example", "customer", "acme"),
-		Invite("r1@northwind.example", "northwind", "distributor-readonly").By("dist@northwind.example").Named("by-dist").Accepted(),
-		Invite("r2@northwind.example", "northwind", "distributor-readonly").By("super@northwind.example").Named("by-super").Accepted(),
-		Invite("r3@northwind.example", "northwind", "distributor-readonly").By("sel@contoso.example").Named("by-seller").Accepted(),
-		Bind("r1@northwind.example", "distributor-readonly", "northwind").Named("by-dist-distributor-readonly").OwnedBy("by-dist"),
+		builders.Role("super-admin").Permissions("*").Assigns("*"),
+		builders.Role("distributor-admin").Permissions("catalog", "markups", "reports/360", "subscriptions").
+			Assigns("distributor-readonly", "report-viewer-360").OrganizationTypes(v1alpha1.OrganizationTypeDistributor),
+		builders.Role("distributor-readonly").Permissions("*/read").OrganizationTypes(v1alpha1.OrganizationTypeDistributor),
+		builders.Role("seller-admin").Permissions("markups", "subscriptions", "reports/360").Assigns("reseller-report", "report-viewer-360"),
+		builders.Role("account-manager").Permissions("markups/write", "subscriptions/read"),
+		builders.Role("subscription-manager").Permissions("subscriptions"),
+		builders.Role("product-manager").Permissions("products", "cpq"),
+		builders.Role("reseller-report").Permissions("reports/reseller"),
+		builders.Role("report-viewer-360").Permissions("reports/360"),
+		builders.Role("customer").Permissions("subscriptions/read"),
+		builders.Role("customer-billing-admin").Includes("customer").Permissions("invoices"),
+		builders.Distributor("northwind").Owner("owner@northwind.example"), builders.Seller("contoso").Under("northwind"), builders.Customer("acme").Under("contoso"),
+		builders.Binding("dist@northwind.example", "distributor-admin", "northwind"),
+		builders.Binding("super@northwind.example", "super-admin", "northwind"),
+		builders.Binding("sel@contoso.example", "seller-admin", "contoso"),
+		builders.Binding("am@contoso.example", "account-manager", "contoso"),
+		builders.Binding("sm@contoso.example", "subscription-manager", "contoso"),
+		builders.Binding("pm@contoso.example", "product-manager", "contoso"),
+		builders.Binding("pm@contoso.example", "reseller-report", "contoso"),
+		builders.Binding("bill@acme.example", "customer-billing-admin", "acme"),
+		builders.Binding("cust@acme.example", "customer", "acme"),
+		builders.Invitation("r1@northwind.example", "northwind", "distributor-readonly").InvitedBy("dist@northwind.example").Named("by-dist").AcceptedAt(acceptedAt),
+		builders.Invitation("r2@northwind.example", "northwind", "distributor-readonly").InvitedBy("super@northwind.example").Named("by-super").AcceptedAt(acceptedAt),
+		builders.Invitation("r3@northwind.example", "northwind", "distributor-readonly").InvitedBy("sel@contoso.example").Named("by-seller").AcceptedAt(acceptedAt),
+		builders.Binding("r1@northwind.example", "distributor-readonly", "northwind").Named("by-dist-distributor-readonly").OwnedBy("by-dist"),
 	)
 	p := permissions.Compile(in, epoch)
 
 	for inv, want := range map[string]v1alpha1.UserPhase{"by-dist": v1alpha1.UserPhaseActive, "by-super": v1alpha1.UserPhaseActive, "by-seller": v1alpha1.UserPhaseRejected} {
-		if got := mustInvitation(t, p, inv).Phase; got != want {
+		if got := must(t, p.Invitation, inv).Phase; got != want {
 			t.Errorf("Distributor ReadOnly invited %s: %s, want %s", inv, got, want)
 		}
 	}
@@ -142,34 +143,31 @@ func TestScenarioDistributorGuide(t *testing.T) {
 // empty set, and deprecated roles stop at their removal date.
 func TestScenarioRightsAndRoles(t *testing.T) {
 	areas := []string{"access", "tenant", "integration", "contracts", "orders", "documents", "products", "receivables", "customers", "accounting", "clearing", "reports"}
-	tree := Tree("webportal")
+	tree := builders.Tree("webportal")
 	for _, a := range areas {
-		tree.t.Spec.Permissions = append(tree.t.Spec.Permissions,
-			v1alpha1.Permission{Path: v1alpha1.PermissionPath(a)},
-			v1alpha1.Permission{Path: v1alpha1.PermissionPath(a + "/read")},
-			v1alpha1.Permission{Path: v1alpha1.PermissionPath(a + "/write"), Implies: []v1alpha1.PermissionPath{v1alpha1.PermissionPath(a + "/read")}})
+		tree.Paths(a, a+"/read").Implies(a+"/write", a+"/read")
 	}
 	removal := time.Date(2025, 10, 1, 0, 0, 0, 0, time.UTC)
 	build := func(now time.Time) *permissions.Platform {
 		return permissions.Compile(platform(tree,
-			Role("super-user").Permissions("*"),
-			Role("admin").Permissions("access/write", "tenant/write", "integration/write"),
-			Role("auditor").Permissions("*/read"),
-			Role("order-manager").Permissions("tenant/read", "contracts/write", "orders/write", "documents/write", "products/read", "receivables/read", "customers/write"),
-			Role("finance-manager").Permissions("tenant/read", "accounting/write", "clearing/write", "reports/write", "documents/write",
+			builders.Role("super-user").Permissions("*"),
+			builders.Role("admin").Permissions("access/write", "tenant/write", "integration/write"),
+			builders.Role("auditor").Permissions("*/read"),
+			builders.Role("order-manager").Permissions("tenant/read", "contracts/write", "orders/write", "documents/write", "products/read", "receivables/read", "customers/write"),
+			builders.Role("finance-manager").Permissions("tenant/read", "accounting/write", "clearing/write", "reports/write", "documents/write",
 				"customers/read", "contracts/read", "products/read", "receivables/read"),
-			Role("ar-manager").Permissions("receivables/write", "customers/read", "clearing/write", "documents/write", "tenant/read",
+			builders.Role("ar-manager").Permissions("receivables/write", "customers/read", "clearing/write", "documents/write", "tenant/read",
 				"accounting/read", "reports/read", "contracts/read", "products/read"),
-			Role("product-manager").Permissions("products/write", "tenant/read", "contracts/read", "documents/read"),
-			Role("beta-preview").Features("beta-preview"),
-			Role("v1-operator").Permissions("orders/write").Deprecated("", removal),
-			Customer("tenant-1"),
-			Bind("root@t.example", "super-user", "tenant-1"),
-			Bind("audit@t.example", "auditor", "tenant-1"),
-			Bind("beta@t.example", "beta-preview", "tenant-1"),
-			Bind("pm@t.example", "product-manager", "tenant-1"), Bind("pm@t.example", "beta-preview", "tenant-1"),
-			Bind("old@t.example", "v1-operator", "tenant-1"),
-			Invite("plain@t.example", "tenant-1").Accepted(),
+			builders.Role("product-manager").Permissions("products/write", "tenant/read", "contracts/read", "documents/read"),
+			builders.Role("beta-preview").Features("beta-preview"),
+			builders.Role("v1-operator").Permissions("orders/write").Deprecated("", removal),
+			builders.Customer("tenant-1"),
+			builders.Binding("root@t.example", "super-user", "tenant-1"),
+			builders.Binding("audit@t.example", "auditor", "tenant-1"),
+			builders.Binding("beta@t.example", "beta-preview", "tenant-1"),
+			builders.Binding("pm@t.example", "product-manager", "tenant-1"), builders.Binding("pm@t.example", "beta-preview", "tenant-1"),
+			builders.Binding("old@t.example", "v1-operator", "tenant-1"),
+			builders.Invitation("plain@t.example", "tenant-1").AcceptedAt(acceptedAt),
 		), now)
 	}
 	p := build(removal.Add(-time.Hour))
@@ -204,24 +202,24 @@ func TestScenarioRightsAndRoles(t *testing.T) {
 // (Default User, Senior Buyer, Assistant Buyer) for their users.
 func TestScenarioCompanyRoles(t *testing.T) {
 	in := platform(
-		Tree("storefront",
+		builders.Tree("storefront",
 			"sales", "sales/checkout", "sales/pay-on-account", "sales/orders", "sales/orders/subordinates",
 			"quotes", "quotes/view", "quotes/edit", "quotes/checkout", "quotes/subordinates", "quotes/subordinates/view",
 			"quotes/templates", "quotes/templates/view", "quotes/templates/edit",
 			"company", "company/account", "company/account/edit", "company/address", "company/contacts", "company/payment", "company/shipping",
 			"users", "users/roles", "users/roles/view", "users/roles/manage", "users/teams", "users/teams/view", "users/teams/manage",
 			"credit", "credit/history"),
-		Role("default-user").Of("acme").Permissions("sales", "quotes", "company/account", "company/address", "credit/history"),
-		Role("senior-buyer").Of("acme").Permissions("sales", "quotes", "company/account", "company/address", "company/contacts",
+		builders.Role("default-user").Of("acme").Permissions("sales", "quotes", "company/account", "company/address", "credit/history"),
+		builders.Role("senior-buyer").Of("acme").Permissions("sales", "quotes", "company/account", "company/address", "company/contacts",
 			"company/payment", "users/roles/view", "users/teams/view", "credit/history"),
-		Role("assistant-buyer").Of("acme").Permissions("quotes/checkout", "sales/orders", "quotes/view", "company/account"),
-		Role("company-admin").Permissions("*").Assigns("*"),
-		Customer("acme").Owner("admin@acme.example"), Customer("globex"),
-		Bind("admin@acme.example", "company-admin", "acme"),
-		Bind("dee@acme.example", "default-user", "acme"),
-		Bind("sam@acme.example", "senior-buyer", "acme"),
-		Bind("ash@acme.example", "assistant-buyer", "acme"),
-		Bind("ash@acme.example", "assistant-buyer", "globex").Named("ash-globex"),
+		builders.Role("assistant-buyer").Of("acme").Permissions("quotes/checkout", "sales/orders", "quotes/view", "company/account"),
+		builders.Role("company-admin").Permissions("*").Assigns("*"),
+		builders.Customer("acme").Owner("admin@acme.example"), builders.Customer("globex"),
+		builders.Binding("admin@acme.example", "company-admin", "acme"),
+		builders.Binding("dee@acme.example", "default-user", "acme"),
+		builders.Binding("sam@acme.example", "senior-buyer", "acme"),
+		builders.Binding("ash@acme.example", "assistant-buyer", "acme"),
+		builders.Binding("ash@acme.example", "assistant-buyer", "globex").Named("ash-globex"),
 	)
 	p := permissions.Compile(in, epoch)
 	if h := access(t, p, "acme", "dee@acme.example"); !containsAll(h.perms, "sales", "sales/checkout", "sales/pay-on-account", "sales/orders", "sales/orders/subordinates") {
@@ -236,7 +234,7 @@ func TestScenarioCompanyRoles(t *testing.T) {
 	if !allowed(t, p, "acme", "ash@acme.example", "quotes/checkout") || allowed(t, p, "acme", "ash@acme.example", "sales/checkout") {
 		t.Error("Assistant Buyer checks out with a quote only")
 	}
-	if b := mustBinding(t, p, "ash-globex"); b.Ready {
+	if b := must(t, p.Binding, "ash-globex"); b.Ready {
 		t.Error("a company's own role cannot be bound in another company")
 	}
 	if !allowed(t, p, "acme", "admin@acme.example", "users/teams/manage") {
@@ -250,25 +248,25 @@ func TestScenarioCompanyRoles(t *testing.T) {
 // the main contact (and may assign any role).
 func TestScenarioStoreUserManagement(t *testing.T) {
 	in := platform(
-		Tree("merchant", "business", "business/view", "stores", "stores/view", "bank-accounts", "bank-accounts/view",
+		builders.Tree("merchant", "business", "business/view", "stores", "stores/view", "bank-accounts", "bank-accounts/view",
 			"products", "products/view", "pricing", "pricing/view", "transactions", "transactions/view", "transactions/download",
 			"invoices", "invoices/view", "team", "team/view", "team/manage", "documents", "documents/sign"),
-		Role("administrator").Permissions("business/view", "stores/view", "bank-accounts/view", "products/view", "pricing/view",
+		builders.Role("administrator").Permissions("business/view", "stores/view", "bank-accounts/view", "products/view", "pricing/view",
 			"transactions", "invoices", "documents/sign", "team").Assigns("administrator", "accountant", "manager", "team-member"),
-		Role("accountant").Permissions("business/view", "stores/view", "bank-accounts/view", "products/view", "pricing/view", "transactions", "invoices/view"),
-		Role("manager").Permissions("stores/view", "products/view", "transactions", "bank-accounts/view", "invoices/view", "team").Assigns("team-member"),
-		Role("team-member").Permissions("stores/view", "products/view", "transactions"),
-		Customer("shop").Owner("owner@shop.example"),
-		Unit("store-1").Under("shop"), Unit("store-2").Under("shop"), Unit("store-3").Under("shop"),
-		Bind("adm@shop.example", "administrator", "shop"),
-		Bind("acc@shop.example", "accountant", "store-1").Only(),
-		Bind("mgr@shop.example", "manager", "store-1").Only(), Bind("mgr@shop.example", "manager", "store-2").Only(),
-		Bind("tm@shop.example", "team-member", "store-3").Only(),
-		Invite("new-tm@shop.example", "store-1", "team-member").By("mgr@shop.example").Named("mgr-invites-store-1"),
-		Invite("new-tm@shop.example", "store-3", "team-member").By("mgr@shop.example").Named("mgr-invites-store-3"),
-		Invite("x@shop.example", "store-3", "team-member").By("tm@shop.example").Named("tm-invites"),
-		Invite("y@shop.example", "store-1", "team-member").By("acc@shop.example").Named("acc-invites"),
-		Invite("z@shop.example", "shop", "administrator").By("owner@shop.example").Named("owner-invites"),
+		builders.Role("accountant").Permissions("business/view", "stores/view", "bank-accounts/view", "products/view", "pricing/view", "transactions", "invoices/view"),
+		builders.Role("manager").Permissions("stores/view", "products/view", "transactions", "bank-accounts/view", "invoices/view", "team").Assigns("team-member"),
+		builders.Role("team-member").Permissions("stores/view", "products/view", "transactions"),
+		builders.Customer("shop").Owner("owner@shop.example"),
+		builders.Unit("store-1").Under("shop"), builders.Unit("store-2").Under("shop"), builders.Unit("store-3").Under("shop"),
+		builders.Binding("adm@shop.example", "administrator", "shop"),
+		builders.Binding("acc@shop.example", "accountant", "store-1").ThisOrganizationOnly(),
+		builders.Binding("mgr@shop.example", "manager", "store-1").ThisOrganizationOnly(), builders.Binding("mgr@shop.example", "manager", "store-2").ThisOrganizationOnly(),
+		builders.Binding("tm@shop.example", "team-member", "store-3").ThisOrganizationOnly(),
+		builders.Invitation("new-tm@shop.example", "store-1", "team-member").InvitedBy("mgr@shop.example").Named("mgr-invites-store-1"),
+		builders.Invitation("new-tm@shop.example", "store-3", "team-member").InvitedBy("mgr@shop.example").Named("mgr-invites-store-3"),
+		builders.Invitation("x@shop.example", "store-3", "team-member").InvitedBy("tm@shop.example").Named("tm-invites"),
+		builders.Invitation("y@shop.example", "store-1", "team-member").InvitedBy("acc@shop.example").Named("acc-invites"),
+		builders.Invitation("z@shop.example", "shop", "administrator").InvitedBy("owner@shop.example").Named("owner-invites"),
 	)
 	p := permissions.Compile(in, epoch)
 	for _, store := range []string{"store-1", "store-2", "store-3"} {
@@ -294,7 +292,7 @@ func TestScenarioStoreUserManagement(t *testing.T) {
 		"acc-invites":         v1alpha1.UserPhaseRejected, // nor can an Accountant
 		"owner-invites":       v1alpha1.UserPhaseNew,      // the account owner may assign any role
 	} {
-		if got := mustInvitation(t, p, inv).Phase; got != want {
+		if got := must(t, p.Invitation, inv).Phase; got != want {
 			t.Errorf("invitation %s: %s, want %s", inv, got, want)
 		}
 	}

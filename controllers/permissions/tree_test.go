@@ -7,10 +7,11 @@ import (
 
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
 	"github.com/orgaccess/orgaccess/controllers/permissions"
+	"github.com/orgaccess/orgaccess/test/builders"
 )
 
-func storefrontTree() *treeB {
-	return Tree("storefront",
+func storefrontTree() *builders.TreeBuilder {
+	return builders.Tree("storefront",
 		"sales", "sales/checkout", "sales/pay-on-account", "sales/orders", "sales/orders/subordinates",
 		"quotes", "quotes/view", "quotes/edit", "quotes/templates", "quotes/templates/view",
 		"contracts", "contracts/read", "contracts/write",
@@ -37,12 +38,12 @@ func TestTreeClosure(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := permissions.Compile(platform(storefrontTree(), Role("r").Permissions(tt.grant...), Customer("acme"),
-				Bind("u@acme.example", "r", "acme")), epoch)
+			p := permissions.Compile(platform(storefrontTree(), builders.Role("r").Permissions(tt.grant...), builders.Customer("acme"),
+				builders.Binding("u@acme.example", "r", "acme")), epoch)
 			h := access(t, p, "acme", "u@acme.example")
 			want := tt.want
 			if want == nil {
-				for _, perm := range storefrontTree().t.Spec.Permissions {
+				for _, perm := range storefrontTree().Obj().Spec.Permissions {
 					want = append(want, string(perm.Path))
 				}
 				slices.Sort(want)
@@ -60,10 +61,10 @@ func TestTreeClosure(t *testing.T) {
 
 func TestTreeProblems(t *testing.T) {
 	in := platform(
-		Tree("a", "sales", "sales/checkout").Implies("sales/checkout", "ghost"),
-		Tree("b", "sales", "quotes/view"),
-		Tree("clean", "contracts"),
-		Role("r").Permissions("quotes/view"), Customer("acme"), Bind("u@acme.example", "r", "acme"),
+		builders.Tree("a", "sales", "sales/checkout").Implies("sales/checkout", "ghost"),
+		builders.Tree("b", "sales", "quotes/view"),
+		builders.Tree("clean", "contracts"),
+		builders.Role("r").Permissions("quotes/view"), builders.Customer("acme"), builders.Binding("u@acme.example", "r", "acme"),
 	)
 	p := permissions.Compile(in, epoch)
 	a, _ := p.Tree("a")
@@ -82,7 +83,7 @@ func TestTreeProblems(t *testing.T) {
 	if c := ready(t, clean.Conditions); !c.True {
 		t.Errorf("tree clean Ready = %+v, want True", c)
 	}
-	onlyMissingParent := permissions.Compile(platform(Tree("t", "a/b")), epoch)
+	onlyMissingParent := permissions.Compile(platform(builders.Tree("t", "a/b")), epoch)
 	if r, _ := onlyMissingParent.Tree("t"); ready(t, r.Conditions).Reason != v1alpha1.ReasonMissingParent {
 		t.Errorf("tree with a missing parent: %+v", r.Conditions)
 	}
@@ -94,10 +95,10 @@ func TestTreeProblems(t *testing.T) {
 
 func TestWithoutTreePatternsAsGiven(t *testing.T) {
 	in := platform(
-		Role("r").Permissions("sales", "sales/checkout", "*/read", "quotes/read/own", "contracts/write"),
-		Role("s").Permissions("contracts/write", "*/read/x"),
-		Customer("acme"),
-		Bind("u@acme.example", "r", "acme"), Bind("u@acme.example", "s", "acme"),
+		builders.Role("r").Permissions("sales", "sales/checkout", "*/read", "quotes/read/own", "contracts/write"),
+		builders.Role("s").Permissions("contracts/write", "*/read/x"),
+		builders.Customer("acme"),
+		builders.Binding("u@acme.example", "r", "acme"), builders.Binding("u@acme.example", "s", "acme"),
 	)
 	p := permissions.Compile(in, epoch)
 	h := access(t, p, "acme", "u@acme.example")
