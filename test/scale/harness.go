@@ -26,7 +26,7 @@ type harness struct {
 	logPath string
 }
 
-func newHarness(ctx context.Context, cl *cluster, o options, bin, logPath string) (*harness, error) {
+func newHarness(cl *cluster, o options, bin, logPath string) (*harness, error) {
 	cs, err := cl.clientset()
 	if err != nil {
 		return nil, err
@@ -81,10 +81,9 @@ func (h *harness) writes(ctx context.Context) (writeCounts, error) {
 func (h *harness) measure(ctx context.Context, size platformgen.Size) (*results, error) {
 	res := &results{loadBefore: loadAverage()}
 	in := platformgen.Generate(size, h.o.seed)
-	res.organizations, res.bindings, res.users = len(in.Organizations), len(in.Bindings), size.Users
 	shiftTimes(&in, time.Now())
 	ownBindingsAsController(&in, time.Now())
-	res.bindings = len(in.Bindings)
+	res.organizations, res.bindings, res.users = len(in.Organizations), len(in.Bindings), size.Users
 
 	logf("applying %d organizations, %d roles, %d invitations, %d bindings with %d workers",
 		len(in.Organizations), len(in.Roles), len(in.Invitations), len(in.Bindings), h.o.applyWorkers)
@@ -121,14 +120,18 @@ func (h *harness) measure(ctx context.Context, size platformgen.Size) (*results,
 		return res, err
 	}
 	m, err := h.restart(ctx, res)
+	if m != nil {
+		defer func() {
+			heap, rss := m.peaks()
+			res.peakHeap, res.peakRSS = max(res.peakHeap, heap), max(res.peakRSS, rss)
+			if err := m.stop(); err != nil {
+				logf("%v", err)
+			}
+		}()
+	}
 	if err != nil {
 		return res, err
 	}
-	defer func() {
-		if err := m.stop(); err != nil {
-			logf("%v", err)
-		}
-	}()
 	// From here on the harness works on the platform as the apiserver holds it, statuses
 	// written by the manager included.
 	if in, err = readPlatform(ctx, h.c); err != nil {
@@ -145,8 +148,6 @@ func (h *harness) measure(ctx context.Context, size platformgen.Size) (*results,
 		res.incrementals = append(res.incrementals, inc)
 		exp = next
 	}
-	heap, rss := m.peaks()
-	res.peakHeap, res.peakRSS = max(res.peakHeap, heap), max(res.peakRSS, rss)
 	return res, nil
 }
 

@@ -121,7 +121,7 @@ func run(o options) error {
 			logf("%v", err)
 		}
 	}()
-	h, err := newHarness(ctx, cl, o, bin, filepath.Join(workDir, "manager.log"))
+	h, err := newHarness(cl, o, bin, filepath.Join(workDir, "manager.log"))
 	if err != nil {
 		return err
 	}
