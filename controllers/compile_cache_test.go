@@ -9,14 +9,15 @@ import (
 
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
 	"github.com/orgaccess/orgaccess/controllers/permissions"
+	"github.com/orgaccess/orgaccess/test/builders"
 )
 
 func fingerprintInput() permissions.Input {
-	org := makeOrg("acme", v1alpha1.OrganizationTypeCustomer).obj().(*v1alpha1.Organization)
-	role := makeRole("customer").permissions("sales").obj().(*v1alpha1.Role)
-	b1 := makeBinding("b1", "ann@acme.example", "customer", "acme").obj().(*v1alpha1.RoleBinding)
-	b2 := makeBinding("b2", "ben@acme.example", "customer", "acme").obj().(*v1alpha1.RoleBinding)
-	inv := makeInvitation("ann", "ann@acme.example", "acme").roles("customer").obj().(*v1alpha1.UserInvitation)
+	org := builders.Customer("acme").Obj()
+	role := builders.Role("customer").Permissions("sales").Obj()
+	b1 := builders.Binding("ann@acme.example", "customer", "acme").Named("b1").Obj()
+	b2 := builders.Binding("ben@acme.example", "customer", "acme").Named("b2").Obj()
+	inv := builders.Invitation("ann@acme.example", "acme", "customer").Named("ann").Obj()
 	for i, o := range []metav1.Object{org, role, b1, b2, inv} {
 		o.SetUID(types.UID("uid-" + o.GetName()))
 		o.SetGeneration(int64(i + 1))

@@ -11,12 +11,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
 	"github.com/orgaccess/orgaccess/controllers/permissions"
+	"github.com/orgaccess/orgaccess/test/builders"
 	"github.com/orgaccess/orgaccess/test/platformgen"
 )
 
@@ -166,24 +166,22 @@ func TestGatheredSubsetsGiveTheWholePlatformsResults(t *testing.T) {
 // organization's defaultRoles.
 func TestRoleSubsetCountsUsersOfDeprecatedRolesAndDefaultRoles(t *testing.T) {
 	now := platformgen.Now()
-	legacy := makeRole("legacy").permissions("old").obj().(*v1alpha1.Role)
-	legacy.Spec.Deprecation = &v1alpha1.RoleDeprecation{RemoveAfter: metav1.NewTime(now.Add(time.Hour))}
-	older := makeRole("older").permissions("older").obj().(*v1alpha1.Role)
-	older.Spec.Deprecation = &v1alpha1.RoleDeprecation{RemoveAfter: metav1.NewTime(now.Add(time.Hour))}
+	legacy := builders.Role("legacy").Permissions("old").Deprecated("", now.Add(time.Hour)).Obj()
+	older := builders.Role("older").Permissions("older").Deprecated("", now.Add(time.Hour)).Obj()
 	in := permissions.Input{
 		Organizations: []v1alpha1.Organization{
-			*makeOrg("acme", v1alpha1.OrganizationTypeCustomer).defaultRoles("legacy").obj().(*v1alpha1.Organization),
-			*makeOrg("globex", v1alpha1.OrganizationTypeCustomer).obj().(*v1alpha1.Organization),
+			*builders.Customer("acme").DefaultRoles("legacy").Obj(),
+			*builders.Customer("globex").Obj(),
 		},
-		Roles: []v1alpha1.Role{*legacy, *older, *makeRole("modern").permissions("new").obj().(*v1alpha1.Role)},
+		Roles: []v1alpha1.Role{*legacy, *older, *builders.Role("modern").Permissions("new").Obj()},
 		Bindings: []v1alpha1.RoleBinding{
-			*makeBinding("ann-legacy", "ann@x.example", "legacy", "acme").obj().(*v1alpha1.RoleBinding),
-			*makeBinding("ann-older", "ann@x.example", "older", "globex").obj().(*v1alpha1.RoleBinding),
-			*makeBinding("ben-legacy", "ben@x.example", "legacy", "acme").obj().(*v1alpha1.RoleBinding),
-			*makeBinding("ben-modern", "ben@x.example", "modern", "globex").obj().(*v1alpha1.RoleBinding),
+			*builders.Binding("ann@x.example", "legacy", "acme").Named("ann-legacy").Obj(),
+			*builders.Binding("ann@x.example", "older", "globex").Named("ann-older").Obj(),
+			*builders.Binding("ben@x.example", "legacy", "acme").Named("ben-legacy").Obj(),
+			*builders.Binding("ben@x.example", "modern", "globex").Named("ben-modern").Obj(),
 		},
 		Invitations: []v1alpha1.UserInvitation{
-			*makeInvitation("cat", "cat@x.example", "acme").obj().(*v1alpha1.UserInvitation),
+			*builders.Invitation("cat@x.example", "acme").Named("cat").Obj(),
 		},
 	}
 	for i := range in.Organizations {

@@ -31,10 +31,9 @@ func eventually(t *testing.T, check func(g Gomega)) {
 }
 
 // create creates every object in ns, in order.
-func create(t *testing.T, ns string, objs ...objectBuilder) {
+func create(t *testing.T, ns string, objs ...client.Object) {
 	t.Helper()
-	for _, b := range objs {
-		o := b.obj()
+	for _, o := range objs {
 		o.SetNamespace(ns)
 		if err := k8s.Create(context.Background(), o); err != nil {
 			t.Fatalf("create %T %s: %v", o, o.GetName(), err)

@@ -8,15 +8,16 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
+	"github.com/orgaccess/orgaccess/test/builders"
 )
 
 func TestReparentedOrganizationMovesItsSubtree(t *testing.T) {
 	ns := newPlatform(t)
 	seedPlatform(t, ns)
 	create(t, ns,
-		makeOrg("fabrikam", v1alpha1.OrganizationTypeSeller).parent("north"),
-		makeBinding("alice-seller-admin", "alice@contoso.example", "seller-admin", "contoso"),
-		makeBinding("dave-seller-admin", "dave@fabrikam.example", "seller-admin", "fabrikam"),
+		builders.Seller("fabrikam").Under("north").Obj(),
+		builders.Binding("alice@contoso.example", "seller-admin", "contoso").Named("alice-seller-admin").Obj(),
+		builders.Binding("dave@fabrikam.example", "seller-admin", "fabrikam").Named("dave-seller-admin").Obj(),
 	)
 	eventually(t, func(g Gomega) {
 		g.Expect(document(g, ns, "store-1").Users).To(HaveKey("alice@contoso.example"))
@@ -55,10 +56,10 @@ func TestReparentedOrganizationMovesItsSubtree(t *testing.T) {
 func TestChildAppliedBeforeItsParentConvergesWhenTheParentArrives(t *testing.T) {
 	ns := newPlatform(t)
 	create(t, ns,
-		makeRole("customer").permissions("sales"),
-		makeOrg("store-9", v1alpha1.OrganizationTypeUnit).parent("late"),
-		makeBinding("erin-customer", "erin@late.example", "customer", "late"),
-		makeBinding("fred-customer", "fred@late.example", "customer", "store-9"),
+		builders.Role("customer").Permissions("sales").Obj(),
+		builders.Unit("store-9").Under("late").Obj(),
+		builders.Binding("erin@late.example", "customer", "late").Named("erin-customer").Obj(),
+		builders.Binding("fred@late.example", "customer", "store-9").Named("fred-customer").Obj(),
 	)
 	eventually(t, func(g Gomega) {
 		doc := document(g, ns, "store-9")
@@ -72,7 +73,7 @@ func TestChildAppliedBeforeItsParentConvergesWhenTheParentArrives(t *testing.T) 
 		g.Expect(condition(binding.Status.Conditions, v1alpha1.ConditionReady)).To(haveCondition(metav1.ConditionFalse, v1alpha1.ReasonOrganizationNotFound))
 	})
 
-	create(t, ns, makeOrg("late", v1alpha1.OrganizationTypeCustomer))
+	create(t, ns, builders.Customer("late").Obj())
 	eventually(t, func(g Gomega) {
 		doc := document(g, ns, "store-9")
 		g.Expect(doc.Path).To(Equal([]string{"late", "store-9"}))
@@ -89,12 +90,12 @@ func TestChildAppliedBeforeItsParentConvergesWhenTheParentArrives(t *testing.T) 
 func TestOrganizationCycleFailsClosed(t *testing.T) {
 	ns := newPlatform(t)
 	create(t, ns,
-		makeRole("customer").permissions("sales"),
-		makeOrg("cust", v1alpha1.OrganizationTypeCustomer),
-		makeOrg("unit-a", v1alpha1.OrganizationTypeUnit).parent("unit-b"),
-		makeOrg("unit-b", v1alpha1.OrganizationTypeUnit).parent("unit-a"),
-		makeBinding("gina-a", "gina@cycle.example", "customer", "unit-a"),
-		makeBinding("hal-b", "hal@cycle.example", "customer", "unit-b"),
+		builders.Role("customer").Permissions("sales").Obj(),
+		builders.Customer("cust").Obj(),
+		builders.Unit("unit-a").Under("unit-b").Obj(),
+		builders.Unit("unit-b").Under("unit-a").Obj(),
+		builders.Binding("gina@cycle.example", "customer", "unit-a").Named("gina-a").Obj(),
+		builders.Binding("hal@cycle.example", "customer", "unit-b").Named("hal-b").Obj(),
 	)
 	eventually(t, func(g Gomega) {
 		for _, name := range []string{"unit-a", "unit-b"} {

@@ -7,15 +7,16 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
+	"github.com/orgaccess/orgaccess/test/builders"
 )
 
 func TestPermissionTreesAreJudgedTogetherAndReachEveryDocument(t *testing.T) {
 	ns := newPlatform(t)
 	create(t, ns,
-		makeOrg("acme", v1alpha1.OrganizationTypeCustomer),
-		makeOrg("globex", v1alpha1.OrganizationTypeCustomer),
-		makeRole("editor").permissions("contracts/write"),
-		makeBinding("kim-editor", "kim@acme.example", "editor", "acme"),
+		builders.Customer("acme").Obj(),
+		builders.Customer("globex").Obj(),
+		builders.Role("editor").Permissions("contracts/write").Obj(),
+		builders.Binding("kim@acme.example", "editor", "acme").Named("kim-editor").Obj(),
 	)
 	eventually(t, func(g Gomega) {
 		doc := document(g, ns, "acme")
@@ -25,7 +26,7 @@ func TestPermissionTreesAreJudgedTogetherAndReachEveryDocument(t *testing.T) {
 	})
 
 	// A tree appears: every document of the namespace now holds closures.
-	create(t, ns, makeTree("contracts").path("contracts").path("contracts/read").path("contracts/write", "contracts/read"))
+	create(t, ns, builders.Tree("contracts", "contracts", "contracts/read").Implies("contracts/write", "contracts/read").Obj())
 	eventually(t, func(g Gomega) {
 		var tree v1alpha1.PermissionTree
 		get(g, ns, "contracts", &tree)
@@ -39,7 +40,7 @@ func TestPermissionTreesAreJudgedTogetherAndReachEveryDocument(t *testing.T) {
 	})
 
 	// A second tree defining the same path: both report it.
-	create(t, ns, makeTree("duplicate").path("contracts"))
+	create(t, ns, builders.Tree("duplicate", "contracts").Obj())
 	eventually(t, func(g Gomega) {
 		for _, name := range []string{"contracts", "duplicate"} {
 			var tree v1alpha1.PermissionTree

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
+	"github.com/orgaccess/orgaccess/test/builders"
 )
 
 // seedPlatform creates a small platform shaped like the seeds':
@@ -32,15 +33,15 @@ import (
 func seedPlatform(t *testing.T, ns string) {
 	t.Helper()
 	create(t, ns,
-		makeRole("seller-admin").permissions("customers/*", "reports").assignable("*"),
-		makeRole("customer").permissions("sales", "quotes/view"),
-		makeRole("customer-admin").includes("customer").permissions("users").assignable("customer"),
-		makeRole("beta-preview").features("beta-preview"),
-		makeOrg("north", v1alpha1.OrganizationTypeDistributor),
-		makeOrg("contoso", v1alpha1.OrganizationTypeSeller).parent("north"),
-		makeOrg("acme", v1alpha1.OrganizationTypeCustomer).parent("contoso").owner("owner@acme.example"),
-		makeOrg("store-1", v1alpha1.OrganizationTypeUnit).parent("acme"),
-		makeOrg("globex", v1alpha1.OrganizationTypeCustomer).parent("contoso"),
+		builders.Role("seller-admin").Permissions("customers/*", "reports").Assigns("*").Obj(),
+		builders.Role("customer").Permissions("sales", "quotes/view").Obj(),
+		builders.Role("customer-admin").Includes("customer").Permissions("users").Assigns("customer").Obj(),
+		builders.Role("beta-preview").Features("beta-preview").Obj(),
+		builders.Distributor("north").Obj(),
+		builders.Seller("contoso").Under("north").Obj(),
+		builders.Customer("acme").Under("contoso").Owner("owner@acme.example").Obj(),
+		builders.Unit("store-1").Under("acme").Obj(),
+		builders.Customer("globex").Under("contoso").Obj(),
 	)
 }
 
@@ -48,10 +49,10 @@ func TestPublishesEveryOrganizationsDocumentAndStatus(t *testing.T) {
 	ns := newPlatform(t)
 	seedPlatform(t, ns)
 	create(t, ns,
-		makeBinding("alice-seller-admin", "alice@contoso.example", "seller-admin", "contoso"),
-		makeBinding("bob-customer", "bob@acme.example", "customer", "acme").thisOrganizationOnly(),
-		makeBinding("carol-customer-admin", "carol@acme.example", "customer-admin", "acme"),
-		makeBinding("carol-beta", "carol@acme.example", "beta-preview", "acme"),
+		builders.Binding("alice@contoso.example", "seller-admin", "contoso").Named("alice-seller-admin").Obj(),
+		builders.Binding("bob@acme.example", "customer", "acme").Named("bob-customer").ThisOrganizationOnly().Obj(),
+		builders.Binding("carol@acme.example", "customer-admin", "acme").Named("carol-customer-admin").Obj(),
+		builders.Binding("carol@acme.example", "beta-preview", "acme").Named("carol-beta").Obj(),
 	)
 
 	eventually(t, func(g Gomega) {
@@ -118,7 +119,7 @@ func TestPublishesEveryOrganizationsDocumentAndStatus(t *testing.T) {
 func TestHandEditedOrDeletedConfigMapIsRestored(t *testing.T) {
 	ns := newPlatform(t)
 	seedPlatform(t, ns)
-	create(t, ns, makeBinding("bob-customer", "bob@acme.example", "customer", "acme"))
+	create(t, ns, builders.Binding("bob@acme.example", "customer", "acme").Named("bob-customer").Obj())
 	var published string
 	eventually(t, func(g Gomega) {
 		g.Expect(document(g, ns, "acme").Users).To(HaveKey("bob@acme.example"))
@@ -183,7 +184,7 @@ func publishLatencySamples(t *testing.T) uint64 {
 
 // bigRole returns a role of 256 distinct permission paths of about 250 bytes each (the
 // API's limits): about 64 KiB of permission set that no other role shares.
-func bigRole(name string) objectBuilder {
+func bigRole(name string) *builders.RoleBuilder {
 	segment := strings.Repeat("x", 38)
 	var paths []string
 	for i := range 256 {
@@ -193,17 +194,17 @@ func bigRole(name string) objectBuilder {
 		}
 		paths = append(paths, p)
 	}
-	return makeRole(name).permissions(paths...)
+	return builders.Role(name).Permissions(paths...)
 }
 
 func TestLargeDocumentIsShardedAndStaleShardsRemoved(t *testing.T) {
 	ns := newPlatform(t)
-	create(t, ns, makeOrg("mega", v1alpha1.OrganizationTypeCustomer))
+	create(t, ns, builders.Customer("mega").Obj())
 	// Eighteen users with distinct ~64 KiB permission sets: about 1.1 MiB of document.
 	const users = 18
 	for i := range users {
 		role := fmt.Sprintf("big-%d", i)
-		create(t, ns, bigRole(role), makeBinding(fmt.Sprintf("user-%d", i), fmt.Sprintf("user-%d@mega.example", i), role, "mega"))
+		create(t, ns, bigRole(role).Obj(), builders.Binding(fmt.Sprintf("user-%d@mega.example", i), role, "mega").Named(fmt.Sprintf("user-%d", i)).Obj())
 	}
 	var shardCount int
 	eventually(t, func(g Gomega) {
@@ -324,13 +325,12 @@ func TestRestartedManagerOnConvergedPlatformWritesNothing(t *testing.T) {
 	ns := newPlatform(t)
 	seedPlatform(t, ns)
 	create(t, ns,
-		makeTree("catalog").path("sales").path("sales/checkout").path("quotes").path("quotes/view").
-			path("users").path("reports").path("customers"),
-		makeBinding("alice-seller-admin", "alice@contoso.example", "seller-admin", "contoso"),
-		makeBinding("bob-customer", "bob@acme.example", "customer", "acme").thisOrganizationOnly(),
-		makeInvitation("carol", "carol@acme.example", "acme").roles("customer-admin").accepted(testClock.Now()),
-		makeInvitation("dave", "dave@acme.example", "globex").roles("customer"),
-		makeInvitation("erin", "erin@acme.example", "acme").roles("customer").blocked(),
+		builders.Tree("catalog", "sales", "sales/checkout", "quotes", "quotes/view", "users", "reports", "customers").Obj(),
+		builders.Binding("alice@contoso.example", "seller-admin", "contoso").Named("alice-seller-admin").Obj(),
+		builders.Binding("bob@acme.example", "customer", "acme").Named("bob-customer").ThisOrganizationOnly().Obj(),
+		builders.Invitation("carol@acme.example", "acme", "customer-admin").Named("carol").AcceptedAt(testClock.Now()).Obj(),
+		builders.Invitation("dave@acme.example", "globex", "customer").Named("dave").Obj(),
+		builders.Invitation("erin@acme.example", "acme", "customer").Named("erin").Blocked().Obj(),
 	)
 
 	// Converged: every object's status describes its generation, every document is out.

@@ -10,14 +10,15 @@ import (
 
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
 	"github.com/orgaccess/orgaccess/controllers/permissions"
+	"github.com/orgaccess/orgaccess/test/builders"
 )
 
 func TestChangeOfAnIncludedRoleReachesTheOrganizationsUsingIt(t *testing.T) {
 	ns := newPlatform(t)
 	seedPlatform(t, ns)
 	create(t, ns,
-		makeBinding("carol-customer-admin", "carol@acme.example", "customer-admin", "acme"),
-		makeBinding("alice-seller-admin", "alice@contoso.example", "seller-admin", "globex"),
+		builders.Binding("carol@acme.example", "customer-admin", "acme").Named("carol-customer-admin").Obj(),
+		builders.Binding("alice@contoso.example", "seller-admin", "globex").Named("alice-seller-admin").Obj(),
 	)
 	var globexCM corev1.ConfigMap
 	eventually(t, func(g Gomega) {
@@ -49,13 +50,11 @@ func TestDeprecatedRoleGrantsItsReplacementFromRemoveAfter(t *testing.T) {
 	ns := newPlatform(t)
 	// Due in a few seconds: nothing but the requeue at removeAfter reconciles again.
 	removeAfter := testClock.Now().Add(4 * time.Second).Truncate(time.Second)
-	legacy := makeRole("legacy").permissions("old-area")
-	legacy.r.Spec.Deprecation = &v1alpha1.RoleDeprecation{Replacement: "modern", RemoveAfter: metav1.NewTime(removeAfter)}
 	create(t, ns,
-		makeOrg("acme", v1alpha1.OrganizationTypeCustomer),
-		makeRole("modern").permissions("new-area"),
-		legacy,
-		makeBinding("pat-legacy", "pat@acme.example", "legacy", "acme"),
+		builders.Customer("acme").Obj(),
+		builders.Role("modern").Permissions("new-area").Obj(),
+		builders.Role("legacy").Permissions("old-area").Deprecated("modern", removeAfter).Obj(),
+		builders.Binding("pat@acme.example", "legacy", "acme").Named("pat-legacy").Obj(),
 	)
 	eventually(t, func(g Gomega) {
 		var binding v1alpha1.RoleBinding
@@ -75,12 +74,12 @@ func TestDeprecatedRoleGrantsItsReplacementFromRemoveAfter(t *testing.T) {
 func TestIncludeCycleFailsClosed(t *testing.T) {
 	ns := newPlatform(t)
 	create(t, ns,
-		makeOrg("acme", v1alpha1.OrganizationTypeCustomer),
-		makeRole("loop-a").permissions("alpha").includes("loop-b"),
-		makeRole("loop-b").permissions("beta").includes("loop-a"),
-		makeRole("plain").permissions("gamma"),
-		makeBinding("ida-loop", "ida@acme.example", "loop-a", "acme"),
-		makeBinding("ida-plain", "ida@acme.example", "plain", "acme"),
+		builders.Customer("acme").Obj(),
+		builders.Role("loop-a").Permissions("alpha").Includes("loop-b").Obj(),
+		builders.Role("loop-b").Permissions("beta").Includes("loop-a").Obj(),
+		builders.Role("plain").Permissions("gamma").Obj(),
+		builders.Binding("ida@acme.example", "loop-a", "acme").Named("ida-loop").Obj(),
+		builders.Binding("ida@acme.example", "plain", "acme").Named("ida-plain").Obj(),
 	)
 	eventually(t, func(g Gomega) {
 		for _, name := range []string{"loop-a", "loop-b"} {
@@ -99,10 +98,10 @@ func TestIncludeCycleFailsClosed(t *testing.T) {
 func TestRoleDeletionWaitsWhileInUse(t *testing.T) {
 	ns := newPlatform(t)
 	create(t, ns,
-		makeOrg("acme", v1alpha1.OrganizationTypeCustomer),
-		makeRole("temp").permissions("sales"),
-		makeRole("wrapper").includes("temp"),
-		makeBinding("jo-temp", "jo@acme.example", "temp", "acme"),
+		builders.Customer("acme").Obj(),
+		builders.Role("temp").Permissions("sales").Obj(),
+		builders.Role("wrapper").Includes("temp").Obj(),
+		builders.Binding("jo@acme.example", "temp", "acme").Named("jo-temp").Obj(),
 	)
 	eventually(t, func(g Gomega) {
 		var role v1alpha1.Role

@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
+	"github.com/orgaccess/orgaccess/test/builders"
 )
 
 func TestBindingExpiryIsPublishedWhenDue(t *testing.T) {
@@ -16,8 +17,8 @@ func TestBindingExpiryIsPublishedWhenDue(t *testing.T) {
 	// Due in a few seconds: nothing but the requeue at the expiry reconciles again.
 	expiry := testClock.Now().Add(4 * time.Second).Truncate(time.Second)
 	create(t, ns,
-		makeBinding("ivy-temp", "ivy@acme.example", "customer", "acme").expiresAt(expiry),
-		makeBinding("jack-customer", "jack@acme.example", "customer", "acme"),
+		builders.Binding("ivy@acme.example", "customer", "acme").Named("ivy-temp").ExpiresAt(expiry).Obj(),
+		builders.Binding("jack@acme.example", "customer", "acme").Named("jack-customer").Obj(),
 	)
 	eventually(t, func(g Gomega) {
 		if testClock.Now().Before(expiry) {

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
+	"github.com/orgaccess/orgaccess/test/builders"
 )
 
 // nopRecorder drops events, for reconcilers a test calls directly.
@@ -39,7 +40,7 @@ func ownedBindingsOf(g Gomega, ns, name string) []v1alpha1.RoleBinding {
 func TestInvitationLifecycleKeepsOwnedBindingsInStep(t *testing.T) {
 	ns := newPlatform(t)
 	seedPlatform(t, ns)
-	create(t, ns, makeInvitation("grace", "grace@acme.example", "acme").roles("customer"))
+	create(t, ns, builders.Invitation("grace@acme.example", "acme", "customer").Named("grace").Obj())
 
 	eventually(t, func(g Gomega) {
 		var inv v1alpha1.UserInvitation
@@ -109,8 +110,8 @@ func TestBlockedUserIsGoneFromEveryAffectedDocument(t *testing.T) {
 	seedPlatform(t, ns)
 	create(t, ns,
 		// kate holds access in two places: a binding on the seller and an invitation.
-		makeBinding("kate-seller-admin", "kate@contoso.example", "seller-admin", "contoso"),
-		makeInvitation("kate", "kate@contoso.example", "acme").roles("customer-admin").accepted(testClock.Now()),
+		builders.Binding("kate@contoso.example", "seller-admin", "contoso").Named("kate-seller-admin").Obj(),
+		builders.Invitation("kate@contoso.example", "acme", "customer-admin").Named("kate").AcceptedAt(testClock.Now()).Obj(),
 	)
 	affected := []string{"contoso", "acme", "store-1", "globex"}
 	eventually(t, func(g Gomega) {
@@ -147,7 +148,7 @@ func TestBlockedUserIsGoneFromEveryAffectedDocument(t *testing.T) {
 func TestInvitationExpiresExactlyWhenDue(t *testing.T) {
 	ns := newPlatform(t)
 	seedPlatform(t, ns)
-	create(t, ns, makeInvitation("hank", "hank@acme.example", "acme").roles("customer").expiresAfter(time.Minute))
+	create(t, ns, builders.Invitation("hank@acme.example", "acme", "customer").Named("hank").ExpiresAfter(time.Minute).Obj())
 	var inv v1alpha1.UserInvitation
 	eventually(t, func(g Gomega) {
 		get(g, ns, "hank", &inv)
@@ -185,12 +186,12 @@ func TestDelegationRefusedNamesTheRole(t *testing.T) {
 	ns := newPlatform(t)
 	seedPlatform(t, ns)
 	create(t, ns,
-		// carol may assign customer at acme (customer-admin's assignableRoles), nothing else.
-		makeBinding("carol-customer-admin", "carol@acme.example", "customer-admin", "acme"),
-		makeInvitation("liam", "liam@acme.example", "acme").roles("seller-admin").invitedBy("carol@acme.example").accepted(testClock.Now()),
-		makeInvitation("mia", "mia@acme.example", "acme").roles("customer").invitedBy("carol@acme.example").accepted(testClock.Now()),
+		// carol may assign customer at acme (customer-admin's assignableRoles).Obj(), nothing else.
+		builders.Binding("carol@acme.example", "customer-admin", "acme").Named("carol-customer-admin").Obj(),
+		builders.Invitation("liam@acme.example", "acme", "seller-admin").Named("liam").InvitedBy("carol@acme.example").AcceptedAt(testClock.Now()).Obj(),
+		builders.Invitation("mia@acme.example", "acme", "customer").Named("mia").InvitedBy("carol@acme.example").AcceptedAt(testClock.Now()).Obj(),
 		// The inviter's access applied after the invitation: converges all the same.
-		makeInvitation("noah", "noah@acme.example", "acme").roles("customer").invitedBy("olga@acme.example").accepted(testClock.Now()),
+		builders.Invitation("noah@acme.example", "acme", "customer").Named("noah").InvitedBy("olga@acme.example").AcceptedAt(testClock.Now()).Obj(),
 	)
 	eventually(t, func(g Gomega) {
 		var liam v1alpha1.UserInvitation
@@ -213,7 +214,7 @@ func TestDelegationRefusedNamesTheRole(t *testing.T) {
 		g.Expect(noah.Status.Phase).To(Equal(v1alpha1.UserPhaseRejected))
 	})
 
-	create(t, ns, makeBinding("olga-customer-admin", "olga@acme.example", "customer-admin", "acme"))
+	create(t, ns, builders.Binding("olga@acme.example", "customer-admin", "acme").Named("olga-customer-admin").Obj())
 	eventually(t, func(g Gomega) {
 		var noah v1alpha1.UserInvitation
 		get(g, ns, "noah", &noah)
@@ -226,8 +227,8 @@ func TestInvitationDeletionWaitsWhileOtherBindingsGrant(t *testing.T) {
 	ns := newPlatform(t)
 	seedPlatform(t, ns)
 	create(t, ns,
-		makeInvitation("lou", "lou@acme.example", "acme").roles("customer").accepted(testClock.Now()).blocked(),
-		makeBinding("lou-globex", "lou@acme.example", "customer", "globex"),
+		builders.Invitation("lou@acme.example", "acme", "customer").Named("lou").AcceptedAt(testClock.Now()).Blocked().Obj(),
+		builders.Binding("lou@acme.example", "customer", "globex").Named("lou-globex").Obj(),
 	)
 	eventually(t, func(g Gomega) {
 		var inv v1alpha1.UserInvitation
