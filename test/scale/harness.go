@@ -209,11 +209,6 @@ func (h *harness) cold(ctx context.Context, res *results, tr *tracker, exp expec
 	if err != nil {
 		return err
 	}
-	if h.o.pprof {
-		// A CPU profile of the first half minute of convergence: where the time goes.
-		go saveProfile(ctx, "http://"+pprofAddr+"/debug/pprof/profile?seconds=30", filepath.Join(h.o.workDir, "cold-cpu.pprof"))
-		defer saveProfile(ctx, "http://"+pprofAddr+"/debug/pprof/heap", filepath.Join(h.o.workDir, "cold-heap.pprof"))
-	}
 	defer func() {
 		heap, rss := m.peaks()
 		res.peakHeap, res.peakRSS = max(res.peakHeap, heap), max(res.peakRSS, rss)
@@ -221,6 +216,12 @@ func (h *harness) cold(ctx context.Context, res *results, tr *tracker, exp expec
 			logf("%v", err)
 		}
 	}()
+	if h.o.pprof {
+		// A CPU profile of the first half minute of convergence, where the time goes, and
+		// the heap once idle (deferred after the stop above, so it runs before it).
+		go saveProfile(ctx, "http://"+pprofAddr+"/debug/pprof/profile?seconds=30", filepath.Join(h.o.workDir, "cold-cpu.pprof"))
+		defer saveProfile(ctx, "http://"+pprofAddr+"/debug/pprof/heap", filepath.Join(h.o.workDir, "cold-heap.pprof"))
+	}
 	matched, err := tr.await(ctx, done, m)
 	if err != nil {
 		return fmt.Errorf("cold convergence: %w", err)
