@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -40,6 +41,12 @@ const (
 	indexRoleInclude      = "spec.includes"
 	indexRoleReplacement  = "spec.deprecation.replacement"
 	indexRoleOrganization = "spec.organizationRef.name"
+	// RoleBinding: the access.orgaccess.dev/invitation label (an invitation's bindings);
+	// ConfigMap: the access.orgaccess.dev/organization label (an organization's
+	// document). A label selector makes the cache test every object of the namespace, and
+	// these are looked up on every invitation and organization reconcile.
+	indexBindingInvitationLabel = "metadata.labels.invitation"
+	indexConfigMapOrganization  = "metadata.labels.organization"
 )
 
 // fieldIndex is one index: the object type and the function giving its keys.
@@ -69,6 +76,12 @@ var fieldIndexes = []fieldIndex{
 	}},
 	{&v1alpha1.RoleBinding{}, indexBindingEmail, func(o client.Object) []string {
 		return []string{string(o.(*v1alpha1.RoleBinding).Spec.Subject.Email)}
+	}},
+	{&v1alpha1.RoleBinding{}, indexBindingInvitationLabel, func(o client.Object) []string {
+		return labelValue(o, v1alpha1.InvitationLabel)
+	}},
+	{&corev1.ConfigMap{}, indexConfigMapOrganization, func(o client.Object) []string {
+		return labelValue(o, v1alpha1.OrganizationLabel)
 	}},
 	{&v1alpha1.UserInvitation{}, indexInvitationOrganization, func(o client.Object) []string {
 		return []string{string(o.(*v1alpha1.UserInvitation).Spec.OrganizationRef.Name)}
@@ -121,6 +134,14 @@ func setupIndexes(ctx context.Context, mgr ctrl.Manager) error {
 		if err := mgr.GetFieldIndexer().IndexField(ctx, ix.obj, ix.field, ix.extract); err != nil {
 			return fmt.Errorf("index %T by %s: %w", ix.obj, ix.field, err)
 		}
+	}
+	return nil
+}
+
+// labelValue is o's label key as an index key: none when o does not carry it.
+func labelValue(o client.Object, key string) []string {
+	if v, ok := o.GetLabels()[key]; ok {
+		return []string{v}
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -14,7 +15,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -32,23 +32,38 @@ type OrganizationReconciler struct {
 	clock     clock.PassiveClock
 	gather    gatherer
 	publisher publisher
+	changes   *changeTimes
 }
 
 var _ reconcile.Reconciler = &OrganizationReconciler{}
 
 // newOrganizationReconciler returns the publisher, writing with c (the manager's
-// cache-backed client), gathering with g and taking time from clk.
-func newOrganizationReconciler(c client.Client, clk clock.PassiveClock, g gatherer) *OrganizationReconciler {
-	return &OrganizationReconciler{client: c, clock: clk, gather: g, publisher: publisher{client: c}}
+// cache-backed client), reading ConfigMaps the cache leaves out with uncached,
+// gathering with g and taking time from clk.
+func newOrganizationReconciler(c client.Client, uncached client.Reader, clk clock.PassiveClock, g gatherer) *OrganizationReconciler {
+	return &OrganizationReconciler{client: c, clock: clk, gather: g, publisher: publisher{client: c, uncached: uncached},
+		changes: newChangeTimes(clk)}
 }
 
 // +kubebuilder:rbac:groups=access.orgaccess.dev,resources=organizations;permissiontrees;roles;rolebindings;userinvitations,verbs=get;list;watch
 // +kubebuilder:rbac:groups=access.orgaccess.dev,resources=organizations/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=access.orgaccess.dev,resources=organizations/finalizers,verbs=update
-// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update;delete
+// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update;patch;delete
 
 // Reconcile publishes one organization's document and writes its status.
 func (r *OrganizationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	// The events this reconcile answers; a failed reconcile leaves them to the retry.
+	changed, observed := r.changes.take(req.NamespacedName)
+	result, err := r.reconcile(ctx, req, changed, observed)
+	if err != nil && observed {
+		r.changes.restore(req.NamespacedName, changed)
+	}
+	return result, err
+}
+
+// reconcile publishes and writes the status; changed is when the manager first saw an
+// event for the organization since the previous reconcile began, when observed.
+func (r *OrganizationReconciler) reconcile(ctx context.Context, req ctrl.Request, changed time.Time, observed bool) (ctrl.Result, error) {
 	org := &v1alpha1.Organization{}
 	if err := r.client.Get(ctx, req.NamespacedName, org); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -77,7 +92,7 @@ func (r *OrganizationReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		return ctrl.Result{}, publishErr // a race with another writer: retry, report nothing
 	}
 	if written.wrote {
-		r.observePublish(ctx, in, org)
+		r.observePublish(in, changed, observed)
 	}
 	status := organizationStatus(org, result, written.names, publishErr)
 	if err := r.writeStatus(ctx, org, status); err != nil {
@@ -120,35 +135,32 @@ func (r *OrganizationReconciler) writeStatus(ctx context.Context, org *v1alpha1.
 	return patchStatus(ctx, r.client, before, org)
 }
 
-// observePublish records how long the newest change among the document's inputs (or a
-// hand edit of its ConfigMaps) took to be published.
-func (r *OrganizationReconciler) observePublish(ctx context.Context, in permissions.Input, org *v1alpha1.Organization) {
-	var objs []metav1.Object
-	for i := range in.Organizations {
-		objs = append(objs, &in.Organizations[i])
-	}
-	for i := range in.Roles {
-		objs = append(objs, &in.Roles[i])
-	}
-	for i := range in.Trees {
-		objs = append(objs, &in.Trees[i])
-	}
-	for i := range in.Bindings {
-		objs = append(objs, &in.Bindings[i])
-	}
-	for i := range in.Invitations {
-		objs = append(objs, &in.Invitations[i])
-	}
-	var cms corev1.ConfigMapList
-	if err := r.client.List(ctx, &cms, client.InNamespace(org.Namespace),
-		client.MatchingLabels{v1alpha1.OrganizationLabel: org.Name}); err == nil {
-		for i := range cms.Items {
-			objs = append(objs, &cms.Items[i])
+// observePublish records how long a published change took: from the event that
+// announced it, or, for a publish no event announced (a requeue at an expiry), from the
+// newest creation or deletion among the document's inputs.
+func (r *OrganizationReconciler) observePublish(in permissions.Input, changed time.Time, observed bool) {
+	if !observed {
+		var objs []metav1.Object
+		for i := range in.Organizations {
+			objs = append(objs, &in.Organizations[i])
+		}
+		for i := range in.Roles {
+			objs = append(objs, &in.Roles[i])
+		}
+		for i := range in.Trees {
+			objs = append(objs, &in.Trees[i])
+		}
+		for i := range in.Bindings {
+			objs = append(objs, &in.Bindings[i])
+		}
+		for i := range in.Invitations {
+			objs = append(objs, &in.Invitations[i])
+		}
+		if changed = newestChange(objs...); changed.IsZero() {
+			return
 		}
 	}
-	if changed := newestChange(objs...); !changed.IsZero() {
-		changeToPublish.Observe(max(r.clock.Since(changed).Seconds(), 0))
-	}
+	changeToPublish.Observe(max(r.clock.Since(changed).Seconds(), 0))
 }
 
 // SetupWithManager registers the publisher and the watches that enqueue the
@@ -156,15 +168,16 @@ func (r *OrganizationReconciler) observePublish(ctx context.Context, in permissi
 func (r *OrganizationReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	rel := relations{reader: mgr.GetClient()}
 	specChanged := builder.WithPredicates(predicate.GenerationChangedPredicate{})
+	seen := r.changes
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&v1alpha1.Organization{}).
-		Owns(&corev1.ConfigMap{}).
-		Watches(&v1alpha1.Organization{}, handler.EnqueueRequestsFromMapFunc(rel.organizationsForOrganization), specChanged).
-		Watches(&v1alpha1.Role{}, handler.EnqueueRequestsFromMapFunc(rel.organizationsForRole), specChanged).
-		Watches(&v1alpha1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(rel.organizationsForBinding), specChanged).
-		Watches(&v1alpha1.UserInvitation{}, handler.EnqueueRequestsFromMapFunc(rel.organizationsForInvitation),
+		For(&v1alpha1.Organization{}, builder.WithPredicates(seen.ofObject())).
+		Owns(&corev1.ConfigMap{}, builder.WithPredicates(seen.ofController())).
+		Watches(&v1alpha1.Organization{}, seen.mapped(rel.organizationsForOrganization), specChanged).
+		Watches(&v1alpha1.Role{}, seen.mapped(rel.organizationsForRole), specChanged).
+		Watches(&v1alpha1.RoleBinding{}, seen.mapped(rel.organizationsForBinding), specChanged).
+		Watches(&v1alpha1.UserInvitation{}, seen.mapped(rel.organizationsForInvitation),
 			builder.WithPredicates(invitationInputChanged)).
-		Watches(&v1alpha1.PermissionTree{}, handler.EnqueueRequestsFromMapFunc(rel.organizationsForTree), specChanged).
+		Watches(&v1alpha1.PermissionTree{}, seen.mapped(rel.organizationsForTree), specChanged).
 		WithOptions(opts).
 		Complete(r)
 }

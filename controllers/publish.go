@@ -24,6 +24,10 @@ import (
 // before writing, so an unchanged document writes nothing.
 type publisher struct {
 	client client.Client
+	// uncached reads a ConfigMap the cache does not hold: one whose organization label
+	// was removed, when the cache holds only labelled ConfigMaps (CacheOptions). nil
+	// reads through client.
+	uncached client.Reader
 }
 
 // documentConfigMapName names shard n (1-based) of org's document.
@@ -140,9 +144,9 @@ func (p publisher) publish(ctx context.Context, org *v1alpha1.Organization, shar
 	}
 	for _, want := range desiredConfigMaps(org, shards) {
 		res.names = append(res.names, want.Name)
-		have, err := p.current(ctx, &want, existing)
-		if err != nil {
-			return res, err
+		var have *corev1.ConfigMap
+		if cm, ok := existing[want.Name]; ok {
+			have = &cm
 		}
 		delete(existing, want.Name)
 		wrote, err := p.write(ctx, org, have, &want)
@@ -169,7 +173,21 @@ func (p publisher) publish(ctx context.Context, org *v1alpha1.Organization, shar
 func (p publisher) write(ctx context.Context, org *v1alpha1.Organization, have, want *corev1.ConfigMap) (bool, error) {
 	switch {
 	case have == nil:
-		if err := p.client.Create(ctx, want); err != nil {
+		// Created without looking first: on a cold start none exists, and a look would
+		// cost a request per document. One that exists without our label (someone
+		// removed it) is read and updated instead.
+		err := p.client.Create(ctx, want)
+		if apierrors.IsAlreadyExists(err) {
+			if have, err = p.unlabelled(ctx, want); err != nil {
+				return false, err
+			}
+			if have != nil {
+				return p.write(ctx, org, have, want)
+			}
+			return false, writeFailed(want.Name, apierrors.NewConflict(corev1.Resource("configmaps"), want.Name,
+				errors.New("created and deleted concurrently")))
+		}
+		if err != nil {
 			return false, writeFailed(want.Name, err)
 		}
 		documentWrites.WithLabelValues("create").Inc()
@@ -183,7 +201,10 @@ func (p publisher) write(ctx context.Context, org *v1alpha1.Organization, have, 
 		writesSkipped.WithLabelValues(resourceConfigMap).Inc()
 		return false, nil
 	default:
-		if err := p.client.Update(ctx, mergeConfigMap(have, want)); err != nil {
+		// A patch of what changed, not an update: the cache's copy lacks what it does not
+		// keep (CacheOptions), which an update would erase.
+		patch := client.MergeFromWithOptions(have, client.MergeFromWithOptimisticLock{})
+		if err := p.client.Patch(ctx, mergeConfigMap(have, want), patch); err != nil {
 			return false, writeFailed(want.Name, err)
 		}
 		documentWrites.WithLabelValues("update").Inc()
@@ -195,7 +216,7 @@ func (p publisher) write(ctx context.Context, org *v1alpha1.Organization, have, 
 func (p publisher) published(ctx context.Context, org *v1alpha1.Organization) (map[string]corev1.ConfigMap, error) {
 	var list corev1.ConfigMapList
 	if err := p.client.List(ctx, &list, client.InNamespace(org.Namespace),
-		client.MatchingLabels{v1alpha1.OrganizationLabel: org.Name}); err != nil {
+		client.MatchingFields{indexConfigMapOrganization: org.Name}); err != nil {
 		return nil, fmt.Errorf("list ConfigMaps of Organization %s/%s: %w", org.Namespace, org.Name, err)
 	}
 	out := make(map[string]corev1.ConfigMap, len(list.Items))
@@ -205,14 +226,15 @@ func (p publisher) published(ctx context.Context, org *v1alpha1.Organization) (m
 	return out, nil
 }
 
-// current returns the ConfigMap named like want: from the labelled ones, or by name when
-// someone removed its label; nil when it does not exist.
-func (p publisher) current(ctx context.Context, want *corev1.ConfigMap, labelled map[string]corev1.ConfigMap) (*corev1.ConfigMap, error) {
-	if cm, ok := labelled[want.Name]; ok {
-		return &cm, nil
+// unlabelled reads the ConfigMap named like want that the labelled ones did not
+// include; nil when it does not exist (deleted since the create failed).
+func (p publisher) unlabelled(ctx context.Context, want *corev1.ConfigMap) (*corev1.ConfigMap, error) {
+	reader := p.uncached
+	if reader == nil {
+		reader = p.client
 	}
 	var cm corev1.ConfigMap
-	err := p.client.Get(ctx, client.ObjectKeyFromObject(want), &cm)
+	err := reader.Get(ctx, client.ObjectKeyFromObject(want), &cm)
 	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}
@@ -227,7 +249,7 @@ func (p publisher) current(ctx context.Context, want *corev1.ConfigMap, labelled
 // cluster without one (envtest) and a stale cache from leaving documents behind.
 func (p publisher) unpublish(ctx context.Context, ns, org string) error {
 	var list corev1.ConfigMapList
-	if err := p.client.List(ctx, &list, client.InNamespace(ns), client.MatchingLabels{v1alpha1.OrganizationLabel: org}); err != nil {
+	if err := p.client.List(ctx, &list, client.InNamespace(ns), client.MatchingFields{indexConfigMapOrganization: org}); err != nil {
 		return fmt.Errorf("list ConfigMaps of deleted Organization %s/%s: %w", ns, org, err)
 	}
 	for _, cm := range list.Items {
@@ -245,7 +267,7 @@ func (p publisher) unpublish(ctx context.Context, ns, org string) error {
 
 // newestChange is when the newest of objs last changed, as far as their metadata tells:
 // creation, deletion, and every managedFields entry except status writes (the
-// operator's own). A deleted input leaves no trace, so a publish caused by a deletion is
+// operator's own), when objs carry them (the manager's cache strips them). A deleted input leaves no trace, so a publish caused by a deletion is
 // measured from the newest surviving change, an overestimate.
 func newestChange(objs ...metav1.Object) time.Time {
 	var newest time.Time

@@ -48,7 +48,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		kind  string
 		setup func(ctrl.Manager, controller.Options) error
 	}{
-		{"Organization", newOrganizationReconciler(c, clk, subsets).SetupWithManager},
+		{"Organization", newOrganizationReconciler(c, mgr.GetAPIReader(), clk, subsets).SetupWithManager},
 		{"Role", newRoleReconciler(c, clk, subsets, recorder).SetupWithManager},
 		{"RoleBinding", newRoleBindingReconciler(c, clk, subsets).SetupWithManager},
 		{"PermissionTree", newPermissionTreeReconciler(c, clk, gatherer{reader: c}).SetupWithManager},

@@ -170,7 +170,9 @@ func (r *UserInvitationReconciler) applyBindings(ctx context.Context, inv *v1alp
 				updated.Labels = map[string]string{}
 			}
 			updated.Labels[v1alpha1.InvitationLabel] = inv.Name
-			if err := r.client.Update(ctx, updated); err != nil {
+			// A patch, not an update: see publisher.write.
+			patch := client.MergeFromWithOptions(&have, client.MergeFromWithOptimisticLock{})
+			if err := r.client.Patch(ctx, updated, patch); err != nil {
 				return fmt.Errorf("update RoleBinding %s/%s of UserInvitation %s: %w", have.Namespace, have.Name, inv.Name, err)
 			}
 		}
@@ -213,7 +215,7 @@ func bindingUpToDate(have, want *v1alpha1.RoleBinding) bool {
 // ownedBindings returns, by name, the RoleBindings controlled by inv.
 func (r *UserInvitationReconciler) ownedBindings(ctx context.Context, inv *v1alpha1.UserInvitation) (map[string]v1alpha1.RoleBinding, error) {
 	var list v1alpha1.RoleBindingList
-	if err := r.client.List(ctx, &list, client.InNamespace(inv.Namespace), client.MatchingLabels{v1alpha1.InvitationLabel: inv.Name}); err != nil {
+	if err := r.client.List(ctx, &list, client.InNamespace(inv.Namespace), client.MatchingFields{indexBindingInvitationLabel: inv.Name}); err != nil {
 		return nil, fmt.Errorf("list RoleBindings of UserInvitation %s/%s: %w", inv.Namespace, inv.Name, err)
 	}
 	owned := map[string]v1alpha1.RoleBinding{}

@@ -28,6 +28,7 @@ import (
 type config struct {
 	metricsAddr             string
 	probeAddr               string
+	pprofAddr               string
 	leaderElect             bool
 	leaderElectionID        string
 	leaderElectionNamespace string
@@ -46,6 +47,8 @@ func main() {
 		"Address the Prometheus metrics endpoint binds to; \"0\" disables it.")
 	fs.StringVar(&cfg.probeAddr, "health-probe-bind-address", ":8081",
 		"Address the /healthz and /readyz endpoints bind to; \"0\" disables them.")
+	fs.StringVar(&cfg.pprofAddr, "pprof-bind-address", "",
+		"Address the net/http/pprof endpoints bind to; empty disables them.")
 	fs.BoolVar(&cfg.leaderElect, "leader-elect", false,
 		"Elect a leader so that only one of several replicas reconciles.")
 	fs.StringVar(&cfg.leaderElectionID, "leader-election-id", "orgaccess.access.orgaccess.dev",
@@ -94,10 +97,15 @@ func run(cfg config) error {
 	restConfig.QPS = float32(cfg.qps)
 	restConfig.Burst = cfg.burst
 
+	cacheOpts, err := controllers.CacheOptions(watchedNamespaces(cfg.namespaces))
+	if err != nil {
+		return err
+	}
 	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
 		Scheme:                  scheme,
 		Metrics:                 metricsserver.Options{BindAddress: cfg.metricsAddr},
 		HealthProbeBindAddress:  cfg.probeAddr,
+		PprofBindAddress:        cfg.pprofAddr,
 		LeaderElection:          cfg.leaderElect,
 		LeaderElectionID:        cfg.leaderElectionID,
 		LeaderElectionNamespace: cfg.leaderElectionNamespace,
@@ -105,7 +113,7 @@ func run(cfg config) error {
 		// the next replica take over without waiting for the lease to expire.
 		LeaderElectionReleaseOnCancel: true,
 		GracefulShutdownTimeout:       &cfg.gracefulShutdown,
-		Cache:                         cache.Options{DefaultNamespaces: watchedNamespaces(cfg.namespaces)},
+		Cache:                         cacheOpts,
 	})
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)

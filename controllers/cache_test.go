@@ -1,0 +1,124 @@
+package controllers
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	clocktesting "k8s.io/utils/clock/testing"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	"github.com/orgaccess/orgaccess/api/v1alpha1"
+)
+
+func TestTrimForCacheDropsManagedFieldsAndLastApplied(t *testing.T) {
+	b := &v1alpha1.RoleBinding{}
+	b.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "kubectl", Operation: metav1.ManagedFieldsOperationUpdate}}
+	b.Annotations = map[string]string{corev1.LastAppliedConfigAnnotation: `{"big":"json"}`, "team": "payments"}
+	out, err := trimForCache(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := out.(*v1alpha1.RoleBinding)
+	if got.ManagedFields != nil {
+		t.Errorf("managedFields = %v, want none", got.ManagedFields)
+	}
+	if _, ok := got.Annotations[corev1.LastAppliedConfigAnnotation]; ok || got.Annotations["team"] != "payments" {
+		t.Errorf("annotations = %v, want only team=payments", got.Annotations)
+	}
+
+	only := &v1alpha1.Role{}
+	only.Annotations = map[string]string{corev1.LastAppliedConfigAnnotation: "{}"}
+	if out, _ := trimForCache(only); out.(*v1alpha1.Role).Annotations != nil {
+		t.Errorf("annotations = %v, want none", out.(*v1alpha1.Role).Annotations)
+	}
+	// A tombstone passes unchanged.
+	if out, err := trimForCache("tombstone"); err != nil || out != "tombstone" {
+		t.Errorf("trimForCache(tombstone) = %v, %v", out, err)
+	}
+}
+
+func TestCacheOptionsCacheOnlyDocumentConfigMaps(t *testing.T) {
+	opts, err := CacheOptions(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var selector labels.Selector
+	for obj, by := range opts.ByObject {
+		if _, ok := obj.(*corev1.ConfigMap); ok {
+			selector = by.Label
+		}
+	}
+	if selector == nil {
+		t.Fatal("no label selector for ConfigMaps")
+	}
+	if !selector.Matches(labels.Set{v1alpha1.OrganizationLabel: "acme", v1alpha1.ShardLabel: "1"}) {
+		t.Error("a document ConfigMap is not cached")
+	}
+	if selector.Matches(labels.Set{"app": "other"}) {
+		t.Error("an unrelated ConfigMap is cached")
+	}
+	if opts.DefaultTransform == nil {
+		t.Error("no transform")
+	}
+}
+
+// A document ConfigMap whose label someone removed is missing from the labelled ones
+// (and from a cache that holds only labelled ConfigMaps): the publisher's create fails,
+// and it reads and patches the ConfigMap instead, keeping what the cache leaves out.
+func TestPublishTakesBackADocumentWhoseLabelWasRemoved(t *testing.T) {
+	org := testOrganization()
+	want := desiredConfigMaps(org, [][]byte{[]byte(`{"v":2}`)})[0]
+	unlabelled := want.DeepCopy()
+	unlabelled.Labels = map[string]string{"team": "payments"}
+	unlabelled.Annotations = map[string]string{corev1.LastAppliedConfigAnnotation: "{}"}
+	unlabelled.Data = map[string]string{v1alpha1.DocumentKey: `{"v":1}`}
+	c := fake.NewClientBuilder().WithScheme(testScheme).WithObjects(unlabelled).Build()
+	p := publisher{client: c, uncached: c}
+
+	wrote, err := p.write(context.Background(), org, nil, &want)
+	if err != nil || !wrote {
+		t.Fatalf("write = %v, %v; want a write", wrote, err)
+	}
+	var got corev1.ConfigMap
+	if err := c.Get(context.Background(), client.ObjectKeyFromObject(&want), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Data[v1alpha1.DocumentKey] != `{"v":2}` || got.Labels[v1alpha1.OrganizationLabel] != "acme" {
+		t.Errorf("ConfigMap = %v %v, want the document and its label", got.Labels, got.Data)
+	}
+	if got.Labels["team"] != "payments" || got.Annotations[corev1.LastAppliedConfigAnnotation] != "{}" {
+		t.Errorf("ConfigMap lost what others added: labels %v, annotations %v", got.Labels, got.Annotations)
+	}
+}
+
+func TestChangeTimesKeepTheFirstWaitingEvent(t *testing.T) {
+	clk := clocktesting.NewFakePassiveClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	c := newChangeTimes(clk)
+	key := types.NamespacedName{Namespace: "platform", Name: "acme"}
+	if _, ok := c.take(key); ok {
+		t.Fatal("an event is waiting before any was seen")
+	}
+	first := clk.Now()
+	c.seen(key)
+	clk.SetTime(first.Add(time.Second))
+	c.seen(key) // a second event before the reconcile: the first one counts
+	got, ok := c.take(key)
+	if !ok || !got.Equal(first) {
+		t.Fatalf("take = %v, %v; want %v", got, ok, first)
+	}
+	if _, ok := c.take(key); ok {
+		t.Fatal("the event is still waiting after it was taken")
+	}
+	// A failed reconcile gives its time back, ahead of an event seen meanwhile.
+	c.seen(key)
+	c.restore(key, first)
+	if got, _ := c.take(key); !got.Equal(first) {
+		t.Errorf("after restore, take = %v, want %v", got, first)
+	}
+}
