@@ -57,6 +57,14 @@ envtest: ## Print the directory of the envtest binaries (kube-apiserver, etcd, k
 test: generate manifests vet ## Run every test: engine, envtest (real kube-apiserver and etcd) and e2e.
 	KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" go test $(TESTFLAGS) ./...
 
+# Scale harness size: small (default, under 5 minutes) or full (10,101 organizations).
+SCALE_SIZE ?= small
+SCALE_FLAGS ?=
+
+.PHONY: scale
+scale: ## Measure convergence, restart, incremental changes and memory (SCALE_SIZE=small|full; docs/performance.md).
+	KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" go run ./test/scale -size=$(SCALE_SIZE) $(SCALE_FLAGS)
+
 ##@ Build and run
 
 .PHONY: build
