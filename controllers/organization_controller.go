@@ -7,14 +7,18 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -95,6 +99,13 @@ func (r *OrganizationReconciler) reconcile(ctx context.Context, req ctrl.Request
 		r.observePublish(in, changed, observed)
 	}
 	status := organizationStatus(org, result, written.names, publishErr)
+	if written.wrote && publishErr == nil && !equality.Semantic.DeepEqual(org.Status, status) {
+		// Documents before statuses: the status is written by a later reconcile, queued
+		// behind every organization still waiting to publish (a cold start queues them
+		// all). The organizations' status writes would otherwise take turns with the
+		// ConfigMap writes in the workers.
+		return ctrl.Result{RequeueAfter: time.Millisecond, Priority: ptr.To(statusPriority)}, nil
+	}
 	if err := r.writeStatus(ctx, org, status); err != nil {
 		return ctrl.Result{}, err
 	}
@@ -103,6 +114,11 @@ func (r *OrganizationReconciler) reconcile(ctx context.Context, req ctrl.Request
 	}
 	return requeueForTime(platform, now), nil
 }
+
+// statusPriority is the work queue priority of a reconcile that only writes an
+// organization's status: below every event's (handler.LowPriority is the initial
+// list's), so that it waits for every pending publish.
+const statusPriority = handler.LowPriority - 100
 
 // organizationStatus is org's status for the engine's result and the publish outcome:
 // a failed publish makes Ready False with PublishFailed and keeps the last names.
@@ -171,7 +187,12 @@ func (r *OrganizationReconciler) SetupWithManager(mgr ctrl.Manager, opts control
 	seen := r.changes
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Organization{}, builder.WithPredicates(seen.ofObject())).
-		Owns(&corev1.ConfigMap{}, builder.WithPredicates(seen.ofController())).
+		// Not the ConfigMaps' creation: the publisher creates them, and its own create
+		// would bring the organization back at once, ahead of those still waiting to
+		// publish.
+		Owns(&corev1.ConfigMap{}, builder.WithPredicates(predicate.Funcs{
+			CreateFunc: func(event.CreateEvent) bool { return false },
+		}, seen.ofController())).
 		Watches(&v1alpha1.Organization{}, seen.mapped(rel.organizationsForOrganization), specChanged).
 		Watches(&v1alpha1.Role{}, seen.mapped(rel.organizationsForRole), specChanged).
 		Watches(&v1alpha1.RoleBinding{}, seen.mapped(rel.organizationsForBinding), specChanged).

@@ -114,6 +114,7 @@ func run(cfg config) error {
 		LeaderElectionReleaseOnCancel: true,
 		GracefulShutdownTimeout:       &cfg.gracefulShutdown,
 		Cache:                         cacheOpts,
+		MapperProvider:                newMemoizingMapper,
 	})
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
