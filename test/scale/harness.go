@@ -180,9 +180,12 @@ func saveProfile(ctx context.Context, url, path string) {
 		logf("profile: %v", err)
 		return
 	}
-	defer f.Close()
-	if _, err := io.Copy(f, resp.Body); err != nil {
-		logf("profile: %v", err)
+	_, err = io.Copy(f, resp.Body)
+	if closeErr := f.Close(); err == nil {
+		err = closeErr
+	}
+	if err != nil {
+		logf("profile %s: %v", path, err)
 		return
 	}
 	logf("profile saved: %s", path)

@@ -101,7 +101,11 @@ func run(o options) error {
 	if o.keep {
 		logf("work directory %s", workDir)
 	} else {
-		defer os.RemoveAll(workDir)
+		defer func() {
+			if err := os.RemoveAll(workDir); err != nil {
+				logf("remove work directory: %v", err)
+			}
+		}()
 	}
 
 	bin := o.managerBin

@@ -77,12 +77,13 @@ func startManager(bin, kubeconfig, logPath string, extraArgs []string) (*manager
 	}
 	m.started = time.Now()
 	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		return nil, fmt.Errorf("start manager: %w", err)
+		return nil, errors.Join(fmt.Errorf("start manager: %w", err), logFile.Close())
 	}
 	go func() {
 		m.exitErr = cmd.Wait()
-		logFile.Close()
+		if err := logFile.Close(); err != nil {
+			logf("close manager log: %v", err)
+		}
 		close(m.exited)
 	}()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -96,8 +97,11 @@ func freeAddr() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("find a free port: %w", err)
 	}
-	defer l.Close()
-	return l.Addr().String(), nil
+	addr := l.Addr().String()
+	if err := l.Close(); err != nil {
+		return "", fmt.Errorf("free port %s: %w", addr, err)
+	}
+	return addr, nil
 }
 
 // sample scrapes the manager's metrics every 250 ms: heap in use, and whether every
@@ -162,7 +166,7 @@ func readPeakRSS(pid int) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only: nothing to lose
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
@@ -191,7 +195,7 @@ func (m *manager) awaitReady(ctx context.Context) (time.Duration, error) {
 		}
 		select {
 		case <-m.exited:
-			return 0, fmt.Errorf("manager exited before it was ready: %v", m.exitErr)
+			return 0, fmt.Errorf("manager exited before it was ready: %w", m.exitReason())
 		case <-ctx.Done():
 			return 0, fmt.Errorf("manager not ready: %w", ctx.Err())
 		case <-time.After(20 * time.Millisecond):
@@ -214,7 +218,7 @@ func (m *manager) awaitIdle(ctx context.Context) (time.Time, error) {
 		}
 		select {
 		case <-m.exited:
-			return time.Time{}, fmt.Errorf("manager exited: %v", m.exitErr)
+			return time.Time{}, fmt.Errorf("manager exited: %w", m.exitReason())
 		case <-ctx.Done():
 			return time.Time{}, fmt.Errorf("manager not idle: %w", ctx.Err())
 		case <-time.After(100 * time.Millisecond):
@@ -230,6 +234,14 @@ func (m *manager) peaks() (heap, rss float64) {
 		m.peakRSS = max(m.peakRSS, r)
 	}
 	return m.peakHeap, float64(m.peakRSS)
+}
+
+// exitReason is why the manager exited; call it once exited is closed.
+func (m *manager) exitReason() error {
+	if m.exitErr == nil {
+		return errors.New("exit status 0")
+	}
+	return m.exitErr
 }
 
 // stop sends SIGTERM and waits for the manager to exit.

@@ -59,7 +59,9 @@ func (r *results) print(out io.Writer, o options, size platformgen.Size) {
 		row("manager peak heap in use", fmt.Sprintf("%s = %.2f KiB per binding", mib(r.peakHeap), r.peakHeap/1024/float64(r.bindings)), "", "<= 2 KiB per binding")
 		row("manager peak RSS", mib(r.peakRSS), "", "")
 	}
-	tw.Flush()
+	if err := tw.Flush(); err != nil {
+		fmt.Fprintln(os.Stderr, "scale: print results:", err)
+	}
 	for _, inc := range r.incrementals {
 		fmt.Fprintf(out, "  %s: %s\n", inc.name, inc.change)
 	}
@@ -87,7 +89,7 @@ func cpuModel() string {
 	if err != nil {
 		return "unknown CPU"
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only: nothing to lose
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {

@@ -133,8 +133,8 @@ func (t *tracker) await(ctx context.Context, done <-chan struct{}, m *manager) (
 		case <-m.exited:
 			t.mu.Lock()
 			defer t.mu.Unlock()
-			return time.Time{}, fmt.Errorf("%d of %d documents not published when the manager exited: %v",
-				t.mismatched, len(t.target), m.exitErr)
+			return time.Time{}, fmt.Errorf("%d of %d documents not published when the manager exited: %w",
+				t.mismatched, len(t.target), m.exitReason())
 		case <-progress.C:
 			t.mu.Lock()
 			logf("%d of %d documents still differ from the expected bytes", t.mismatched, len(t.target))
