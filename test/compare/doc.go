@@ -10,6 +10,7 @@
 // expand to under the PermissionTree), so that every engine answers the same question
 // and TestEnginesAgree can prove it.
 //
-//	go test -bench . -benchmem             # the Small platform (default)
-//	COMPARE_SIZE=full go test -bench Orgaccess -benchmem
+//	go test -run TestEnginesAgree -v .     # every engine gives orgaccess's answers
+//	go test -run '^$' -bench . -benchmem .  # the Small platform (default)
+//	COMPARE_SIZE=full go test -run '^$' -bench Check/orgaccess -benchmem
 package compare
