@@ -1,6 +1,9 @@
 package controllers
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"maps"
 
@@ -22,6 +25,9 @@ import (
 //   - no managedFields and no kubectl last-applied-configuration annotation: the
 //     reconcilers read neither, and on a platform of small objects they are a large
 //     part of each object's size.
+//   - a document ConfigMap's data as a digest: the publisher only compares it with
+//     what it would write (configMapUpToDate), and documents are the largest objects
+//     the manager holds.
 //
 // Writes never send what the cache left out: the reconcilers patch what they change
 // rather than update whole objects.
@@ -40,14 +46,18 @@ func CacheOptions(namespaces map[string]cache.Config) (cache.Options, error) {
 }
 
 // trimForCache drops from an object what no reconciler reads before the cache stores
-// it: managedFields and the last-applied-configuration annotation. It modifies obj, which
-// the informer has just decoded and nobody else holds.
+// it: managedFields, the last-applied-configuration annotation, a ConfigMap's data
+// (kept as a digest). It modifies obj, which the informer has just decoded and nobody
+// else holds, and may be applied again to what it returned.
 func trimForCache(obj any) (any, error) {
 	o, ok := obj.(client.Object)
 	if !ok {
 		return obj, nil // a tombstone of a deletion: its object was trimmed when stored
 	}
 	o.SetManagedFields(nil)
+	if cm, ok := o.(*corev1.ConfigMap); ok {
+		digestData(cm)
+	}
 	if annotations := o.GetAnnotations(); annotations != nil {
 		if _, ok := annotations[corev1.LastAppliedConfigAnnotation]; ok {
 			annotations = maps.Clone(annotations)
@@ -59,4 +69,36 @@ func trimForCache(obj any) (any, error) {
 		}
 	}
 	return o, nil
+}
+
+// dataDigestKey holds, in the cache's copy of a ConfigMap, the digest of its data. The
+// '#' cannot be part of a ConfigMap key, so no ConfigMap read from the API server has it.
+const dataDigestKey = "data#sha256"
+
+// digestData replaces cm's data by its digest (dataDigestKey) and its keys with empty
+// values: a patch computed from this copy still removes the keys a document does not
+// have.
+func digestData(cm *corev1.ConfigMap) {
+	if _, done := cm.Data[dataDigestKey]; done || len(cm.Data) == 0 {
+		return // client-go may transform an object it already transformed
+	}
+	trimmed := make(map[string]string, len(cm.Data)+1)
+	for k := range cm.Data {
+		trimmed[k] = ""
+	}
+	trimmed[dataDigestKey] = dataDigest(cm.Data)
+	cm.Data = trimmed
+}
+
+// dataDigest is a digest of data's keys and values, in key order, each length-prefixed
+// so that consecutive strings cannot run together.
+func dataDigest(data map[string]string) string {
+	h := sha256.New()
+	for _, k := range sortedKeys(data) {
+		for _, s := range []string{k, data[k]} {
+			_ = binary.Write(h, binary.LittleEndian, uint64(len(s)))
+			_, _ = h.Write([]byte(s))
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }

@@ -122,3 +122,41 @@ func TestChangeTimesKeepTheFirstWaitingEvent(t *testing.T) {
 		t.Errorf("after restore, take = %v, want %v", got, first)
 	}
 }
+
+// The cache keeps a document ConfigMap's data as a digest: the publisher still tells an
+// up-to-date ConfigMap from a changed one, and its patch still removes a key someone
+// added.
+func TestPublishComparesAndPatchesADigestedConfigMap(t *testing.T) {
+	org := testOrganization()
+	want := desiredConfigMaps(org, [][]byte{[]byte(`{"v":2}`)})[0]
+
+	same := want.DeepCopy()
+	trimmed, _ := trimForCache(same)
+	trimmed, _ = trimForCache(trimmed) // client-go may transform twice (an initial list)
+	if got := trimmed.(*corev1.ConfigMap); len(got.Data[v1alpha1.DocumentKey]) != 0 || !configMapUpToDate(got, &want) {
+		t.Errorf("the digested copy of an up-to-date ConfigMap = %v, want up to date and no document", got.Data)
+	}
+
+	edited := want.DeepCopy()
+	edited.Data["extra"] = "x"
+	c := fake.NewClientBuilder().WithScheme(testScheme).WithObjects(edited).Build()
+	var stored corev1.ConfigMap
+	if err := c.Get(context.Background(), client.ObjectKeyFromObject(&want), &stored); err != nil {
+		t.Fatal(err)
+	}
+	cached, _ := trimForCache(stored.DeepCopy())
+	have := cached.(*corev1.ConfigMap)
+	if configMapUpToDate(have, &want) {
+		t.Fatal("a ConfigMap with an extra key is up to date")
+	}
+	p := publisher{client: c}
+	if wrote, err := p.write(context.Background(), org, have, &want); err != nil || !wrote {
+		t.Fatalf("write = %v, %v; want a write", wrote, err)
+	}
+	if err := c.Get(context.Background(), client.ObjectKeyFromObject(&want), &stored); err != nil {
+		t.Fatal(err)
+	}
+	if len(stored.Data) != 1 || stored.Data[v1alpha1.DocumentKey] != `{"v":2}` {
+		t.Errorf("data = %v, want only the document", stored.Data)
+	}
+}

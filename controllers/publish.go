@@ -64,7 +64,7 @@ func desiredConfigMaps(org *v1alpha1.Organization, shards [][]byte) []corev1.Con
 // configMapUpToDate says whether have already holds want's data (and nothing else), its
 // labels and its controller reference; other labels, annotations and owners may differ.
 func configMapUpToDate(have, want *corev1.ConfigMap) bool {
-	if len(have.BinaryData) != 0 || !maps.Equal(have.Data, want.Data) {
+	if len(have.BinaryData) != 0 || !sameData(have, want) {
 		return false
 	}
 	for k, v := range want.Labels {
@@ -74,6 +74,15 @@ func configMapUpToDate(have, want *corev1.ConfigMap) bool {
 	}
 	ref := metav1.GetControllerOf(have)
 	return ref != nil && equality.Semantic.DeepEqual(*ref, want.OwnerReferences[0])
+}
+
+// sameData says whether have's data is want's; have's may be the digest the cache keeps
+// (CacheOptions).
+func sameData(have, want *corev1.ConfigMap) bool {
+	if digest, ok := have.Data[dataDigestKey]; ok {
+		return digest == dataDigest(want.Data)
+	}
+	return maps.Equal(have.Data, want.Data)
 }
 
 // mergeConfigMap returns have changed to hold want's data, labels and controller
