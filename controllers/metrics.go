@@ -22,11 +22,12 @@ var (
 		Help: "Writes skipped because the object already held what the reconciler computed, by resource.",
 	}, []string{"resource"})
 
-	// changeToPublish is the delay from the newest change among a document's inputs to the
-	// write that published it; docs/controllers.md says how a change's time is decided.
+	// changeToPublish is the delay from the watch event announcing a change of a
+	// document's inputs to the write that published it; docs/controllers.md says how a
+	// change's time is decided.
 	changeToPublish = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "orgaccess_change_to_publish_seconds",
-		Help:    "Seconds from the newest change of a document's inputs to the ConfigMap write that published it.",
+		Help:    "Seconds from the watch event announcing a change of a document's inputs to the ConfigMap write that published it.",
 		Buckets: []float64{0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900},
 	})
 )
