@@ -7,6 +7,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -17,6 +18,10 @@ import (
 type Options struct {
 	// MaxConcurrentReconciles bounds each controller's parallel reconciles; 0 picks the default.
 	MaxConcurrentReconciles int
+	// CacheSyncTimeout bounds how long each controller waits for its informers to sync
+	// before the manager gives up; 0 keeps controller-runtime's 2 minutes, too short for
+	// a platform of hundreds of thousands of objects on a small machine.
+	CacheSyncTimeout time.Duration
 	// Clock is where the reconcilers take now from (expiry, removeAfter); nil is the
 	// real clock. Tests inject one to move time.
 	Clock clock.PassiveClock
@@ -43,7 +48,10 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	// its bindings and invitations.
 	subsets := gatherer{reader: c, compiled: newCompileCache(compileCacheSize)}
 	recorder := mgr.GetEventRecorder(EventReporter)
-	controllerOpts := controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles}
+	controllerOpts := controller.Options{
+		MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
+		CacheSyncTimeout:        opts.CacheSyncTimeout,
+	}
 	reconcilers := []struct {
 		kind  string
 		setup func(ctrl.Manager, controller.Options) error

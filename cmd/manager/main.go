@@ -37,6 +37,7 @@ type config struct {
 	qps                     float64
 	burst                   int
 	gracefulShutdown        time.Duration
+	cacheSyncTimeout        time.Duration
 	zap                     zap.Options
 }
 
@@ -70,6 +71,10 @@ func main() {
 	fs.IntVar(&cfg.burst, "kube-api-burst", 400, "Burst of queries to the API server, for each kind.")
 	fs.DurationVar(&cfg.gracefulShutdown, "graceful-shutdown-timeout", 30*time.Second,
 		"How long in-flight reconciles may take to finish after SIGTERM.")
+	// The full scale platform (280,000 objects) takes longer than controller-runtime's
+	// default 2 minutes to list and decode on two loaded cores (docs/performance.md).
+	fs.DurationVar(&cfg.cacheSyncTimeout, "cache-sync-timeout", 10*time.Minute,
+		"How long controllers wait for the informer caches to sync before the manager gives up.")
 	cfg.zap.BindFlags(fs)
 	flag.Parse()
 
@@ -123,7 +128,10 @@ func run(cfg config) error {
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
 	}
-	if err := controllers.SetupWithManager(mgr, controllers.Options{MaxConcurrentReconciles: cfg.concurrency}); err != nil {
+	if err := controllers.SetupWithManager(mgr, controllers.Options{
+		MaxConcurrentReconciles: cfg.concurrency,
+		CacheSyncTimeout:        cfg.cacheSyncTimeout,
+	}); err != nil {
 		return fmt.Errorf("set up controllers: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
