@@ -1,12 +1,14 @@
 package controllers
 
 import (
+	"context"
 	"testing"
 	"time"
 
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
 	"github.com/orgaccess/orgaccess/controllers/permissions"
@@ -20,10 +22,18 @@ func TestChangeOfAnIncludedRoleReachesTheOrganizationsUsingIt(t *testing.T) {
 		builders.Binding("carol@acme.example", "customer-admin", "acme").Named("carol-customer-admin").Obj(),
 		builders.Binding("alice@contoso.example", "seller-admin", "globex").Named("alice-seller-admin").Obj(),
 	)
+	// The version compared below must be the one globex converged to: seeing alice in
+	// globex's document is not enough, since an earlier write of the setup (the document
+	// before alice's binding) can be what a read taken just before returned. So the wait
+	// is for the very ConfigMap read to hold the bytes the engine compiles from everything
+	// in the namespace.
 	var globexCM corev1.ConfigMap
 	eventually(t, func(g Gomega) {
 		g.Expect(permissionsOf(document(g, ns, "store-1"), "carol@acme.example")).To(ContainElement("sales"))
 		get(g, ns, "access-globex", &globexCM)
+		want := compiledShards(g, ns, "globex")
+		g.Expect(want).To(HaveLen(1), "globex's document is small enough for one ConfigMap")
+		g.Expect(globexCM.Data[v1alpha1.DocumentKey]).To(Equal(string(want[0])))
 		g.Expect(document(g, ns, "globex").Users).To(HaveKey("alice@contoso.example"))
 	})
 
@@ -145,4 +155,29 @@ func TestRoleStatusConditionsDoNotFlap(t *testing.T) {
 	if !second.Conditions[0].LastTransitionTime.Equal(&first.Conditions[0].LastTransitionTime) {
 		t.Errorf("LastTransitionTime moved without a status change: %v -> %v", first.Conditions[0].LastTransitionTime, second.Conditions[0].LastTransitionTime)
 	}
+}
+
+// compiledShards is org's document as the engine compiles it from every object now in
+// ns (read from the API server): what the operator publishes once it has converged.
+func compiledShards(g Gomega, ns, org string) [][]byte {
+	var (
+		orgs        v1alpha1.OrganizationList
+		trees       v1alpha1.PermissionTreeList
+		roles       v1alpha1.RoleList
+		bindings    v1alpha1.RoleBindingList
+		invitations v1alpha1.UserInvitationList
+	)
+	for _, list := range []client.ObjectList{&orgs, &trees, &roles, &bindings, &invitations} {
+		g.ExpectWithOffset(1, k8s.List(context.Background(), list, client.InNamespace(ns))).To(Succeed())
+	}
+	platform := permissions.Compile(permissions.Input{
+		Organizations: orgs.Items,
+		Trees:         trees.Items,
+		Roles:         roles.Items,
+		Bindings:      bindings.Items,
+		Invitations:   invitations.Items,
+	}, testClock.Now())
+	doc, ok := platform.Document(org)
+	g.ExpectWithOffset(1, ok).To(BeTrue(), "no document compiled for %s", org)
+	return doc.Shards
 }
