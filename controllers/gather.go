@@ -117,63 +117,6 @@ func (g gatherer) ancestry(ctx context.Context, ns, name string) ([]v1alpha1.Org
 	return chain, nil
 }
 
-// forRole gathers what one Role's result depends on: every Role and PermissionTree (its
-// closure and problems), the organizations the roles are custom roles of, the bindings
-// to it (usedBy, boundUsers) and every binding of their users (deprecatedOnlyUsers),
-// and the invitations that name it, or leave their roles to an organization whose
-// defaultRoles name it, with those organizations.
-func (g gatherer) forRole(ctx context.Context, ns string, role *v1alpha1.Role) (permissions.Input, error) {
-	var in permissions.Input
-	var err error
-	if in.Roles, in.Trees, err = g.rolesAndTrees(ctx, ns); err != nil {
-		return in, err
-	}
-	bindings := map[string]v1alpha1.RoleBinding{}
-	invitations := map[string]v1alpha1.UserInvitation{}
-	orgs := map[string]bool{}
-	for _, r := range in.Roles {
-		if r.Spec.OrganizationRef != nil {
-			orgs[string(r.Spec.OrganizationRef.Name)] = true
-		}
-	}
-	if err := g.bindingsInto(ctx, ns, indexBindingRole, role.Name, bindings); err != nil {
-		return in, err
-	}
-	for _, b := range sortedValues(bindings) {
-		if err := g.bindingsInto(ctx, ns, indexBindingEmail, string(b.Spec.Subject.Email), bindings); err != nil {
-			return in, err
-		}
-	}
-	if err := g.invitationsInto(ctx, ns, indexInvitationRole, role.Name, invitations); err != nil {
-		return in, err
-	}
-	var defaults v1alpha1.OrganizationList
-	if err := g.reader.List(ctx, &defaults, client.InNamespace(ns), client.MatchingFields{indexOrganizationDefaultRole: role.Name}, noCopy); err != nil {
-		return in, fmt.Errorf("list Organizations with default role %s in %s: %w", role.Name, ns, err)
-	}
-	for _, org := range defaults.Items {
-		if err := g.invitationsInto(ctx, ns, indexInvitationOrganization, org.Name, invitations); err != nil {
-			return in, err
-		}
-	}
-	for _, inv := range invitations {
-		orgs[string(inv.Spec.OrganizationRef.Name)] = true
-	}
-	for _, name := range sortedKeys(orgs) {
-		var org v1alpha1.Organization
-		err := g.reader.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &org, noCopy)
-		if apierrors.IsNotFound(err) {
-			continue
-		}
-		if err != nil {
-			return in, fmt.Errorf("get Organization %s/%s: %w", ns, name, err)
-		}
-		in.Organizations = append(in.Organizations, org)
-	}
-	in.Bindings, in.Invitations = sortedValues(bindings), sortedValues(invitations)
-	return in, nil
-}
-
 // bindingsInto adds to into, by name, the RoleBindings in ns whose field index holds key.
 func (g gatherer) bindingsInto(ctx context.Context, ns, field, key string, into map[string]v1alpha1.RoleBinding) error {
 	var list v1alpha1.RoleBindingList

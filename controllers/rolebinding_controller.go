@@ -18,15 +18,16 @@ import (
 // RoleBindingReconciler writes each RoleBinding's conditions: whether it grants, and
 // why not (RoleNotFound, OrganizationNotFound, SubjectBlocked, Expired ...).
 type RoleBindingReconciler struct {
-	client client.Client
-	clock  clock.PassiveClock
-	gather gatherer
+	client  client.Client
+	clock   clock.PassiveClock
+	gather  gatherer
+	backlog *publishBacklog
 }
 
 var _ reconcile.Reconciler = &RoleBindingReconciler{}
 
-func newRoleBindingReconciler(c client.Client, clk clock.PassiveClock, g gatherer) *RoleBindingReconciler {
-	return &RoleBindingReconciler{client: c, clock: clk, gather: g}
+func newRoleBindingReconciler(c client.Client, clk clock.PassiveClock, g gatherer, backlog *publishBacklog) *RoleBindingReconciler {
+	return &RoleBindingReconciler{client: c, clock: clk, gather: g, backlog: backlog}
 }
 
 // +kubebuilder:rbac:groups=access.orgaccess.dev,resources=rolebindings/status,verbs=get;update;patch
@@ -38,6 +39,8 @@ func (r *RoleBindingReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 
+	// Statuses wait for the documents: they share the CPU with the publisher.
+	r.backlog.wait(ctx)
 	// A binding's result depends on what its organization's results depend on.
 	in, err := r.gather.forOrganization(ctx, binding.Namespace, string(binding.Spec.OrganizationRef.Name))
 	if err != nil {

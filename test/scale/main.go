@@ -54,10 +54,12 @@ func main() {
 	flag.StringVar(&o.managerBin, "manager", "", "Manager binary to run; empty builds ./cmd/manager.")
 	flag.StringVar(&o.managerArgs, "manager-args", "--zap-log-level=error", "Extra flags for the manager, space-separated.")
 	flag.IntVar(&o.limits.workers, "concurrency", 4, "The manager's --max-concurrent-reconciles, and the floor writer's workers.")
-	flag.Float64Var(&qps, "qps", 50, "The manager's --kube-api-qps, and the floor writer's client QPS.")
-	flag.IntVar(&o.limits.burst, "burst", 100, "The manager's --kube-api-burst, and the floor writer's client burst.")
+	// The defaults are cmd/manager's own: the floor is measured with the budget the
+	// manager runs with unless told otherwise.
+	flag.Float64Var(&qps, "qps", 200, "The manager's --kube-api-qps, and the floor writer's client QPS (-1: no limit).")
+	flag.IntVar(&o.limits.burst, "burst", 400, "The manager's --kube-api-burst, and the floor writer's client burst.")
 	flag.IntVar(&o.applyWorkers, "apply-workers", 32, "Parallel requests while applying the platform (not measured).")
-	flag.DurationVar(&o.timeout, "timeout", 30*time.Minute, "Give up after this long.")
+	flag.DurationVar(&o.timeout, "timeout", 0, "Give up after this long (default 30m for -size=small, 90m for -size=full).")
 	flag.DurationVar(&o.idleTimeout, "idle-timeout", 10*time.Minute, "Wait at most this long for the manager to be idle, then go on.")
 	flag.BoolVar(&o.keep, "keep", false, "Keep the work directory (kubeconfig, manager log, profiles).")
 	flag.BoolVar(&o.pprof, "pprof", false, "Profile the manager during cold convergence (needs its --pprof-bind-address); implies -keep.")
@@ -83,6 +85,12 @@ func run(o options) error {
 	size, err := sizeByName(o.size)
 	if err != nil {
 		return err
+	}
+	if o.timeout == 0 {
+		o.timeout = 30 * time.Minute
+		if o.size == "full" {
+			o.timeout = 90 * time.Minute
+		}
 	}
 	// Interrupted, the harness still stops the manager and the control plane it started.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

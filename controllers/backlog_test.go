@@ -1,0 +1,62 @@
+package controllers
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+)
+
+func TestStatusesWaitWhileDocumentsAreQueued(t *testing.T) {
+	b := newPublishBacklog()
+	b.poll = time.Millisecond
+	b.wait(context.Background()) // before the publisher starts: nothing to wait for
+
+	q := b.newQueue("organization", workqueue.DefaultTypedControllerRateLimiter[reconcile.Request]())
+	defer q.ShutDown()
+	acme := reconcile.Request{NamespacedName: types.NamespacedName{Namespace: "p", Name: "acme"}}
+	q.Add(acme)
+	if got := b.pending(); got != 1 {
+		t.Fatalf("pending = %d with one organization queued, want 1", got)
+	}
+
+	waited := make(chan struct{})
+	go func() {
+		b.wait(context.Background())
+		close(waited)
+	}()
+	select {
+	case <-waited:
+		t.Fatal("a status reconcile went ahead while a document was queued")
+	case <-time.After(50 * time.Millisecond):
+	}
+	item, _ := q.Get() // the publisher takes the organization
+	select {
+	case <-waited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a status reconcile still waits although no document is queued")
+	}
+	q.Done(item)
+}
+
+func TestStatusesWaitAtMostMaxWait(t *testing.T) {
+	b := newPublishBacklog()
+	b.poll, b.maxWait = time.Millisecond, 20*time.Millisecond
+	q := b.newQueue("organization", workqueue.DefaultTypedControllerRateLimiter[reconcile.Request]())
+	defer q.ShutDown()
+	q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: "p", Name: "acme"}})
+
+	done := make(chan struct{})
+	go func() {
+		b.wait(context.Background())
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a publisher that never drains its queue starved a status reconcile")
+	}
+}

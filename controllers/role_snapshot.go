@@ -1,0 +1,219 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/orgaccess/orgaccess/api/v1alpha1"
+	"github.com/orgaccess/orgaccess/controllers/permissions"
+)
+
+// A Role's status counts users across the whole platform (boundUsers,
+// deprecatedOnlyUsers, usedBy), so the input of one role is most of its namespace: a
+// role bound in every customer gathers every binding and every binding of those users.
+// Gathering and compiling that once per role, and again on every binding event, made
+// role statuses the largest cost of a large platform's cold start (docs/performance.md).
+//
+// roleSnapshots computes every role's result of a namespace from one compile of the
+// whole namespace and shares it between the role reconciles that follow. A snapshot
+// stays current while no event that can change a role's result has arrived since its
+// gather began: the Role reconciler's event handlers bump the namespace's epoch before
+// they enqueue, so a reconcile that an event caused always sees the epoch move and
+// never reuses a snapshot gathered before that event. Recomputing is rate limited per
+// namespace to a multiple of what the last compute cost, which bounds the CPU role
+// statuses can take while bindings churn; a reconcile that finds its snapshot stale
+// within that interval is requeued for the interval's end.
+type roleSnapshots struct {
+	gather gatherer
+	// minInterval and costFactor bound recomputes: at most one per
+	// max(minInterval, costFactor × the last compute's duration) per namespace.
+	minInterval time.Duration
+	costFactor  int
+
+	mu     sync.Mutex
+	epochs map[string]uint64
+	byNS   map[string]*namespaceRoles
+}
+
+// namespaceRoles is one namespace's snapshot; its mutex serializes recomputes, so the
+// reconciles that find it stale together wait for one compile rather than each running
+// their own.
+type namespaceRoles struct {
+	mu         sync.Mutex
+	epoch      uint64    // the namespace's epoch when its gather began
+	valid      bool      // computed at least once
+	at         time.Time // the engine's now it was computed for
+	validUntil time.Time // the platform's NextChange; zero when time changes nothing
+	computed   time.Time // wall clock at the end of the compute, for the rate limit
+	cost       time.Duration
+	roles      map[string]permissions.RoleResult
+}
+
+func newRoleSnapshots(g gatherer) *roleSnapshots {
+	return &roleSnapshots{
+		gather:      g,
+		minInterval: time.Second,
+		costFactor:  4,
+		epochs:      map[string]uint64{},
+		byNS:        map[string]*namespaceRoles{},
+	}
+}
+
+// bump records an event in ns that may change a role's result.
+func (s *roleSnapshots) bump(ns string) {
+	s.mu.Lock()
+	s.epochs[ns]++
+	s.mu.Unlock()
+}
+
+func (s *roleSnapshots) namespace(ns string) (*namespaceRoles, uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n, ok := s.byNS[ns]
+	if !ok {
+		n = &namespaceRoles{}
+		s.byNS[ns] = n
+	}
+	return n, s.epochs[ns]
+}
+
+func (s *roleSnapshots) epoch(ns string) uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.epochs[ns]
+}
+
+// roleResult is name's result in ns at now. When the namespace's snapshot is stale and
+// was computed less than the rate limit's interval ago, it returns found false and how
+// long to wait instead. requeueAfter is when the result changes by time alone (zero:
+// never).
+func (s *roleSnapshots) roleResult(ctx context.Context, ns, name string, now time.Time) (result permissions.RoleResult, found bool, wait, requeueAfter time.Duration, err error) {
+	n, _ := s.namespace(ns)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	current := n.valid && n.epoch == s.epoch(ns) && !now.Before(n.at) &&
+		(n.validUntil.IsZero() || now.Before(n.validUntil))
+	if !current {
+		if n.valid {
+			interval := max(s.minInterval, time.Duration(s.costFactor)*n.cost)
+			if left := time.Until(n.computed.Add(interval)); left > 0 {
+				return result, false, left, 0, nil
+			}
+		}
+		if err := s.compute(ctx, n, ns, now); err != nil {
+			return result, false, 0, 0, err
+		}
+	}
+	if !n.validUntil.IsZero() {
+		requeueAfter = max(n.validUntil.Sub(now), time.Second)
+	}
+	result, found = n.roles[name]
+	return result, found, 0, requeueAfter, nil
+}
+
+// compute gathers and compiles the whole namespace and keeps every role's result. The
+// compiled platform itself is not kept.
+func (s *roleSnapshots) compute(ctx context.Context, n *namespaceRoles, ns string, now time.Time) error {
+	start := time.Now()
+	epoch := s.epoch(ns) // before the gather: an event during it makes the result stale
+	in, err := s.gather.forNamespace(ctx, ns)
+	if err != nil {
+		return err
+	}
+	p := permissions.Compile(in, now)
+	roles := make(map[string]permissions.RoleResult, len(in.Roles))
+	for i := range in.Roles {
+		name := in.Roles[i].Name
+		r, ok := p.Role(name)
+		if !ok {
+			return fmt.Errorf("the engine has no result for Role %s/%s", ns, name)
+		}
+		if len(r.UsedBy) > maxUsedBy {
+			r.UsedBy = append([]string(nil), r.UsedBy[:maxUsedBy]...)
+		}
+		roles[name] = r
+	}
+	n.epoch, n.valid, n.at, n.roles = epoch, true, now, roles
+	n.validUntil = time.Time{}
+	if next, ok := p.NextChange(); ok {
+		n.validUntil = next
+	}
+	n.computed = time.Now()
+	n.cost = n.computed.Sub(start)
+	return nil
+}
+
+// forNamespace gathers every object of ns the engine reads.
+func (g gatherer) forNamespace(ctx context.Context, ns string) (permissions.Input, error) {
+	var in permissions.Input
+	var err error
+	if in.Roles, in.Trees, err = g.rolesAndTrees(ctx, ns); err != nil {
+		return in, err
+	}
+	var orgs v1alpha1.OrganizationList
+	if err := g.reader.List(ctx, &orgs, client.InNamespace(ns), noCopy); err != nil {
+		return in, fmt.Errorf("list Organizations in %s: %w", ns, err)
+	}
+	var bindings v1alpha1.RoleBindingList
+	if err := g.reader.List(ctx, &bindings, client.InNamespace(ns), noCopy); err != nil {
+		return in, fmt.Errorf("list RoleBindings in %s: %w", ns, err)
+	}
+	var invitations v1alpha1.UserInvitationList
+	if err := g.reader.List(ctx, &invitations, client.InNamespace(ns), noCopy); err != nil {
+		return in, fmt.Errorf("list UserInvitations in %s: %w", ns, err)
+	}
+	in.Organizations, in.Bindings, in.Invitations = orgs.Items, bindings.Items, invitations.Items
+	return in, nil
+}
+
+// bumping wraps an event handler so that every event it receives bumps its object's
+// namespace's epoch in snapshots before it enqueues anything. relevant, when set, tells
+// which updates can change a role's result; the others only enqueue.
+func (s *roleSnapshots) bumping(inner handler.EventHandler, relevant func(old, cur client.Object) bool) handler.EventHandler {
+	return epochHandler{snapshots: s, inner: inner, relevant: relevant}
+}
+
+type epochHandler struct {
+	snapshots *roleSnapshots
+	inner     handler.EventHandler
+	relevant  func(old, cur client.Object) bool
+}
+
+type requestQueue = workqueue.TypedRateLimitingInterface[reconcile.Request]
+
+func (h epochHandler) Create(ctx context.Context, e event.CreateEvent, q requestQueue) {
+	h.snapshots.bump(e.Object.GetNamespace())
+	h.inner.Create(ctx, e, q)
+}
+
+func (h epochHandler) Update(ctx context.Context, e event.UpdateEvent, q requestQueue) {
+	if h.relevant == nil || h.relevant(e.ObjectOld, e.ObjectNew) {
+		h.snapshots.bump(e.ObjectNew.GetNamespace())
+	}
+	h.inner.Update(ctx, e, q)
+}
+
+func (h epochHandler) Delete(ctx context.Context, e event.DeleteEvent, q requestQueue) {
+	h.snapshots.bump(e.Object.GetNamespace())
+	h.inner.Delete(ctx, e, q)
+}
+
+func (h epochHandler) Generic(ctx context.Context, e event.GenericEvent, q requestQueue) {
+	h.snapshots.bump(e.Object.GetNamespace())
+	h.inner.Generic(ctx, e, q)
+}
+
+// specOrDeletionChanged is the update a Role's own watch counts as a change of input:
+// its spec or its deletion. Its status and finalizers are the operator's output.
+func specOrDeletionChanged(old, cur client.Object) bool {
+	return old.GetGeneration() != cur.GetGeneration() ||
+		!old.GetDeletionTimestamp().Equal(cur.GetDeletionTimestamp())
+}

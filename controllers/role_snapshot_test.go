@@ -1,0 +1,98 @@
+package controllers
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/orgaccess/orgaccess/api/v1alpha1"
+	"github.com/orgaccess/orgaccess/controllers/permissions"
+	"github.com/orgaccess/orgaccess/test/builders"
+	"github.com/orgaccess/orgaccess/test/platformgen"
+)
+
+// snapshotPlatform is one customer, two roles and one binding, in namespace "p"; the
+// reader answers from the returned input, so tests change the input under it.
+func snapshotPlatform(expires time.Time) (*permissions.Input, *roleSnapshots) {
+	in := &permissions.Input{
+		Organizations: []v1alpha1.Organization{*builders.Customer("acme").Obj()},
+		Roles: []v1alpha1.Role{
+			*builders.Role("editor").Permissions("sales").Obj(),
+			*builders.Role("viewer").Permissions("reports").Obj(),
+		},
+		Bindings: []v1alpha1.RoleBinding{
+			*builders.Binding("ann@x.example", "editor", "acme").ExpiresAt(expires).Obj(),
+		},
+	}
+	in.Organizations[0].Namespace = "p"
+	in.Roles[0].Namespace, in.Roles[1].Namespace = "p", "p"
+	in.Bindings[0].Namespace = "p"
+	s := newRoleSnapshots(gatherer{reader: newInputReader(*in)})
+	s.minInterval, s.costFactor = 0, 0
+	return in, s
+}
+
+func boundUsers(t *testing.T, s *roleSnapshots, role string, now time.Time) int32 {
+	t.Helper()
+	r, found, wait, _, err := s.roleResult(context.Background(), "p", role, now)
+	if err != nil || !found || wait > 0 {
+		t.Fatalf("role %s: found %v, wait %v, error %v", role, found, wait, err)
+	}
+	return r.BoundUsers
+}
+
+func TestRoleSnapshotIsSharedUntilAnEventBumpsItsEpoch(t *testing.T) {
+	now := platformgen.Now()
+	in, s := snapshotPlatform(now.Add(time.Hour))
+	if got := boundUsers(t, s, "editor", now); got != 1 {
+		t.Fatalf("editor bound to %d users, want 1", got)
+	}
+
+	// The binding moves to viewer in the cache, but no event has been handled yet: the
+	// snapshot is shared, not gathered again.
+	in.Bindings[0].Spec.RoleRef.Name = "viewer"
+	if got := boundUsers(t, s, "editor", now); got != 1 {
+		t.Fatalf("without an event the snapshot was gathered again: editor bound to %d users", got)
+	}
+
+	s.bump("p")
+	if e, v := boundUsers(t, s, "editor", now), boundUsers(t, s, "viewer", now); e != 0 || v != 1 {
+		t.Errorf("after the event editor is bound to %d users and viewer to %d, want 0 and 1", e, v)
+	}
+	s.bump("elsewhere") // another namespace's event does not make p's snapshot stale
+	in.Bindings[0].Spec.RoleRef.Name = "editor"
+	if got := boundUsers(t, s, "viewer", now); got != 1 {
+		t.Errorf("an event in another namespace made p's snapshot stale: viewer bound to %d users", got)
+	}
+}
+
+func TestRoleSnapshotRecomputesAtMostOncePerInterval(t *testing.T) {
+	now := platformgen.Now()
+	_, s := snapshotPlatform(now.Add(time.Hour))
+	s.minInterval = time.Hour
+	boundUsers(t, s, "editor", now) // the first compute never waits
+
+	s.bump("p")
+	_, found, wait, _, err := s.roleResult(context.Background(), "p", "editor", now)
+	if err != nil || found || wait <= 0 || wait > time.Hour {
+		t.Errorf("a stale snapshot inside the interval: found %v, wait %v, error %v; want a wait of at most an hour", found, wait, err)
+	}
+}
+
+func TestRoleSnapshotExpiresWithThePlatformsNextChange(t *testing.T) {
+	now := platformgen.Now()
+	in, s := snapshotPlatform(now.Add(time.Hour))
+	_, _, _, requeue, err := s.roleResult(context.Background(), "p", "editor", now)
+	if err != nil || requeue != time.Hour {
+		t.Fatalf("requeue after %v (error %v), want 1h: when the binding expires", requeue, err)
+	}
+	// No event, but the platform's results change when the binding expires: a snapshot
+	// asked for after that instant is gathered again and sees the cache as it is.
+	in.Bindings[0].Spec.RoleRef.Name = "viewer"
+	if got := boundUsers(t, s, "viewer", now.Add(30*time.Minute)); got != 0 {
+		t.Errorf("before the expiry the snapshot was gathered again: viewer bound to %d users", got)
+	}
+	if got := boundUsers(t, s, "viewer", now.Add(2*time.Hour)); got != 1 {
+		t.Errorf("after the expiry the snapshot was not gathered again: viewer bound to %d users", got)
+	}
+}
