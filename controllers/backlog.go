@@ -10,13 +10,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 )
 
-// publishBacklog lets status-only reconcilers yield to the publisher. The manager's
-// reconcilers share its CPU, and on a large platform the RoleBinding and Role statuses
-// are far more work than the documents: a cold start enqueues every binding, and each
-// binding's reconcile gathers and compiles its organization's subset again. Documents
-// are what workloads authorize with, so those reconcilers wait while organizations are
-// queued for publishing, up to maxWait so that a publisher kept busy does not starve
-// statuses forever.
+// publishBacklog lets the other reconcilers yield to the publisher. The manager's
+// reconcilers share its CPU and the API server, and on a large platform the statuses of
+// bindings, invitations and roles are far more work than the documents: a cold start
+// enqueues every binding and invitation, and each reconcile gathers and compiles its
+// organization's subset again. Documents are what workloads authorize with, so those
+// reconcilers wait while organizations are queued for publishing (or for the status
+// writes the publisher defers behind its documents), up to maxWait so that a publisher
+// kept busy does not starve them.
 //
 // It watches the length of the publisher's queue: items ready to be processed, not
 // those waiting for a requeue or a backoff.

@@ -52,7 +52,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
 		CacheSyncTimeout:        opts.CacheSyncTimeout,
 	}
-	// Status-only reconcilers yield to the publisher while documents wait (backlog.go).
+	// The other reconcilers yield to the publisher while documents wait (backlog.go).
 	backlog := newPublishBacklog()
 	publisherOpts := controllerOpts
 	publisherOpts.NewQueue = backlog.newQueue
@@ -65,7 +65,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		{"Role", newRoleReconciler(c, clk, gatherer{reader: c}, backlog, recorder).SetupWithManager, controllerOpts},
 		{"RoleBinding", newRoleBindingReconciler(c, clk, subsets, backlog).SetupWithManager, controllerOpts},
 		{"PermissionTree", newPermissionTreeReconciler(c, clk, gatherer{reader: c}).SetupWithManager, controllerOpts},
-		{"UserInvitation", newUserInvitationReconciler(c, clk, subsets, recorder).SetupWithManager, controllerOpts},
+		{"UserInvitation", newUserInvitationReconciler(c, clk, subsets, backlog, recorder).SetupWithManager, controllerOpts},
 	}
 	for _, r := range reconcilers {
 		if err := r.setup(mgr, r.opts); err != nil {

@@ -38,13 +38,14 @@ type UserInvitationReconciler struct {
 	client   client.Client
 	clock    clock.PassiveClock
 	gather   gatherer
+	backlog  *publishBacklog
 	recorder events.EventRecorder
 }
 
 var _ reconcile.Reconciler = &UserInvitationReconciler{}
 
-func newUserInvitationReconciler(c client.Client, clk clock.PassiveClock, g gatherer, recorder events.EventRecorder) *UserInvitationReconciler {
-	return &UserInvitationReconciler{client: c, clock: clk, gather: g, recorder: recorder}
+func newUserInvitationReconciler(c client.Client, clk clock.PassiveClock, g gatherer, backlog *publishBacklog, recorder events.EventRecorder) *UserInvitationReconciler {
+	return &UserInvitationReconciler{client: c, clock: clk, gather: g, backlog: backlog, recorder: recorder}
 }
 
 // +kubebuilder:rbac:groups=access.orgaccess.dev,resources=userinvitations,verbs=get;list;watch;update;patch
@@ -54,6 +55,10 @@ func newUserInvitationReconciler(c client.Client, clk clock.PassiveClock, g gath
 
 // Reconcile advances one invitation: its bindings, then its status, then its events.
 func (r *UserInvitationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	// Invitations wait for the documents too: the engine judges an invitation from its
+	// spec when it publishes, and what this reconcile writes (bindings, the persisted
+	// grant) is published again after it.
+	r.backlog.wait(ctx)
 	inv := &v1alpha1.UserInvitation{}
 	if err := r.client.Get(ctx, req.NamespacedName, inv); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)

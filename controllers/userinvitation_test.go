@@ -159,7 +159,7 @@ func TestInvitationExpiresExactlyWhenDue(t *testing.T) {
 
 	// Half-way through, the reconciler asks to come back exactly at the expiry.
 	halfway := clocktesting.NewFakePassiveClock(inv.CreationTimestamp.Add(30 * time.Second))
-	direct := newUserInvitationReconciler(cached, halfway, gatherer{reader: cached}, nopRecorder{})
+	direct := newUserInvitationReconciler(cached, halfway, gatherer{reader: cached}, nil, nopRecorder{})
 	res, err := direct.Reconcile(context.Background(), ctrl.Request{NamespacedName: types.NamespacedName{Namespace: ns, Name: "hank"}})
 	if err != nil {
 		t.Fatal(err)
