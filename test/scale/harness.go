@@ -220,9 +220,10 @@ func (h *harness) cold(ctx context.Context, res *results, tr *tracker, exp expec
 		}
 	}()
 	if h.o.pprof {
-		// A CPU profile of the first half minute of convergence, where the time goes, and
+		// A CPU profile of the start of convergence (-profile-seconds), where the time goes, and
 		// the heap once idle (deferred after the stop above, so it runs before it).
-		go saveProfile(ctx, "http://"+pprofAddr+"/debug/pprof/profile?seconds=30", filepath.Join(h.o.workDir, "cold-cpu.pprof"))
+		url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", pprofAddr, h.o.profileSecs)
+		go saveProfile(ctx, url, filepath.Join(h.o.workDir, "cold-cpu.pprof"))
 		defer saveProfile(ctx, "http://"+pprofAddr+"/debug/pprof/heap", filepath.Join(h.o.workDir, "cold-heap.pprof"))
 	}
 	matched, err := tr.await(ctx, done, m)

@@ -43,6 +43,7 @@ type options struct {
 	idleTimeout  time.Duration
 	keep         bool
 	pprof        bool
+	profileSecs  int
 	workDir      string
 }
 
@@ -63,6 +64,7 @@ func main() {
 	flag.DurationVar(&o.idleTimeout, "idle-timeout", 10*time.Minute, "Wait at most this long for the manager to be idle, then go on.")
 	flag.BoolVar(&o.keep, "keep", false, "Keep the work directory (kubeconfig, manager log, profiles).")
 	flag.BoolVar(&o.pprof, "pprof", false, "Profile the manager during cold convergence (needs its --pprof-bind-address); implies -keep.")
+	flag.IntVar(&o.profileSecs, "profile-seconds", 30, "Length of the cold start's CPU profile, from the manager's start.")
 	// controller-runtime registers -kubeconfig; the harness gives it its meaning here:
 	// measure against that cluster instead of a local envtest control plane.
 	kubeconfig := flag.Lookup("kubeconfig")
