@@ -3,7 +3,6 @@ package controllers
 import (
 	"crypto/sha256"
 	"encoding/binary"
-	"hash"
 	"sync"
 	"time"
 
@@ -77,69 +76,84 @@ func (c *compileCache) compile(in permissions.Input, now time.Time) *permissions
 // status write does not invalidate the platforms that include the object. Objects are
 // hashed one by one and summed, so the cache's listing order does not matter.
 func fingerprintOf(in permissions.Input) fingerprint {
-	var sum fingerprint
-	h := sha256.New()
-	add := func(kind, name, uid string, generation int64, extra func(hash.Hash)) {
-		h.Reset()
-		writeString(h, kind)
-		writeString(h, name)
-		writeString(h, uid)
-		_ = binary.Write(h, binary.LittleEndian, generation)
-		if extra != nil {
-			extra(h)
-		}
-		var digest [sha256.Size]byte
-		h.Sum(digest[:0])
-		sum[0] += binary.LittleEndian.Uint64(digest[0:8])
-		sum[1] += binary.LittleEndian.Uint64(digest[8:16])
-	}
+	var f fingerprinter
 	for i := range in.Organizations {
 		o := &in.Organizations[i]
-		add("Organization", o.Name, string(o.UID), o.Generation, nil)
+		f.head("Organization", o.Name, string(o.UID), o.Generation)
+		f.sum()
 	}
 	for i := range in.Trees {
 		t := &in.Trees[i]
-		add("PermissionTree", t.Name, string(t.UID), t.Generation, nil)
+		f.head("PermissionTree", t.Name, string(t.UID), t.Generation)
+		f.sum()
 	}
 	for i := range in.Roles {
 		r := &in.Roles[i]
-		add("Role", r.Name, string(r.UID), r.Generation, func(h hash.Hash) {
-			writeString(h, boolString(r.DeletionTimestamp != nil))
-		})
+		f.head("Role", r.Name, string(r.UID), r.Generation)
+		f.bool(r.DeletionTimestamp != nil)
+		f.sum()
 	}
 	for i := range in.Bindings {
 		b := &in.Bindings[i]
-		add("RoleBinding", b.Name, string(b.UID), b.Generation, func(h hash.Hash) {
-			for _, ref := range b.OwnerReferences {
-				writeString(h, ref.APIVersion)
-				writeString(h, ref.Kind)
-				writeString(h, ref.Name)
-			}
-		})
+		f.head("RoleBinding", b.Name, string(b.UID), b.Generation)
+		for _, ref := range b.OwnerReferences {
+			f.string(ref.APIVersion)
+			f.string(ref.Kind)
+			f.string(ref.Name)
+		}
+		f.sum()
 	}
 	for i := range in.Invitations {
 		inv := &in.Invitations[i]
-		add("UserInvitation", inv.Name, string(inv.UID), inv.Generation, func(h hash.Hash) {
-			writeString(h, inv.CreationTimestamp.UTC().Format(time.RFC3339))
-			writeString(h, string(inv.Status.Phase))
-			writeString(h, inv.Status.GrantedBy)
-			for _, r := range inv.Status.GrantedRoles {
-				writeString(h, r)
-			}
-		})
+		f.head("UserInvitation", inv.Name, string(inv.UID), inv.Generation)
+		f.int(inv.CreationTimestamp.Unix())
+		f.string(string(inv.Status.Phase))
+		f.string(inv.Status.GrantedBy)
+		for _, r := range inv.Status.GrantedRoles {
+			f.string(r)
+		}
+		f.sum()
 	}
-	return sum
+	return f.total
 }
 
-// writeString writes s length-prefixed, so that consecutive strings cannot run together.
-func writeString(h hash.Hash, s string) {
-	_ = binary.Write(h, binary.LittleEndian, uint32(len(s)))
-	_, _ = h.Write([]byte(s))
+// fingerprinter encodes one object at a time into a reused buffer, each string
+// length-prefixed so that consecutive strings cannot run together, and adds the
+// object's SHA-256 to the total. It allocates only while its buffer grows: a
+// reconcile fingerprints hundreds of objects.
+type fingerprinter struct {
+	buf   []byte
+	total fingerprint
 }
 
-func boolString(b bool) string {
+func (f *fingerprinter) head(kind, name, uid string, generation int64) {
+	f.string(kind)
+	f.string(name)
+	f.string(uid)
+	f.int(generation)
+}
+
+func (f *fingerprinter) string(s string) {
+	f.buf = binary.LittleEndian.AppendUint32(f.buf, uint32(len(s)))
+	f.buf = append(f.buf, s...)
+}
+
+func (f *fingerprinter) int(n int64) {
+	f.buf = binary.LittleEndian.AppendUint64(f.buf, uint64(n))
+}
+
+func (f *fingerprinter) bool(b bool) {
+	v := byte(0)
 	if b {
-		return "true"
+		v = 1
 	}
-	return "false"
+	f.buf = append(f.buf, v)
+}
+
+// sum adds the encoded object to the total and starts the next one.
+func (f *fingerprinter) sum() {
+	digest := sha256.Sum256(f.buf)
+	f.total[0] += binary.LittleEndian.Uint64(digest[0:8])
+	f.total[1] += binary.LittleEndian.Uint64(digest[8:16])
+	f.buf = f.buf[:0]
 }

@@ -183,7 +183,7 @@ func (r *OrganizationReconciler) observePublish(in permissions.Input, changed ti
 // organizations each change affects (indexes.go).
 func (r *OrganizationReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	rel := relations{reader: mgr.GetClient()}
-	specChanged := builder.WithPredicates(predicate.GenerationChangedPredicate{})
+	specChanged := builder.WithPredicates(predicate.GenerationChangedPredicate{}, afterInitialList)
 	seen := r.changes
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Organization{}, builder.WithPredicates(seen.ofObject())).
@@ -197,7 +197,7 @@ func (r *OrganizationReconciler) SetupWithManager(mgr ctrl.Manager, opts control
 		Watches(&v1alpha1.Role{}, seen.mapped(rel.organizationsForRole), specChanged).
 		Watches(&v1alpha1.RoleBinding{}, seen.mapped(rel.organizationsForBinding), specChanged).
 		Watches(&v1alpha1.UserInvitation{}, seen.mapped(rel.organizationsForInvitation),
-			builder.WithPredicates(invitationInputChanged)).
+			builder.WithPredicates(invitationInputChanged, afterInitialList)).
 		Watches(&v1alpha1.PermissionTree{}, seen.mapped(rel.organizationsForTree), specChanged).
 		WithOptions(opts).
 		Complete(r)

@@ -64,7 +64,7 @@ func (r *PermissionTreeReconciler) SetupWithManager(mgr ctrl.Manager, opts contr
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.PermissionTree{}).
 		Watches(&v1alpha1.PermissionTree{}, handler.EnqueueRequestsFromMapFunc(rel.treesForTree),
-			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+			builder.WithPredicates(predicate.GenerationChangedPredicate{}, afterInitialList)).
 		WithOptions(opts).
 		Complete(r)
 }

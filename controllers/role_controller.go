@@ -149,7 +149,7 @@ func removeFinalizer(ctx context.Context, c client.Client, obj client.Object, fi
 // status depends on.
 func (r *RoleReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	rel := relations{reader: mgr.GetClient()}
-	specChanged := builder.WithPredicates(predicate.GenerationChangedPredicate{})
+	specChanged := builder.WithPredicates(predicate.GenerationChangedPredicate{}, afterInitialList)
 	// Every handler bumps the namespace's epoch before it enqueues (roleSnapshots); the
 	// role's own watch also enqueues on its status and finalizer changes, which are not
 	// input.
@@ -161,7 +161,7 @@ func (r *RoleReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Opti
 		Watches(&v1alpha1.Role{}, r.snapshots.bumping(&handler.EnqueueRequestForObject{}, specOrDeletionChanged)).
 		Watches(&v1alpha1.Role{}, mapped(rel.rolesForRole), specChanged).
 		Watches(&v1alpha1.RoleBinding{}, mapped(rel.rolesForBinding), specChanged).
-		Watches(&v1alpha1.UserInvitation{}, mapped(rel.rolesForInvitation), builder.WithPredicates(invitationInputChanged)).
+		Watches(&v1alpha1.UserInvitation{}, mapped(rel.rolesForInvitation), builder.WithPredicates(invitationInputChanged, afterInitialList)).
 		Watches(&v1alpha1.Organization{}, mapped(rel.rolesForOrganization), specChanged).
 		Watches(&v1alpha1.PermissionTree{}, mapped(rel.rolesForTree), specChanged).
 		WithOptions(opts).

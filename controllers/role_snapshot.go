@@ -27,7 +27,9 @@ import (
 // stays current while no event that can change a role's result has arrived since its
 // gather began: the Role reconciler's event handlers bump the namespace's epoch before
 // they enqueue, so a reconcile that an event caused always sees the epoch move and
-// never reuses a snapshot gathered before that event. Recomputing is rate limited per
+// never reuses a snapshot gathered before that event; by time alone it ends at the next
+// removeAfter of a deprecated role (permissions.Platform.NextRoleChange), not at every
+// expiry of the platform. Recomputing is rate limited per
 // namespace to a multiple of what the last compute cost, which bounds the CPU role
 // statuses can take while bindings churn; a reconcile that finds its snapshot stale
 // within that interval is requeued for the interval's end.
@@ -51,7 +53,7 @@ type namespaceRoles struct {
 	epoch      uint64    // the namespace's epoch when its gather began
 	valid      bool      // computed at least once
 	at         time.Time // the engine's now it was computed for
-	validUntil time.Time // the platform's NextChange; zero when time changes nothing
+	validUntil time.Time // the platform's NextRoleChange; zero when time changes nothing
 	computed   time.Time // wall clock at the end of the compute, for the rate limit
 	cost       time.Duration
 	roles      map[string]permissions.RoleResult
@@ -143,7 +145,7 @@ func (s *roleSnapshots) compute(ctx context.Context, n *namespaceRoles, ns strin
 	}
 	n.epoch, n.valid, n.at, n.roles = epoch, true, now, roles
 	n.validUntil = time.Time{}
-	if next, ok := p.NextChange(); ok {
+	if next, ok := p.NextRoleChange(); ok {
 		n.validUntil = next
 	}
 	n.computed = time.Now()

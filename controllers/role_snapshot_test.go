@@ -13,19 +13,23 @@ import (
 
 // snapshotPlatform is one customer, two roles and one binding, in namespace "p"; the
 // reader answers from the returned input, so tests change the input under it.
-func snapshotPlatform(expires time.Time) (*permissions.Input, *roleSnapshots) {
+// A binding expires at expires and a deprecated role is removed at removeAfter.
+func snapshotPlatform(expires, removeAfter time.Time) (*permissions.Input, *roleSnapshots) {
 	in := &permissions.Input{
 		Organizations: []v1alpha1.Organization{*builders.Customer("acme").Obj()},
 		Roles: []v1alpha1.Role{
 			*builders.Role("editor").Permissions("sales").Obj(),
 			*builders.Role("viewer").Permissions("reports").Obj(),
+			*builders.Role("legacy").Permissions("old").Deprecated("", removeAfter).Obj(),
 		},
 		Bindings: []v1alpha1.RoleBinding{
 			*builders.Binding("ann@x.example", "editor", "acme").ExpiresAt(expires).Obj(),
 		},
 	}
 	in.Organizations[0].Namespace = "p"
-	in.Roles[0].Namespace, in.Roles[1].Namespace = "p", "p"
+	for i := range in.Roles {
+		in.Roles[i].Namespace = "p"
+	}
 	in.Bindings[0].Namespace = "p"
 	s := newRoleSnapshots(gatherer{reader: newInputReader(*in)})
 	s.minInterval, s.costFactor = 0, 0
@@ -43,7 +47,7 @@ func boundUsers(t *testing.T, s *roleSnapshots, role string, now time.Time) int3
 
 func TestRoleSnapshotIsSharedUntilAnEventBumpsItsEpoch(t *testing.T) {
 	now := platformgen.Now()
-	in, s := snapshotPlatform(now.Add(time.Hour))
+	in, s := snapshotPlatform(now.Add(time.Hour), now.Add(3*time.Hour))
 	if got := boundUsers(t, s, "editor", now); got != 1 {
 		t.Fatalf("editor bound to %d users, want 1", got)
 	}
@@ -68,7 +72,7 @@ func TestRoleSnapshotIsSharedUntilAnEventBumpsItsEpoch(t *testing.T) {
 
 func TestRoleSnapshotRecomputesAtMostOncePerInterval(t *testing.T) {
 	now := platformgen.Now()
-	_, s := snapshotPlatform(now.Add(time.Hour))
+	_, s := snapshotPlatform(now.Add(time.Hour), now.Add(3*time.Hour))
 	s.minInterval = time.Hour
 	boundUsers(t, s, "editor", now) // the first compute never waits
 
@@ -79,20 +83,21 @@ func TestRoleSnapshotRecomputesAtMostOncePerInterval(t *testing.T) {
 	}
 }
 
-func TestRoleSnapshotExpiresWithThePlatformsNextChange(t *testing.T) {
+func TestRoleSnapshotEndsAtARolesRemovalNotAtExpiries(t *testing.T) {
 	now := platformgen.Now()
-	in, s := snapshotPlatform(now.Add(time.Hour))
+	in, s := snapshotPlatform(now.Add(time.Hour), now.Add(3*time.Hour))
 	_, _, _, requeue, err := s.roleResult(context.Background(), "p", "editor", now)
-	if err != nil || requeue != time.Hour {
-		t.Fatalf("requeue after %v (error %v), want 1h: when the binding expires", requeue, err)
+	if err != nil || requeue != 3*time.Hour {
+		t.Fatalf("requeue after %v (error %v), want 3h: when legacy is removed", requeue, err)
 	}
-	// No event, but the platform's results change when the binding expires: a snapshot
-	// asked for after that instant is gathered again and sees the cache as it is.
+	// No event. The binding's expiry changes no role's result: the snapshot holds past
+	// it. The role's removal does: a snapshot asked for after it is gathered again and
+	// sees the cache as it is.
 	in.Bindings[0].Spec.RoleRef.Name = "viewer"
-	if got := boundUsers(t, s, "viewer", now.Add(30*time.Minute)); got != 0 {
-		t.Errorf("before the expiry the snapshot was gathered again: viewer bound to %d users", got)
+	if got := boundUsers(t, s, "viewer", now.Add(2*time.Hour)); got != 0 {
+		t.Errorf("after the binding's expiry the snapshot was gathered again: viewer bound to %d users", got)
 	}
-	if got := boundUsers(t, s, "viewer", now.Add(2*time.Hour)); got != 1 {
-		t.Errorf("after the expiry the snapshot was not gathered again: viewer bound to %d users", got)
+	if got := boundUsers(t, s, "viewer", now.Add(4*time.Hour)); got != 1 {
+		t.Errorf("after legacy's removal the snapshot was not gathered again: viewer bound to %d users", got)
 	}
 }

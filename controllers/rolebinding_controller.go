@@ -61,20 +61,23 @@ func (r *RoleBindingReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	if err := patchStatus(ctx, r.client, before, binding); err != nil {
 		return ctrl.Result{}, err
 	}
-	return requeueForTime(platform, now), nil
+	// Requeued when this binding's result changes by time (its expiry, a role's
+	// removal), not at every expiry of its organization's subset.
+	next, ok := platform.NextBindingChange(binding.Name)
+	return requeueAt(next, ok, now), nil
 }
 
 // SetupWithManager registers the RoleBinding reconciler and the watches of what a
 // binding's conditions depend on.
 func (r *RoleBindingReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	rel := relations{reader: mgr.GetClient()}
-	specChanged := builder.WithPredicates(predicate.GenerationChangedPredicate{})
+	specChanged := builder.WithPredicates(predicate.GenerationChangedPredicate{}, afterInitialList)
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.RoleBinding{}).
 		Watches(&v1alpha1.Role{}, handler.EnqueueRequestsFromMapFunc(rel.bindingsForRole), specChanged).
 		Watches(&v1alpha1.Organization{}, handler.EnqueueRequestsFromMapFunc(rel.bindingsForOrganization), specChanged).
 		Watches(&v1alpha1.UserInvitation{}, handler.EnqueueRequestsFromMapFunc(rel.bindingsForInvitation),
-			builder.WithPredicates(invitationInputChanged)).
+			builder.WithPredicates(invitationInputChanged, afterInitialList)).
 		WithOptions(opts).
 		Complete(r)
 }

@@ -70,12 +70,18 @@ func patchStatus(ctx context.Context, c client.Client, before, obj client.Object
 // changes by time alone (an expiry, a removeAfter); otherwise only events reconcile.
 func requeueForTime(p *permissions.Platform, now time.Time) ctrl.Result {
 	next, ok := p.NextChange()
+	return requeueAt(next, ok, now)
+}
+
+// requeueAt is the result of a reconcile at now whose results change by time at next
+// (ok), or never (!ok).
+func requeueAt(next time.Time, ok bool, now time.Time) ctrl.Result {
 	if !ok {
 		return ctrl.Result{}
 	}
 	after := next.Sub(now)
 	if after <= 0 {
-		// NextChange is after now by contract; requeue soon rather than never if not.
+		// A next change is after now by contract; requeue soon rather than never if not.
 		after = time.Second
 	}
 	return ctrl.Result{RequeueAfter: after}

@@ -325,12 +325,12 @@ func (r *UserInvitationReconciler) otherGrants(ctx context.Context, inv *v1alpha
 // (a hand-deleted one is recreated) and watches what a user's status depends on.
 func (r *UserInvitationReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	rel := relations{reader: mgr.GetClient()}
-	specChanged := builder.WithPredicates(predicate.GenerationChangedPredicate{})
+	specChanged := builder.WithPredicates(predicate.GenerationChangedPredicate{}, afterInitialList)
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.UserInvitation{}).
 		Owns(&v1alpha1.RoleBinding{}).
 		Watches(&v1alpha1.UserInvitation{}, handler.EnqueueRequestsFromMapFunc(rel.invitationsForInvitation),
-			builder.WithPredicates(invitationInputChanged)).
+			builder.WithPredicates(invitationInputChanged, afterInitialList)).
 		Watches(&v1alpha1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(rel.invitationsForBinding), specChanged).
 		Watches(&v1alpha1.Role{}, handler.EnqueueRequestsFromMapFunc(rel.invitationsForRole), specChanged).
 		Watches(&v1alpha1.Organization{}, handler.EnqueueRequestsFromMapFunc(rel.invitationsForOrganization), specChanged).

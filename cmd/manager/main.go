@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -38,6 +39,7 @@ type config struct {
 	burst                   int
 	gracefulShutdown        time.Duration
 	cacheSyncTimeout        time.Duration
+	memoryLimitRatio        float64
 	zap                     zap.Options
 }
 
@@ -75,6 +77,8 @@ func main() {
 	// default 2 minutes to list and decode on two loaded cores (docs/performance.md).
 	fs.DurationVar(&cfg.cacheSyncTimeout, "cache-sync-timeout", 10*time.Minute,
 		"How long controllers wait for the informer caches to sync before the manager gives up.")
+	fs.Float64Var(&cfg.memoryLimitRatio, "memory-limit-ratio", 0.9,
+		"Soft memory limit of the Go runtime as a share of the container's memory limit; 0 leaves it unset. GOMEMLIMIT, when set, wins.")
 	cfg.zap.BindFlags(fs)
 	flag.Parse()
 
@@ -90,6 +94,14 @@ func main() {
 func run(cfg config) error {
 	if cfg.concurrency < 1 {
 		return errors.New("--max-concurrent-reconciles must be at least 1")
+	}
+	limit, ok, err := softMemoryLimit(cgroupMemoryFiles, cfg.memoryLimitRatio)
+	if err != nil {
+		return err
+	}
+	if ok {
+		debug.SetMemoryLimit(limit)
+		ctrl.Log.WithName("setup").Info("Soft memory limit set from the container's", "bytes", limit, "ratio", cfg.memoryLimitRatio)
 	}
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {

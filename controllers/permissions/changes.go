@@ -33,6 +33,55 @@ func (p *Platform) NextChange() (time.Time, bool) {
 	return next, !next.IsZero()
 }
 
+// NextRoleChange returns the earliest instant after now at which a Role's result
+// changes by time alone: a role's removeAfter. A role's result does not depend on
+// binding or invitation expiries (boundUsers and usedBy count bindings and invitations
+// whatever their state), so a controller that only needs roles' results need not
+// recompute them at every expiry of a large platform.
+func (p *Platform) NextRoleChange() (time.Time, bool) {
+	next := p.nextRemoval()
+	return next, !next.IsZero()
+}
+
+// NextBindingChange returns the earliest instant after now at which the named
+// RoleBinding's result changes by time alone: its own expiry, any role's removeAfter
+// (its role's, or that of a role its grant comes through), or the expiry of the
+// invitation that owns it while that invitation is New. ok is false when nothing
+// changes it, or when the platform has no such binding.
+func (p *Platform) NextBindingChange(name string) (time.Time, bool) {
+	i, found := p.bindingIndex[name]
+	if !found {
+		return time.Time{}, false
+	}
+	b := &p.bindings[i]
+	next := p.nextRemoval()
+	consider := func(t time.Time) {
+		if t.After(p.now) && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	if b.expiresAt != nil {
+		consider(*b.expiresAt)
+	}
+	if b.owner >= 0 && p.invites[b.owner].phase == v1alpha1.UserPhaseNew {
+		consider(p.invites[b.owner].expiresAt)
+	}
+	return next, !next.IsZero()
+}
+
+// nextRemoval is the earliest removeAfter of any role after now; zero when none.
+func (p *Platform) nextRemoval() time.Time {
+	var next time.Time
+	for i := range p.roles {
+		if d := p.roles[i].spec.Deprecation; d != nil {
+			if t := d.RemoveAfter.Time; t.After(p.now) && (next.IsZero() || t.Before(next)) {
+				next = t
+			}
+		}
+	}
+	return next
+}
+
 // AffectedOrganizations returns, sorted, the organizations whose documents may change
 // when the named object changes or is deleted, judged on this platform. Callers union
 // the answers of the platform before and after a change.

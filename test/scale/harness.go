@@ -235,7 +235,7 @@ func (h *harness) cold(ctx context.Context, res *results, tr *tracker, exp expec
 		return err
 	}
 	logf("every document published after %v; waiting for the manager to be idle", res.cold.Round(time.Millisecond))
-	idle, ok, err := h.awaitIdle(ctx, m)
+	idle, ok, err := h.awaitIdle(ctx, m, h.o.idleTimeout)
 	if err != nil {
 		return err
 	}
@@ -246,17 +246,18 @@ func (h *harness) cold(ctx context.Context, res *results, tr *tracker, exp expec
 	return err
 }
 
-// awaitIdle waits for the manager to be idle for at most -idle-timeout; ok is false
-// when it was still busy then, and the run goes on with a busy manager.
-func (h *harness) awaitIdle(ctx context.Context, m *manager) (at time.Time, ok bool, err error) {
-	wait, cancel := context.WithTimeout(ctx, h.o.idleTimeout)
+// awaitIdle waits for the manager to be idle for at most limit (-idle-timeout after a
+// start, -settle-timeout before an incremental change); ok is false when it was still
+// busy then, and the run goes on with a busy manager.
+func (h *harness) awaitIdle(ctx context.Context, m *manager, limit time.Duration) (at time.Time, ok bool, err error) {
+	wait, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	at, err = m.awaitIdle(wait)
 	switch {
 	case err == nil:
 		return at, true, nil
 	case ctx.Err() == nil && wait.Err() != nil:
-		logf("the manager is still busy after %v; going on", h.o.idleTimeout)
+		logf("the manager is still busy after %v; going on", limit)
 		return time.Now(), false, nil
 	}
 	return at, false, err
@@ -285,7 +286,7 @@ func (h *harness) restart(ctx context.Context, res *results) (*manager, error) {
 	if res.restartReady, err = m.awaitReady(ctx); err != nil {
 		return m, err
 	}
-	idle, ok, err := h.awaitIdle(ctx, m)
+	idle, ok, err := h.awaitIdle(ctx, m, h.o.idleTimeout)
 	if err != nil {
 		return m, err
 	}
@@ -313,7 +314,7 @@ func (h *harness) incremental(ctx context.Context, m *manager, tr *tracker, s sc
 	}
 	inc.changedDocs = len(next.changed(exp))
 	logf("%s: %s (%d documents change)", s.name, change, inc.changedDocs)
-	if _, ok, err := h.awaitIdle(ctx, m); err != nil { // start from a quiet manager
+	if _, ok, err := h.awaitIdle(ctx, m, h.o.settleTimeout); err != nil { // start from a quiet manager
 		return inc, exp, err
 	} else if !ok {
 		inc.busy = true
@@ -334,7 +335,7 @@ func (h *harness) incremental(ctx context.Context, m *manager, tr *tracker, s sc
 		return inc, exp, err
 	}
 	inc.latency = max(matched.Sub(start), 0)
-	if _, ok, err := h.awaitIdle(ctx, m); err != nil {
+	if _, ok, err := h.awaitIdle(ctx, m, h.o.settleTimeout); err != nil {
 		return inc, exp, err
 	} else if !ok {
 		inc.busy = true

@@ -32,19 +32,20 @@ import (
 )
 
 type options struct {
-	size         string
-	seed         int64
-	kubeconfig   string
-	managerBin   string
-	managerArgs  string
-	limits       clientLimits
-	applyWorkers int
-	timeout      time.Duration
-	idleTimeout  time.Duration
-	keep         bool
-	pprof        bool
-	profileSecs  int
-	workDir      string
+	size          string
+	seed          int64
+	kubeconfig    string
+	managerBin    string
+	managerArgs   string
+	limits        clientLimits
+	applyWorkers  int
+	timeout       time.Duration
+	idleTimeout   time.Duration
+	settleTimeout time.Duration
+	keep          bool
+	pprof         bool
+	profileSecs   int
+	workDir       string
 }
 
 func main() {
@@ -61,7 +62,8 @@ func main() {
 	flag.IntVar(&o.limits.burst, "burst", 400, "The manager's --kube-api-burst, and the floor writer's client burst.")
 	flag.IntVar(&o.applyWorkers, "apply-workers", 32, "Parallel requests while applying the platform (not measured).")
 	flag.DurationVar(&o.timeout, "timeout", 0, "Give up after this long (default 30m for -size=small, 90m for -size=full).")
-	flag.DurationVar(&o.idleTimeout, "idle-timeout", 10*time.Minute, "Wait at most this long for the manager to be idle, then go on.")
+	flag.DurationVar(&o.idleTimeout, "idle-timeout", 10*time.Minute, "Wait at most this long for a started manager to be idle, then go on.")
+	flag.DurationVar(&o.settleTimeout, "settle-timeout", 3*time.Minute, "Before each incremental change, wait at most this long for the manager to be idle, then go on.")
 	flag.BoolVar(&o.keep, "keep", false, "Keep the work directory (kubeconfig, manager log, profiles).")
 	flag.BoolVar(&o.pprof, "pprof", false, "Profile the manager during cold convergence (needs its --pprof-bind-address); implies -keep.")
 	flag.IntVar(&o.profileSecs, "profile-seconds", 30, "Length of the cold start's CPU profile, from the manager's start.")
