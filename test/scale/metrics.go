@@ -108,7 +108,10 @@ func parseLabels(s string) (map[string]string, error) {
 var writeVerbs = []string{"POST", "PUT", "PATCH", "APPLY", "DELETE", "DELETECOLLECTION"}
 
 // writeCounts counts write requests by resource ("configmaps",
-// "organizations/status", ...), as the apiserver saw them, whatever their outcome.
+// "organizations/status", ...), as the apiserver saw them, whatever their outcome; a
+// refused write (a 4xx or 5xx code: a conflict, a create of what exists) counts under
+// its resource and code too ("configmaps 409"), so the report tells writes that changed
+// something from attempts.
 type writeCounts map[string]float64
 
 // writesFrom sums apiserver_request_total over write verbs, by resource and subresource.
@@ -121,6 +124,9 @@ func writesFrom(samples []sample) writeCounts {
 		key := s.labels["resource"]
 		if sub := s.labels["subresource"]; sub != "" {
 			key += "/" + sub
+		}
+		if code := s.labels["code"]; strings.HasPrefix(code, "4") || strings.HasPrefix(code, "5") {
+			key += " " + code
 		}
 		w[key] += s.value
 	}

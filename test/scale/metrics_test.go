@@ -30,14 +30,14 @@ go_memstats_heap_inuse_bytes 1.2345e+07
 		t.Errorf("unlabelled sample = %+v", last)
 	}
 	got := writesFrom(samples).since(writeCounts{"configmaps": 5})
-	want := writeCounts{"configmaps": 7, "organizations/status": 19}
+	want := writeCounts{"configmaps": 5, "configmaps 409": 2, "organizations/status": 19}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("writes (-want +got):\n%s", diff)
 	}
 	if got.total() != 26 {
 		t.Errorf("total = %d, want 26", got.total())
 	}
-	if s := got.String(); s != "organizations/status 19, configmaps 7" {
+	if s := got.String(); s != "organizations/status 19, configmaps 5, configmaps 409 2" {
 		t.Errorf("String() = %q", s)
 	}
 }

@@ -38,6 +38,10 @@ func (r *results) print(out io.Writer, o options, size platformgen.Size) {
 		ratio := float64(r.cold) / float64(r.floor)
 		row("cold: every document published", fmt.Sprintf("%s = %.2f x floor", dur(r.cold), ratio),
 			fmt.Sprintf("%d: %v", r.coldWrites.total(), r.coldWrites), "<= 1.25 x floor")
+		if r.coldReady > 0 {
+			row("cold: of which the manager's start (/readyz)", dur(r.coldReady), "", "")
+			row("cold: of which publishing (start to last document)", fmt.Sprintf("%s = %.2f x floor", dur(r.cold-r.coldReady), float64(r.cold-r.coldReady)/float64(r.floor)), "", "")
+		}
 		row("cold: manager idle", idleDur(r.coldIdle, o), fmt.Sprintf("%d: %v", r.idleWrites.total(), r.idleWrites), "")
 	}
 	if r.restartReady > 0 {
