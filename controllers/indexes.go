@@ -3,9 +3,11 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -309,6 +311,24 @@ func (r relations) allNames(ctx context.Context, list client.ObjectList, ns stri
 // relists.
 var afterInitialList = predicate.Funcs{
 	CreateFunc: func(e event.CreateEvent) bool { return !e.IsInInitialList },
+}
+
+// notOwnStatus passes every event of a reconciler's own kind except an update that
+// changed nothing but the object's status: the reconciler's own status write. Without
+// it each status write enqueues the object once more, and a cold start of 200,000
+// bindings gathers and compiles every binding's organization twice. Spec (generation),
+// labels, annotations, owner references, finalizers and deletion still enqueue. A status
+// edited by someone else is corrected at the object's next change.
+var notOwnStatus = predicate.Funcs{
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		old, cur := e.ObjectOld, e.ObjectNew
+		return old.GetGeneration() != cur.GetGeneration() ||
+			!maps.Equal(old.GetLabels(), cur.GetLabels()) ||
+			!maps.Equal(old.GetAnnotations(), cur.GetAnnotations()) ||
+			!equality.Semantic.DeepEqual(old.GetOwnerReferences(), cur.GetOwnerReferences()) ||
+			!slices.Equal(old.GetFinalizers(), cur.GetFinalizers()) ||
+			!old.GetDeletionTimestamp().Equal(cur.GetDeletionTimestamp())
+	},
 }
 
 // invitationInputChanged passes an invitation's creation, deletion and the updates that

@@ -186,7 +186,7 @@ func (r *OrganizationReconciler) SetupWithManager(mgr ctrl.Manager, opts control
 	specChanged := builder.WithPredicates(predicate.GenerationChangedPredicate{}, afterInitialList)
 	seen := r.changes
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&v1alpha1.Organization{}, builder.WithPredicates(seen.ofObject())).
+		For(&v1alpha1.Organization{}, builder.WithPredicates(notOwnStatus, seen.ofObject())).
 		// Not the ConfigMaps' creation: the publisher creates them, and its own create
 		// would bring the organization back at once, ahead of those still waiting to
 		// publish.

@@ -62,7 +62,7 @@ func (r *PermissionTreeReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 func (r *PermissionTreeReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	rel := relations{reader: mgr.GetClient()}
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&v1alpha1.PermissionTree{}).
+		For(&v1alpha1.PermissionTree{}, builder.WithPredicates(notOwnStatus)).
 		Watches(&v1alpha1.PermissionTree{}, handler.EnqueueRequestsFromMapFunc(rel.treesForTree),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{}, afterInitialList)).
 		WithOptions(opts).

@@ -73,7 +73,7 @@ func (r *RoleBindingReconciler) SetupWithManager(mgr ctrl.Manager, opts controll
 	rel := relations{reader: mgr.GetClient()}
 	specChanged := builder.WithPredicates(predicate.GenerationChangedPredicate{}, afterInitialList)
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&v1alpha1.RoleBinding{}).
+		For(&v1alpha1.RoleBinding{}, builder.WithPredicates(notOwnStatus)).
 		Watches(&v1alpha1.Role{}, handler.EnqueueRequestsFromMapFunc(rel.bindingsForRole), specChanged).
 		Watches(&v1alpha1.Organization{}, handler.EnqueueRequestsFromMapFunc(rel.bindingsForOrganization), specChanged).
 		Watches(&v1alpha1.UserInvitation{}, handler.EnqueueRequestsFromMapFunc(rel.bindingsForInvitation),

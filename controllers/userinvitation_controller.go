@@ -327,7 +327,9 @@ func (r *UserInvitationReconciler) SetupWithManager(mgr ctrl.Manager, opts contr
 	rel := relations{reader: mgr.GetClient()}
 	specChanged := builder.WithPredicates(predicate.GenerationChangedPredicate{}, afterInitialList)
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&v1alpha1.UserInvitation{}).
+		// Its own status writes enqueue it again only when they change the persisted
+		// grant, which the engine reads (invitationInputChanged).
+		For(&v1alpha1.UserInvitation{}, builder.WithPredicates(predicate.Or[client.Object](notOwnStatus, invitationInputChanged))).
 		Owns(&v1alpha1.RoleBinding{}).
 		Watches(&v1alpha1.UserInvitation{}, handler.EnqueueRequestsFromMapFunc(rel.invitationsForInvitation),
 			builder.WithPredicates(invitationInputChanged, afterInitialList)).
