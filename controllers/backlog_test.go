@@ -10,24 +10,30 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 )
 
-func TestStatusesWaitWhileDocumentsAreQueued(t *testing.T) {
-	b := newPublishBacklog()
-	b.poll = time.Millisecond
-	b.wait(context.Background()) // before the publisher starts: nothing to wait for
-
+// queuedBacklog returns a backlog whose publisher queue holds one organization, and
+// a channel closed when a wait that starts now returns.
+func queuedBacklog(t *testing.T, b *publishBacklog) (requestQueue, <-chan struct{}) {
+	t.Helper()
 	q := b.newQueue("organization", workqueue.DefaultTypedControllerRateLimiter[reconcile.Request]())
-	defer q.ShutDown()
-	acme := reconcile.Request{NamespacedName: types.NamespacedName{Namespace: "p", Name: "acme"}}
-	q.Add(acme)
+	t.Cleanup(q.ShutDown)
+	q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: "p", Name: "acme"}})
 	if got := b.pending(); got != 1 {
 		t.Fatalf("pending = %d with one organization queued, want 1", got)
 	}
-
 	waited := make(chan struct{})
 	go func() {
 		b.wait(context.Background())
 		close(waited)
 	}()
+	return q, waited
+}
+
+func TestStatusesWaitWhileDocumentsAreQueued(t *testing.T) {
+	b := newPublishBacklog()
+	b.poll = time.Millisecond
+	b.wait(context.Background()) // before the publisher starts: nothing to wait for
+
+	q, waited := queuedBacklog(t, b)
 	select {
 	case <-waited:
 		t.Fatal("a status reconcile went ahead while a document was queued")
@@ -45,17 +51,9 @@ func TestStatusesWaitWhileDocumentsAreQueued(t *testing.T) {
 func TestStatusesWaitAtMostMaxWait(t *testing.T) {
 	b := newPublishBacklog()
 	b.poll, b.maxWait = time.Millisecond, 20*time.Millisecond
-	q := b.newQueue("organization", workqueue.DefaultTypedControllerRateLimiter[reconcile.Request]())
-	defer q.ShutDown()
-	q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: "p", Name: "acme"}})
-
-	done := make(chan struct{})
-	go func() {
-		b.wait(context.Background())
-		close(done)
-	}()
+	_, waited := queuedBacklog(t, b)
 	select {
-	case <-done:
+	case <-waited:
 	case <-time.After(10 * time.Second):
 		t.Fatal("a publisher that never drains its queue starved a status reconcile")
 	}

@@ -67,13 +67,14 @@ func (r *RoleReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	// Statuses wait for the documents: they share the CPU with the publisher.
 	r.backlog.wait(ctx)
 	now := r.clock.Now()
-	result, found, wait, requeueAfter, err := r.snapshots.roleResult(ctx, role.Namespace, role.Name, now)
+	roles, next, wait, err := r.snapshots.roles(ctx, role.Namespace, now)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 	if wait > 0 {
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
+	result, found := roles[role.Name]
 	if !found {
 		return ctrl.Result{}, errNotCompiled("Role", req)
 	}
@@ -90,7 +91,7 @@ func (r *RoleReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 		r.recorder.Eventf(role, nil, corev1.EventTypeWarning, "DeletionWaiting", "Delete",
 			"Deletion waits until nothing uses the role: %s", strings.Join(status.UsedBy, ", "))
 	}
-	return ctrl.Result{RequeueAfter: requeueAfter}, nil
+	return requeueAt(next, !next.IsZero(), now), nil
 }
 
 // roleStatus is role's status for the engine's result. While a deletion waits, the

@@ -76,7 +76,7 @@ func (s *roleSnapshots) bump(ns string) {
 	s.mu.Unlock()
 }
 
-func (s *roleSnapshots) namespace(ns string) (*namespaceRoles, uint64) {
+func (s *roleSnapshots) namespace(ns string) *namespaceRoles {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n, ok := s.byNS[ns]
@@ -84,7 +84,7 @@ func (s *roleSnapshots) namespace(ns string) (*namespaceRoles, uint64) {
 		n = &namespaceRoles{}
 		s.byNS[ns] = n
 	}
-	return n, s.epochs[ns]
+	return n
 }
 
 func (s *roleSnapshots) epoch(ns string) uint64 {
@@ -93,12 +93,12 @@ func (s *roleSnapshots) epoch(ns string) uint64 {
 	return s.epochs[ns]
 }
 
-// roleResult is name's result in ns at now. When the namespace's snapshot is stale and
-// was computed less than the rate limit's interval ago, it returns found false and how
-// long to wait instead. requeueAfter is when the result changes by time alone (zero:
-// never).
-func (s *roleSnapshots) roleResult(ctx context.Context, ns, name string, now time.Time) (result permissions.RoleResult, found bool, wait, requeueAfter time.Duration, err error) {
-	n, _ := s.namespace(ns)
+// roles returns every role's result in ns at now, by name, and when they next change
+// by time alone (zero: never). The map is the snapshot's own and must not be modified;
+// a recompute replaces it. When the snapshot is stale and was computed less than the
+// rate limit's interval ago, roles returns no results and how long to wait instead.
+func (s *roleSnapshots) roles(ctx context.Context, ns string, now time.Time) (results map[string]permissions.RoleResult, next time.Time, wait time.Duration, err error) {
+	n := s.namespace(ns)
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	current := n.valid && n.epoch == s.epoch(ns) && !now.Before(n.at) &&
@@ -107,18 +107,14 @@ func (s *roleSnapshots) roleResult(ctx context.Context, ns, name string, now tim
 		if n.valid {
 			interval := max(s.minInterval, time.Duration(s.costFactor)*n.cost)
 			if left := time.Until(n.computed.Add(interval)); left > 0 {
-				return result, false, left, 0, nil
+				return nil, time.Time{}, left, nil
 			}
 		}
 		if err := s.compute(ctx, n, ns, now); err != nil {
-			return result, false, 0, 0, err
+			return nil, time.Time{}, 0, err
 		}
 	}
-	if !n.validUntil.IsZero() {
-		requeueAfter = max(n.validUntil.Sub(now), time.Second)
-	}
-	result, found = n.roles[name]
-	return result, found, 0, requeueAfter, nil
+	return n.roles, n.validUntil, 0, nil
 }
 
 // compute gathers and compiles the whole namespace and keeps every role's result. The

@@ -38,7 +38,8 @@ func snapshotPlatform(expires, removeAfter time.Time) (*permissions.Input, *role
 
 func boundUsers(t *testing.T, s *roleSnapshots, role string, now time.Time) int32 {
 	t.Helper()
-	r, found, wait, _, err := s.roleResult(context.Background(), "p", role, now)
+	roles, _, wait, err := s.roles(context.Background(), "p", now)
+	r, found := roles[role]
 	if err != nil || !found || wait > 0 {
 		t.Fatalf("role %s: found %v, wait %v, error %v", role, found, wait, err)
 	}
@@ -77,18 +78,18 @@ func TestRoleSnapshotRecomputesAtMostOncePerInterval(t *testing.T) {
 	boundUsers(t, s, "editor", now) // the first compute never waits
 
 	s.bump("p")
-	_, found, wait, _, err := s.roleResult(context.Background(), "p", "editor", now)
-	if err != nil || found || wait <= 0 || wait > time.Hour {
-		t.Errorf("a stale snapshot inside the interval: found %v, wait %v, error %v; want a wait of at most an hour", found, wait, err)
+	roles, _, wait, err := s.roles(context.Background(), "p", now)
+	if err != nil || roles != nil || wait <= 0 || wait > time.Hour {
+		t.Errorf("a stale snapshot inside the interval: results %v, wait %v, error %v; want a wait of at most an hour", roles, wait, err)
 	}
 }
 
 func TestRoleSnapshotEndsAtARolesRemovalNotAtExpiries(t *testing.T) {
 	now := platformgen.Now()
 	in, s := snapshotPlatform(now.Add(time.Hour), now.Add(3*time.Hour))
-	_, _, _, requeue, err := s.roleResult(context.Background(), "p", "editor", now)
-	if err != nil || requeue != 3*time.Hour {
-		t.Fatalf("requeue after %v (error %v), want 3h: when legacy is removed", requeue, err)
+	_, next, _, err := s.roles(context.Background(), "p", now)
+	if err != nil || next.Sub(now) != 3*time.Hour {
+		t.Fatalf("next change after %v (error %v), want 3h: when legacy is removed", next.Sub(now), err)
 	}
 	// No event. The binding's expiry changes no role's result: the snapshot holds past
 	// it. The role's removal does: a snapshot asked for after it is gathered again and

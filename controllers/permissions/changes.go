@@ -9,28 +9,18 @@ import (
 // NextChange returns the earliest instant after now at which some result changes by
 // time alone (invitation expiry, binding expiry, a deprecated role's removeAfter).
 func (p *Platform) NextChange() (time.Time, bool) {
-	var next time.Time
-	consider := func(t time.Time) {
-		if t.After(p.now) && (next.IsZero() || t.Before(next)) {
-			next = t
-		}
-	}
-	for i := range p.roles {
-		if d := p.roles[i].spec.Deprecation; d != nil {
-			consider(d.RemoveAfter.Time)
-		}
-	}
+	next := p.removals()
 	for i := range p.bindings {
 		if t := p.bindings[i].expiresAt; t != nil {
-			consider(*t)
+			next.consider(*t)
 		}
 	}
 	for i := range p.invites {
 		if p.invites[i].phase == v1alpha1.UserPhaseNew {
-			consider(p.invites[i].expiresAt)
+			next.consider(p.invites[i].expiresAt)
 		}
 	}
-	return next, !next.IsZero()
+	return next.result()
 }
 
 // NextRoleChange returns the earliest instant after now at which a Role's result
@@ -39,8 +29,8 @@ func (p *Platform) NextChange() (time.Time, bool) {
 // whatever their state), so a controller that only needs roles' results need not
 // recompute them at every expiry of a large platform.
 func (p *Platform) NextRoleChange() (time.Time, bool) {
-	next := p.nextRemoval()
-	return next, !next.IsZero()
+	next := p.removals()
+	return next.result()
 }
 
 // NextBindingChange returns the earliest instant after now at which the named
@@ -54,33 +44,39 @@ func (p *Platform) NextBindingChange(name string) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	b := &p.bindings[i]
-	next := p.nextRemoval()
-	consider := func(t time.Time) {
-		if t.After(p.now) && (next.IsZero() || t.Before(next)) {
-			next = t
-		}
-	}
+	next := p.removals()
 	if b.expiresAt != nil {
-		consider(*b.expiresAt)
+		next.consider(*b.expiresAt)
 	}
 	if b.owner >= 0 && p.invites[b.owner].phase == v1alpha1.UserPhaseNew {
-		consider(p.invites[b.owner].expiresAt)
+		next.consider(p.invites[b.owner].expiresAt)
 	}
-	return next, !next.IsZero()
+	return next.result()
 }
 
-// nextRemoval is the earliest removeAfter of any role after now; zero when none.
-func (p *Platform) nextRemoval() time.Time {
-	var next time.Time
+// removals is the earliest removeAfter of any role after now, to consider more instants.
+func (p *Platform) removals() soonest {
+	next := soonest{after: p.now}
 	for i := range p.roles {
 		if d := p.roles[i].spec.Deprecation; d != nil {
-			if t := d.RemoveAfter.Time; t.After(p.now) && (next.IsZero() || t.Before(next)) {
-				next = t
-			}
+			next.consider(d.RemoveAfter.Time)
 		}
 	}
 	return next
 }
+
+// soonest keeps the earliest of the instants it considers that are after after.
+type soonest struct {
+	after, at time.Time
+}
+
+func (s *soonest) consider(t time.Time) {
+	if t.After(s.after) && (s.at.IsZero() || t.Before(s.at)) {
+		s.at = t
+	}
+}
+
+func (s soonest) result() (time.Time, bool) { return s.at, !s.at.IsZero() }
 
 // AffectedOrganizations returns, sorted, the organizations whose documents may change
 // when the named object changes or is deleted, judged on this platform. Callers union
