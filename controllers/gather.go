@@ -120,7 +120,7 @@ func (g gatherer) ancestry(ctx context.Context, ns, name string) ([]v1alpha1.Org
 // bindingsInto adds to into, by name, the RoleBindings in ns whose field index holds key.
 func (g gatherer) bindingsInto(ctx context.Context, ns, field, key string, into map[string]v1alpha1.RoleBinding) error {
 	var list v1alpha1.RoleBindingList
-	if err := g.reader.List(ctx, &list, client.InNamespace(ns), client.MatchingFields{field: key}, noCopy); err != nil {
+	if err := listByIndex(ctx, g.reader, &list, ns, field, key, noCopy); err != nil {
 		return fmt.Errorf("list RoleBindings by %s=%s in %s: %w", field, key, ns, err)
 	}
 	for _, b := range list.Items {
@@ -133,7 +133,7 @@ func (g gatherer) bindingsInto(ctx context.Context, ns, field, key string, into 
 // holds key.
 func (g gatherer) invitationsInto(ctx context.Context, ns, field, key string, into map[string]v1alpha1.UserInvitation) error {
 	var list v1alpha1.UserInvitationList
-	if err := g.reader.List(ctx, &list, client.InNamespace(ns), client.MatchingFields{field: key}, noCopy); err != nil {
+	if err := listByIndex(ctx, g.reader, &list, ns, field, key, noCopy); err != nil {
 		return fmt.Errorf("list UserInvitations by %s=%s in %s: %w", field, key, ns, err)
 	}
 	for _, inv := range list.Items {

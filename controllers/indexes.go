@@ -11,7 +11,9 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	toolscache "k8s.io/client-go/tools/cache"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -130,14 +132,63 @@ var fieldIndexes = []fieldIndex{
 	}},
 }
 
-// setupIndexes registers every field index with the manager's cache.
-func setupIndexes(ctx context.Context, mgr ctrl.Manager) error {
+// setupIndexes registers every field index with the manager's cache, keyed by
+// namespace and value only.
+//
+// controller-runtime's FieldIndexer.IndexField keys every namespaced object twice: under
+// "namespace/value" and, for cluster-wide lookups, under "__all_namespaces/value". The
+// reconcilers never look up across namespaces (every lookup goes through listByIndex,
+// which requires one), and on a platform of 300,000 bindings and invitations that
+// second copy was about a sixth of the manager's heap (docs/performance.md). So the
+// indexes are added to the informers directly, under the name and key format
+// controller-runtime's cache reader looks up for client.MatchingFields with
+// client.InNamespace: "field:<field>" and "<namespace>/<value>". The envtest suite
+// looks up every index through the client, which would fail if that format changed.
+func setupIndexes(ctx context.Context, c cache.Cache) error {
 	for _, ix := range fieldIndexes {
-		if err := mgr.GetFieldIndexer().IndexField(ctx, ix.obj, ix.field, ix.extract); err != nil {
+		informer, err := c.GetInformer(ctx, ix.obj)
+		if err != nil {
+			return fmt.Errorf("informer for %T: %w", ix.obj, err)
+		}
+		indexers := toolscache.Indexers{fieldIndexName(ix.field): perNamespace(ix.extract)}
+		if err := informer.AddIndexers(indexers); err != nil {
 			return fmt.Errorf("index %T by %s: %w", ix.obj, ix.field, err)
 		}
 	}
 	return nil
+}
+
+// fieldIndexName is the informer index controller-runtime's cache reader looks up for
+// client.MatchingFields{field: ...}.
+func fieldIndexName(field string) string { return "field:" + field }
+
+// perNamespace keys an object's index values by its namespace, as controller-runtime's
+// cache reader looks them up for a list in one namespace.
+func perNamespace(extract client.IndexerFunc) toolscache.IndexFunc {
+	return func(obj any) ([]string, error) {
+		o, ok := obj.(client.Object)
+		if !ok {
+			return nil, fmt.Errorf("index: %T is not a client.Object", obj)
+		}
+		values := extract(o)
+		keys := make([]string, len(values))
+		for i, v := range values {
+			keys[i] = o.GetNamespace() + "/" + v
+		}
+		return keys, nil
+	}
+}
+
+// listByIndex lists into list the objects of namespace ns whose field index holds key.
+// Every index lookup goes through here: the indexes are kept per namespace only
+// (setupIndexes), so a lookup without a namespace would find nothing, and would, for
+// instance, miss a block.
+func listByIndex(ctx context.Context, r client.Reader, list client.ObjectList, ns, field, key string, opts ...client.ListOption) error {
+	if ns == "" {
+		return fmt.Errorf("look up %s=%s: the field indexes are per namespace and no namespace was given", field, key)
+	}
+	opts = append([]client.ListOption{client.InNamespace(ns), client.MatchingFields{field: key}}, opts...)
+	return r.List(ctx, list, opts...)
 }
 
 // labelValue is o's label key as an index key: none when o does not carry it.
@@ -167,7 +218,7 @@ type relations struct {
 
 // list lists obj's kind in ns whose field index holds key, logging a failure.
 func (r relations) list(ctx context.Context, list client.ObjectList, ns, field, key string) bool {
-	if err := r.reader.List(ctx, list, client.InNamespace(ns), client.MatchingFields{field: key}, noCopy); err != nil {
+	if err := listByIndex(ctx, r.reader, list, ns, field, key, noCopy); err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "List for watch mapping failed", "namespace", ns, "field", field, "key", key)
 		return false
 	}

@@ -224,8 +224,7 @@ func (p publisher) write(ctx context.Context, org *v1alpha1.Organization, have, 
 // published returns org's ConfigMaps as the cache holds them, by name.
 func (p publisher) published(ctx context.Context, org *v1alpha1.Organization) (map[string]corev1.ConfigMap, error) {
 	var list corev1.ConfigMapList
-	if err := p.client.List(ctx, &list, client.InNamespace(org.Namespace),
-		client.MatchingFields{indexConfigMapOrganization: org.Name}); err != nil {
+	if err := listByIndex(ctx, p.client, &list, org.Namespace, indexConfigMapOrganization, org.Name); err != nil {
 		return nil, fmt.Errorf("list ConfigMaps of Organization %s/%s: %w", org.Namespace, org.Name, err)
 	}
 	out := make(map[string]corev1.ConfigMap, len(list.Items))
@@ -258,7 +257,7 @@ func (p publisher) unlabelled(ctx context.Context, want *corev1.ConfigMap) (*cor
 // cluster without one (envtest) and a stale cache from leaving documents behind.
 func (p publisher) unpublish(ctx context.Context, ns, org string) error {
 	var list corev1.ConfigMapList
-	if err := p.client.List(ctx, &list, client.InNamespace(ns), client.MatchingFields{indexConfigMapOrganization: org}); err != nil {
+	if err := listByIndex(ctx, p.client, &list, ns, indexConfigMapOrganization, org); err != nil {
 		return fmt.Errorf("list ConfigMaps of deleted Organization %s/%s: %w", ns, org, err)
 	}
 	for _, cm := range list.Items {

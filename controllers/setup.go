@@ -40,7 +40,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	if clk == nil {
 		clk = clock.RealClock{}
 	}
-	if err := setupIndexes(context.Background(), mgr); err != nil {
+	if err := setupIndexes(context.Background(), mgr.GetCache()); err != nil {
 		return err
 	}
 	c := mgr.GetClient()

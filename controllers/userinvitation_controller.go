@@ -220,7 +220,7 @@ func bindingUpToDate(have, want *v1alpha1.RoleBinding) bool {
 // ownedBindings returns, by name, the RoleBindings controlled by inv.
 func (r *UserInvitationReconciler) ownedBindings(ctx context.Context, inv *v1alpha1.UserInvitation) (map[string]v1alpha1.RoleBinding, error) {
 	var list v1alpha1.RoleBindingList
-	if err := r.client.List(ctx, &list, client.InNamespace(inv.Namespace), client.MatchingFields{indexBindingInvitationLabel: inv.Name}); err != nil {
+	if err := listByIndex(ctx, r.client, &list, inv.Namespace, indexBindingInvitationLabel, inv.Name); err != nil {
 		return nil, fmt.Errorf("list RoleBindings of UserInvitation %s/%s: %w", inv.Namespace, inv.Name, err)
 	}
 	owned := map[string]v1alpha1.RoleBinding{}
@@ -294,7 +294,7 @@ func (r *UserInvitationReconciler) finalize(ctx context.Context, inv *v1alpha1.U
 func (r *UserInvitationReconciler) otherGrants(ctx context.Context, inv *v1alpha1.UserInvitation, now time.Time) ([]string, time.Time, error) {
 	var nextExpiry time.Time
 	var list v1alpha1.RoleBindingList
-	if err := r.client.List(ctx, &list, client.InNamespace(inv.Namespace), client.MatchingFields{indexBindingEmail: string(inv.Spec.Email)}); err != nil {
+	if err := listByIndex(ctx, r.client, &list, inv.Namespace, indexBindingEmail, string(inv.Spec.Email)); err != nil {
 		return nil, nextExpiry, fmt.Errorf("list RoleBindings of %s in %s: %w", inv.Spec.Email, inv.Namespace, err)
 	}
 	var out []string

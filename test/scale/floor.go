@@ -7,8 +7,14 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/orgaccess/orgaccess/api/v1alpha1"
+	"github.com/orgaccess/orgaccess/controllers"
 )
 
 // floorNamespace holds the plain writer's ConfigMaps, apart from the manager's.
@@ -52,4 +58,47 @@ func measureFloor(ctx context.Context, cfg *rest.Config, exp expectation, limits
 		return nil
 	})
 	return time.Since(start), err
+}
+
+// measureReadFloor starts a plain cache of what the manager caches, the same kinds and
+// selection (controllers.CacheOptions) but no transform and no field index, with the
+// manager's client-side rate limit, and returns how long its informers take to sync.
+// The manager can publish nothing before its own cache has synced (a document built
+// from a partial cache could grant what a binding not yet read would deny), so this is
+// the least any cache-based publisher spends before its first write: listing and
+// decoding the platform, on the API server's side and its own.
+func measureReadFloor(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme, limits clientLimits) (time.Duration, error) {
+	cfg = rest.CopyConfig(cfg)
+	cfg.QPS, cfg.Burst = limits.qps, limits.burst
+	opts, err := controllers.CacheOptions(nil)
+	if err != nil {
+		return 0, err
+	}
+	opts.Scheme = scheme
+	opts.DefaultTransform = nil
+	c, err := cache.New(cfg, opts)
+	if err != nil {
+		return 0, fmt.Errorf("read floor: new cache: %w", err)
+	}
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	for _, obj := range cachedKinds() {
+		if _, err := c.GetInformer(ctx, obj); err != nil {
+			return 0, fmt.Errorf("read floor: informer for %T: %w", obj, err)
+		}
+	}
+	start := time.Now()
+	go func() { _ = c.Start(ctx) }()
+	if !c.WaitForCacheSync(ctx) {
+		return 0, fmt.Errorf("read floor: cache did not sync: %w", ctx.Err())
+	}
+	return time.Since(start), nil
+}
+
+// cachedKinds are the kinds the manager's controllers watch, and so cache.
+func cachedKinds() []client.Object {
+	return []client.Object{
+		&v1alpha1.Organization{}, &v1alpha1.Role{}, &v1alpha1.PermissionTree{},
+		&v1alpha1.RoleBinding{}, &v1alpha1.UserInvitation{}, &corev1.ConfigMap{},
+	}
 }

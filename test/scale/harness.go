@@ -55,7 +55,8 @@ type results struct {
 	applyWrites int
 	documents   int
 
-	floor time.Duration
+	floor     time.Duration
+	readFloor time.Duration // a plain cache of the platform syncs
 
 	cold       time.Duration // manager start -> every document published
 	coldWrites writeCounts   // issued by then
@@ -110,6 +111,10 @@ func (h *harness) measure(ctx context.Context, size platformgen.Size) (*results,
 	res.documents = len(exp.documents)
 	logf("floor: a plain writer creates %d ConfigMaps", res.documents)
 	if res.floor, err = measureFloor(ctx, h.cl.config, exp, h.o.limits); err != nil {
+		return res, err
+	}
+	logf("read floor: a plain cache lists the platform")
+	if res.readFloor, err = measureReadFloor(ctx, h.cl.config, h.c.Scheme(), h.o.limits); err != nil {
 		return res, err
 	}
 

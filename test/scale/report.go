@@ -34,13 +34,24 @@ func (r *results) print(out io.Writer, o options, size platformgen.Size) {
 	if r.floor > 0 {
 		row("floor: plain writer creates every ConfigMap", dur(r.floor), fmt.Sprint(r.documents), "")
 	}
+	if r.readFloor > 0 {
+		row("read floor: plain cache of the platform syncs", dur(r.readFloor), "0", "")
+	}
 	if r.cold > 0 {
 		ratio := float64(r.cold) / float64(r.floor)
 		row("cold: every document published", fmt.Sprintf("%s = %.2f x floor", dur(r.cold), ratio),
 			fmt.Sprintf("%d: %v", r.coldWrites.total(), r.coldWrites), "<= 1.25 x floor")
 		if r.coldReady > 0 {
-			row("cold: of which the manager's start (/readyz)", dur(r.coldReady), "", "")
+			start := dur(r.coldReady)
+			if r.readFloor > 0 {
+				start = fmt.Sprintf("%s = %.2f x read floor", start, float64(r.coldReady)/float64(r.readFloor))
+			}
+			row("cold: of which the manager's start (/readyz)", start, "", "")
 			row("cold: of which publishing (start to last document)", fmt.Sprintf("%s = %.2f x floor", dur(r.cold-r.coldReady), float64(r.cold-r.coldReady)/float64(r.floor)), "", "")
+		}
+		if r.readFloor > 0 {
+			both := r.readFloor + r.floor
+			row("cold ÷ (read floor + floor)", fmt.Sprintf("%.2f (%s)", float64(r.cold)/float64(both), dur(both)), "", "")
 		}
 		row("cold: manager idle", idleDur(r.coldIdle, o), fmt.Sprintf("%d: %v", r.idleWrites.total(), r.idleWrites), "")
 	}

@@ -1,0 +1,100 @@
+package controllers
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+
+	"github.com/orgaccess/orgaccess/api/v1alpha1"
+	"github.com/orgaccess/orgaccess/test/builders"
+)
+
+// The field indexes are registered on the informers directly and kept per namespace
+// only (setupIndexes). Every one of them must answer a lookup through the manager's
+// client in the object's namespace, and find nothing in another.
+func TestEveryIndexAnswersLookupsInItsNamespaceOnly(t *testing.T) {
+	ns, other := newPlatform(t), newPlatform(t)
+	seedPlatform(t, ns)
+	create(t, ns,
+		builders.Customer("widgets").Under("contoso").DefaultRoles("customer").Obj(),
+		builders.Role("old-customer").Permissions("sales").Deprecated("customer", testClock.Now().Add(time.Hour)).Obj(),
+		builders.Role("acme-auditor").Permissions("reports").Of("acme").Obj(),
+		builders.Binding("dora@acme.example", "customer", "acme").Named("dora-customer").Obj(),
+		builders.Invitation("erin@acme.example", "acme", "customer").InvitedBy("owner@acme.example").
+			AcceptedAt(testClock.Now().Add(-time.Minute)).Obj(),
+		builders.Invitation("fred@acme.example", "acme", "customer").InvitedBy("owner@acme.example").Obj(),
+	)
+
+	eventually(t, func(g Gomega) {
+		found := map[string]int{}
+		for _, ix := range fieldIndexes {
+			for _, obj := range cachedObjects(g, ix.obj, ns) {
+				for _, key := range ix.extract(obj) {
+					found[ix.field+" of "+kindOf(g, ix.obj)]++
+					g.Expect(namesByIndex(g, ix.obj, ns, ix.field, key)).To(ContainElement(obj.GetName()),
+						"%s %s by %s=%s", kindOf(g, ix.obj), obj.GetName(), ix.field, key)
+					g.Expect(namesByIndex(g, ix.obj, other, ix.field, key)).To(BeEmpty(),
+						"%s by %s=%s in another namespace", kindOf(g, ix.obj), ix.field, key)
+				}
+			}
+		}
+		// Every index holds a key, so every one was looked up.
+		for _, ix := range fieldIndexes {
+			g.Expect(found).To(HaveKey(ix.field+" of "+kindOf(g, ix.obj)), "no object is indexed by %s", ix.field)
+		}
+	})
+}
+
+func TestIndexLookupsRequireANamespace(t *testing.T) {
+	var list v1alpha1.RoleBindingList
+	err := listByIndex(context.Background(), cached, &list, "", indexBindingEmail, "dora@acme.example")
+	if err == nil {
+		t.Fatal("a lookup without a namespace succeeded; it would find nothing and say so silently")
+	}
+}
+
+func kindOf(g Gomega, obj client.Object) string {
+	gvk, err := apiutil.GVKForObject(obj, cached.Scheme())
+	g.Expect(err).NotTo(HaveOccurred())
+	return gvk.Kind
+}
+
+// newList is an empty list of obj's kind.
+func newList(g Gomega, obj client.Object) client.ObjectList {
+	gvk, err := apiutil.GVKForObject(obj, cached.Scheme())
+	g.Expect(err).NotTo(HaveOccurred())
+	list, err := cached.Scheme().New(schema.GroupVersionKind{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind + "List"})
+	g.Expect(err).NotTo(HaveOccurred())
+	return list.(client.ObjectList)
+}
+
+// cachedObjects is every object of obj's kind in ns, as the manager's cache holds it.
+func cachedObjects(g Gomega, obj client.Object, ns string) []client.Object {
+	list := newList(g, obj)
+	g.Expect(cached.List(context.Background(), list, client.InNamespace(ns))).To(Succeed())
+	var out []client.Object
+	g.Expect(meta.EachListItem(list, func(o runtime.Object) error {
+		out = append(out, o.(client.Object))
+		return nil
+	})).To(Succeed())
+	return out
+}
+
+// namesByIndex names the objects of obj's kind in ns whose field index holds key.
+func namesByIndex(g Gomega, obj client.Object, ns, field, key string) []string {
+	list := newList(g, obj)
+	g.Expect(listByIndex(context.Background(), cached, list, ns, field, key)).To(Succeed())
+	var names []string
+	g.Expect(meta.EachListItem(list, func(o runtime.Object) error {
+		names = append(names, o.(client.Object).GetName())
+		return nil
+	})).To(Succeed())
+	return names
+}
