@@ -8,7 +8,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -20,14 +19,16 @@ import (
 type RoleBindingReconciler struct {
 	client  client.Client
 	clock   clock.PassiveClock
-	gather  gatherer
+	results *bindingResults
+	marks   *requestMarks
 	backlog *publishBacklog
 }
 
 var _ reconcile.Reconciler = &RoleBindingReconciler{}
 
 func newRoleBindingReconciler(c client.Client, clk clock.PassiveClock, g gatherer, backlog *publishBacklog) *RoleBindingReconciler {
-	return &RoleBindingReconciler{client: c, clock: clk, gather: g, backlog: backlog}
+	marks := newRequestMarks()
+	return &RoleBindingReconciler{client: c, clock: clk, results: newBindingResults(g, marks), marks: marks, backlog: backlog}
 }
 
 // +kubebuilder:rbac:groups=access.orgaccess.dev,resources=rolebindings/status,verbs=get;update;patch
@@ -41,14 +42,13 @@ func (r *RoleBindingReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 
 	// Statuses wait for the documents: they share the CPU with the publisher.
 	r.backlog.wait(ctx)
-	// A binding's result depends on what its organization's results depend on.
-	in, err := r.gather.forOrganization(ctx, binding.Namespace, string(binding.Spec.OrganizationRef.Name))
+	// A binding's result depends on what its organization's results depend on; one
+	// compile of that subset serves every binding of the organization (bindingResults).
+	now := r.clock.Now()
+	outcome, mark, found, err := r.results.result(ctx, req.NamespacedName, string(binding.Spec.OrganizationRef.Name), now)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	now := r.clock.Now()
-	platform := r.gather.compile(in, now)
-	result, found := platform.Binding(binding.Name)
 	if !found {
 		return ctrl.Result{}, errNotCompiled("RoleBinding", req)
 	}
@@ -56,15 +56,15 @@ func (r *RoleBindingReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	before := binding.DeepCopy()
 	binding.Status = v1alpha1.RoleBindingStatus{
 		ObservedGeneration: binding.Generation,
-		Conditions:         mergeConditions(binding.Status.Conditions, result.Conditions, binding.Generation),
+		Conditions:         mergeConditions(binding.Status.Conditions, outcome.result.Conditions, binding.Generation),
 	}
 	if err := patchStatus(ctx, r.client, before, binding); err != nil {
 		return ctrl.Result{}, err
 	}
+	r.results.done(req.NamespacedName, mark)
 	// Requeued when this binding's result changes by time (its expiry, a role's
 	// removal), not at every expiry of its organization's subset.
-	next, ok := platform.NextBindingChange(binding.Name)
-	return requeueAt(next, ok, now), nil
+	return requeueAt(outcome.next, outcome.ok, now), nil
 }
 
 // SetupWithManager registers the RoleBinding reconciler and the watches of what a
@@ -72,11 +72,13 @@ func (r *RoleBindingReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 func (r *RoleBindingReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	rel := relations{reader: mgr.GetClient()}
 	specChanged := builder.WithPredicates(predicate.GenerationChangedPredicate{}, afterInitialList)
+	// Every request is marked before it is enqueued (bindingResults): the For watch's
+	// marking predicate goes after the one that filters.
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&v1alpha1.RoleBinding{}, builder.WithPredicates(notOwnStatus)).
-		Watches(&v1alpha1.Role{}, handler.EnqueueRequestsFromMapFunc(rel.bindingsForRole), specChanged).
-		Watches(&v1alpha1.Organization{}, handler.EnqueueRequestsFromMapFunc(rel.bindingsForOrganization), specChanged).
-		Watches(&v1alpha1.UserInvitation{}, handler.EnqueueRequestsFromMapFunc(rel.bindingsForInvitation),
+		For(&v1alpha1.RoleBinding{}, builder.WithPredicates(notOwnStatus, r.marks.ofObject())).
+		Watches(&v1alpha1.Role{}, r.marks.mapped(rel.bindingsForRole), specChanged).
+		Watches(&v1alpha1.Organization{}, r.marks.mapped(rel.bindingsForOrganization), specChanged).
+		Watches(&v1alpha1.UserInvitation{}, r.marks.mapped(rel.bindingsForInvitation),
 			builder.WithPredicates(invitationInputChanged, afterInitialList)).
 		WithOptions(opts).
 		Complete(r)

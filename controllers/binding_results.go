@@ -1,0 +1,237 @@
+package controllers
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/orgaccess/orgaccess/controllers/permissions"
+)
+
+// A binding's result depends on its organization's subset (gatherer.forOrganization),
+// and one compile of that subset decides the results of every binding of the
+// organization. Gathering and compiling the subset once per binding made a large
+// platform's binding statuses CPU-bound: a customer's subset holds its ancestors'
+// bindings too, and a cold start reconciles every binding, in no useful order
+// (docs/performance.md).
+//
+// bindingResults keeps, per organization, the results of its bindings from the last
+// compile of its subset, until each has been taken by its binding's reconcile. A
+// result is current while no event has enqueued its binding since the gather began:
+// the RoleBinding reconciler's watches mark each binding they enqueue (requestMarks)
+// before enqueueing it, and they enqueue a binding on every change its result depends
+// on. By time alone a result ends at the subset's next change
+// (permissions.Platform.NextChange). So a reconcile that an event caused never takes a
+// result gathered before that event, whatever the order of the controllers' handlers.
+//
+// A result is handed out once: the first reconcile among an organization's bindings
+// gathers and compiles, the others take what it left. Results left by a compile that
+// no other reconcile follows are dropped after resultsTTL.
+type bindingResults struct {
+	gather gatherer
+	marks  *requestMarks
+	ttl    time.Duration
+
+	mu        sync.Mutex
+	byOrg     map[types.NamespacedName]*orgBindings
+	lastSweep time.Time
+}
+
+// resultsTTL bounds how long results nobody has taken are kept: long enough for a
+// large platform's cold start to reach every binding it enqueued.
+const resultsTTL = 30 * time.Minute
+
+// orgBindings is one compile's results, those not yet taken.
+type orgBindings struct {
+	seq        uint64    // requestMarks' sequence when the gather began: every mark up to it came first
+	at         time.Time // the engine's now they were compiled for
+	validUntil time.Time // the subset's NextChange; zero when time changes nothing
+	created    time.Time // wall clock, for resultsTTL
+	results    map[string]bindingOutcome
+}
+
+// bindingOutcome is a binding's result and when it next changes by time (ok false:
+// never).
+type bindingOutcome struct {
+	result permissions.BindingResult
+	next   time.Time
+	ok     bool
+}
+
+func newBindingResults(g gatherer, marks *requestMarks) *bindingResults {
+	return &bindingResults{gather: g, marks: marks, ttl: resultsTTL, byOrg: map[types.NamespacedName]*orgBindings{}}
+}
+
+// result returns the result at now of binding key, whose organizationRef is org, and
+// the binding's mark it was judged against (for done); found is false when the engine
+// has no result for it (the cache is not in step yet).
+func (r *bindingResults) result(ctx context.Context, key types.NamespacedName, org string, now time.Time) (outcome bindingOutcome, mark uint64, found bool, err error) {
+	orgKey := types.NamespacedName{Namespace: key.Namespace, Name: org}
+	mark = r.marks.last(key)
+	if outcome, found = r.takeCurrent(orgKey, key.Name, mark, now); found {
+		return outcome, mark, true, nil
+	}
+	e, err := r.compile(ctx, orgKey, now)
+	if err != nil {
+		return outcome, mark, false, err
+	}
+	outcome, found = e.results[key.Name]
+	delete(e.results, key.Name)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sweep()
+	// Entries only move forward: a compile that finishes after a newer one does not
+	// replace it, so no entry older than a binding's last mark holds its result once
+	// the mark is forgotten (done).
+	if have, ok := r.byOrg[orgKey]; !ok || have.seq <= e.seq {
+		if len(e.results) > 0 {
+			r.byOrg[orgKey] = e
+		} else {
+			delete(r.byOrg, orgKey)
+		}
+	}
+	return outcome, mark, found, nil
+}
+
+// done forgets the mark a finished reconcile of key was judged against (result), unless
+// a newer event has marked it since.
+func (r *bindingResults) done(key types.NamespacedName, mark uint64) {
+	r.marks.forget(key, mark)
+}
+
+// takeCurrent takes name's result from org's entry when the entry is current at now and
+// was gathered after the binding's last mark.
+func (r *bindingResults) takeCurrent(org types.NamespacedName, name string, marked uint64, now time.Time) (bindingOutcome, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e, ok := r.byOrg[org]
+	if !ok {
+		return bindingOutcome{}, false
+	}
+	if now.Before(e.at) || (!e.validUntil.IsZero() && !now.Before(e.validUntil)) {
+		delete(r.byOrg, org)
+		return bindingOutcome{}, false
+	}
+	outcome, found := e.results[name]
+	// The gather began after the binding's last event (marked before it was enqueued,
+	// after the cache held it): the result has seen it.
+	if !found || e.seq < marked {
+		return bindingOutcome{}, false
+	}
+	delete(e.results, name)
+	if len(e.results) == 0 {
+		delete(r.byOrg, org)
+	}
+	return outcome, true
+}
+
+// sweep drops, at most once a minute, the entries older than the TTL. r.mu is held.
+func (r *bindingResults) sweep() {
+	if time.Since(r.lastSweep) < time.Minute {
+		return
+	}
+	r.lastSweep = time.Now()
+	for org, e := range r.byOrg {
+		if time.Since(e.created) > r.ttl {
+			delete(r.byOrg, org)
+		}
+	}
+}
+
+// compile gathers and compiles org's subset at now and returns the results of the
+// organization's own bindings.
+func (r *bindingResults) compile(ctx context.Context, org types.NamespacedName, now time.Time) (*orgBindings, error) {
+	seq := r.marks.sequence() // before the gather: a binding marked during it is not served from it
+	in, err := r.gather.forOrganization(ctx, org.Namespace, org.Name)
+	if err != nil {
+		return nil, err
+	}
+	p := r.gather.compile(in, now)
+	e := &orgBindings{seq: seq, at: now, created: time.Now(), results: map[string]bindingOutcome{}}
+	if next, ok := p.NextChange(); ok {
+		e.validUntil = next
+	}
+	for i := range in.Bindings {
+		b := &in.Bindings[i]
+		if string(b.Spec.OrganizationRef.Name) != org.Name {
+			continue // an ancestor's: its own organization's compile decides it
+		}
+		if result, ok := p.Binding(b.Name); ok {
+			o := bindingOutcome{result: result}
+			o.next, o.ok = p.NextBindingChange(b.Name)
+			e.results[b.Name] = o
+		}
+	}
+	return e, nil
+}
+
+// requestMarks numbers the events that enqueue a controller's requests: each request
+// enqueued is marked with the next number of one sequence before it is enqueued.
+// Compared with the sequence read before a gather, a mark says whether an event for
+// that object arrived since.
+type requestMarks struct {
+	mu    sync.Mutex
+	seq   uint64
+	marks map[types.NamespacedName]uint64
+}
+
+func newRequestMarks() *requestMarks {
+	return &requestMarks{marks: map[types.NamespacedName]uint64{}}
+}
+
+func (m *requestMarks) mark(key types.NamespacedName) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.seq++
+	m.marks[key] = m.seq
+}
+
+// sequence is the number of the last mark.
+func (m *requestMarks) sequence() uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.seq
+}
+
+// last is key's last mark, 0 if none is kept.
+func (m *requestMarks) last(key types.NamespacedName) uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.marks[key]
+}
+
+// forget drops key's mark if it is still at, once a reconcile that read it has
+// finished: a later mark stays.
+func (m *requestMarks) forget(key types.NamespacedName, at uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.marks[key] == at {
+		delete(m.marks, key)
+	}
+}
+
+// mapped marks every request fn maps an event to.
+func (m *requestMarks) mapped(fn handler.MapFunc) handler.EventHandler {
+	return handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, obj client.Object) []reconcile.Request {
+		reqs := fn(ctx, obj)
+		for _, r := range reqs {
+			m.mark(r.NamespacedName)
+		}
+		return reqs
+	})
+}
+
+// ofObject is a predicate that passes every event and marks the object itself (the
+// For watch); it goes after the predicates that filter.
+func (m *requestMarks) ofObject() predicate.Predicate {
+	return predicate.NewPredicateFuncs(func(obj client.Object) bool {
+		m.mark(client.ObjectKeyFromObject(obj))
+		return true
+	})
+}

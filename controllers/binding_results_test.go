@@ -1,0 +1,156 @@
+package controllers
+
+import (
+	"context"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/orgaccess/orgaccess/api/v1alpha1"
+	"github.com/orgaccess/orgaccess/controllers/permissions"
+	"github.com/orgaccess/orgaccess/test/builders"
+	"github.com/orgaccess/orgaccess/test/platformgen"
+)
+
+// gatherCounter counts the gathers made through it: each gathers the namespace's
+// roles once.
+type gatherCounter struct {
+	client.Reader
+	gathers int
+}
+
+func (c *gatherCounter) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	if _, ok := list.(*v1alpha1.RoleList); ok {
+		c.gathers++
+	}
+	return c.Reader.List(ctx, list, opts...)
+}
+
+// bindingResult reconciles key as the RoleBinding reconciler does: takes its result
+// and, the status written, forgets its mark.
+func bindingResult(t *testing.T, r *bindingResults, key types.NamespacedName, org string, now time.Time) bindingOutcome {
+	t.Helper()
+	outcome, mark, found, err := r.result(context.Background(), key, org, now)
+	if err != nil || !found {
+		t.Fatalf("binding %s: found %v, error %v", key, found, err)
+	}
+	r.done(key, mark)
+	return outcome
+}
+
+// On a generated platform, every binding taken in a random order gets the result a
+// compile of the whole platform gives it, and each organization is gathered once.
+func TestBindingResultsAreTheEnginesWithOneGatherPerOrganization(t *testing.T) {
+	reader, in := generatedPlatform(t)
+	counter := &gatherCounter{Reader: reader}
+	results := newBindingResults(gatherer{reader: counter}, newRequestMarks())
+	now := platformgen.Now()
+	whole := permissions.Compile(in, now)
+
+	orgs := map[string]bool{}
+	order := rand.New(rand.NewPCG(1, 2)).Perm(len(in.Bindings))
+	for _, i := range order {
+		b := &in.Bindings[i]
+		org := string(b.Spec.OrganizationRef.Name)
+		orgs[org] = true
+		got := bindingResult(t, results, client.ObjectKeyFromObject(b), org, now)
+		want, _ := whole.Binding(b.Name)
+		if diff := cmp.Diff(want, got.result); diff != "" {
+			t.Fatalf("binding %s (-whole platform +bindingResults):\n%s", b.Name, diff)
+		}
+		wantNext, wantOK := whole.NextBindingChange(b.Name)
+		if got.ok != wantOK || !got.next.Equal(wantNext) {
+			t.Fatalf("binding %s next change %v %v, want %v %v", b.Name, got.next, got.ok, wantNext, wantOK)
+		}
+	}
+	if counter.gathers != len(orgs) {
+		t.Errorf("%d gathers for the bindings of %d organizations, want one each", counter.gathers, len(orgs))
+	}
+	if n := len(results.byOrg); n != 0 {
+		t.Errorf("%d organizations still hold results once every binding took its own", n)
+	}
+}
+
+// resultsPlatform is one customer with two bindings of editor, in namespace "p"; the
+// reader answers from the returned input, so tests change the input under it.
+func resultsPlatform(expires time.Time) (*permissions.Input, *gatherCounter, *bindingResults) {
+	in := &permissions.Input{
+		Organizations: []v1alpha1.Organization{*builders.Customer("acme").Obj()},
+		Roles:         []v1alpha1.Role{*builders.Role("editor").Permissions("sales").Obj()},
+		Bindings: []v1alpha1.RoleBinding{
+			*builders.Binding("ann@x.example", "editor", "acme").Named("ann").Obj(),
+			*builders.Binding("bob@x.example", "editor", "acme").Named("bob").ExpiresAt(expires).Obj(),
+			*builders.Binding("cy@x.example", "editor", "acme").Named("cy").Obj(),
+		},
+	}
+	in.Organizations[0].Namespace, in.Roles[0].Namespace = "p", "p"
+	for i := range in.Bindings {
+		in.Bindings[i].Namespace = "p"
+	}
+	counter := &gatherCounter{Reader: newInputReader(*in)}
+	return in, counter, newBindingResults(gatherer{reader: counter}, newRequestMarks())
+}
+
+func ready(o bindingOutcome) bool { return o.result.Ready }
+
+func TestABindingMarkedAfterTheGatherIsJudgedAgain(t *testing.T) {
+	now := platformgen.Now()
+	in, counter, results := resultsPlatform(now.Add(time.Hour))
+	ann, bob := types.NamespacedName{Namespace: "p", Name: "ann"}, types.NamespacedName{Namespace: "p", Name: "bob"}
+	if !ready(bindingResult(t, results, ann, "acme", now)) {
+		t.Fatal("ann's binding is not Ready")
+	}
+
+	// Bob's binding now names a role that does not exist. An event enqueues it, marked
+	// first: its result is not taken from the compile ann's reconcile made.
+	in.Bindings[1].Spec.RoleRef.Name = "ghost"
+	results.marks.mark(bob)
+	got := bindingResult(t, results, bob, "acme", now)
+	if ready(got) || got.result.Conditions[0].Reason != v1alpha1.ReasonRoleNotFound {
+		t.Fatalf("bob's binding after the event: %+v, want RoleNotFound", got.result)
+	}
+	if counter.gathers != 2 {
+		t.Fatalf("%d gathers, want 2: ann's, then bob's after its mark", counter.gathers)
+	}
+	// Cy was not marked: its result comes from bob's compile, without a gather.
+	bindingResult(t, results, types.NamespacedName{Namespace: "p", Name: "cy"}, "acme", now)
+	if counter.gathers != 2 {
+		t.Fatalf("%d gathers, want cy's result from bob's compile", counter.gathers)
+	}
+}
+
+func TestBindingResultsEndAtTheSubsetsNextChange(t *testing.T) {
+	now := platformgen.Now()
+	expires := now.Add(time.Hour)
+	_, counter, results := resultsPlatform(expires)
+	ann, bob := types.NamespacedName{Namespace: "p", Name: "ann"}, types.NamespacedName{Namespace: "p", Name: "bob"}
+	bindingResult(t, results, ann, "acme", now)
+	// At bob's expiry the compile of an hour ago no longer holds: bob is judged again.
+	got := bindingResult(t, results, bob, "acme", expires)
+	if ready(got) || got.result.Conditions[0].Reason != v1alpha1.ReasonExpired {
+		t.Fatalf("bob's binding at its expiry: %+v, want Expired", got.result)
+	}
+	if counter.gathers != 2 {
+		t.Fatalf("%d gathers, want 2: the first compile ended at bob's expiry", counter.gathers)
+	}
+}
+
+func TestAMarkIsForgottenOnlyByTheReconcileThatReadIt(t *testing.T) {
+	m := newRequestMarks()
+	key := types.NamespacedName{Namespace: "p", Name: "ann"}
+	m.mark(key)
+	read := m.last(key)
+	m.mark(key) // an event while the reconcile ran
+	m.forget(key, read)
+	if m.last(key) == 0 {
+		t.Fatal("the reconcile forgot a mark made after it read its own")
+	}
+	m.forget(key, m.last(key))
+	if m.last(key) != 0 || len(m.marks) != 0 {
+		t.Fatalf("marks left after their reconciles: %v", m.marks)
+	}
+}
