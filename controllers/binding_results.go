@@ -6,10 +6,8 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/orgaccess/orgaccess/controllers/permissions"
 )
@@ -217,21 +215,8 @@ func (m *requestMarks) forget(key types.NamespacedName, at uint64) {
 }
 
 // mapped marks every request fn maps an event to.
-func (m *requestMarks) mapped(fn handler.MapFunc) handler.EventHandler {
-	return handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, obj client.Object) []reconcile.Request {
-		reqs := fn(ctx, obj)
-		for _, r := range reqs {
-			m.mark(r.NamespacedName)
-		}
-		return reqs
-	})
-}
+func (m *requestMarks) mapped(fn handler.MapFunc) handler.EventHandler { return noting(fn, m.mark) }
 
 // ofObject is a predicate that passes every event and marks the object itself (the
 // For watch); it goes after the predicates that filter.
-func (m *requestMarks) ofObject() predicate.Predicate {
-	return predicate.NewPredicateFuncs(func(obj client.Object) bool {
-		m.mark(client.ObjectKeyFromObject(obj))
-		return true
-	})
-}
+func (m *requestMarks) ofObject() predicate.Predicate { return notingObject(m.mark) }

@@ -8,7 +8,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/types"
+	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
 	"github.com/orgaccess/orgaccess/controllers/permissions"
@@ -152,5 +155,28 @@ func TestAMarkIsForgottenOnlyByTheReconcileThatReadIt(t *testing.T) {
 	m.forget(key, m.last(key))
 	if m.last(key) != 0 || len(m.marks) != 0 {
 		t.Fatalf("marks left after their reconciles: %v", m.marks)
+	}
+}
+
+// A binding deleted before its reconcile leaves no mark behind, but a binding created
+// again while that reconcile ran keeps the mark of its creation.
+func TestADeletedBindingsMarkIsNotKept(t *testing.T) {
+	c := fake.NewClientBuilder().WithScheme(testScheme).Build()
+	r := newRoleBindingReconciler(c, clocktesting.NewFakePassiveClock(platformgen.Now()), gatherer{reader: c}, newPublishBacklog())
+	key := types.NamespacedName{Namespace: "platform", Name: "rb-gone"}
+	r.marks.mark(key) // the deletion's event
+	if _, err := r.Reconcile(context.Background(), reconcile.Request{NamespacedName: key}); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.marks.last(key); got != 0 {
+		t.Errorf("a deleted binding's mark %d is kept", got)
+	}
+
+	r.marks.mark(key)
+	marked := r.marks.last(key)
+	r.marks.mark(key) // created again after the reconcile read its mark
+	r.results.done(key, marked)
+	if got := r.marks.last(key); got != marked+1 {
+		t.Errorf("mark = %d after the older one was forgotten, want the newer %d", got, marked+1)
 	}
 }

@@ -1,7 +1,6 @@
 package controllers
 
 import (
-	"context"
 	"sync"
 	"time"
 
@@ -11,7 +10,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 )
 
 // changeTimes remembers, per organization, when the manager first saw an event that
@@ -56,24 +54,11 @@ func (c *changeTimes) take(key types.NamespacedName) (time.Time, bool) {
 }
 
 // mapped enqueues what fn maps an event to, recording the event for each.
-func (c *changeTimes) mapped(fn handler.MapFunc) handler.EventHandler {
-	return handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, obj client.Object) []reconcile.Request {
-		reqs := fn(ctx, obj)
-		for _, r := range reqs {
-			c.seen(r.NamespacedName)
-		}
-		return reqs
-	})
-}
+func (c *changeTimes) mapped(fn handler.MapFunc) handler.EventHandler { return noting(fn, c.seen) }
 
 // ofObject is a predicate that passes every event and records it for the object
 // itself (the watch of the organizations).
-func (c *changeTimes) ofObject() predicate.Predicate {
-	return predicate.NewPredicateFuncs(func(obj client.Object) bool {
-		c.seen(client.ObjectKeyFromObject(obj))
-		return true
-	})
-}
+func (c *changeTimes) ofObject() predicate.Predicate { return notingObject(c.seen) }
 
 // ofController is a predicate that passes every event and records it for the
 // organization controlling the object (the watch of the published ConfigMaps).

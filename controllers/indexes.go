@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -189,6 +190,28 @@ func listByIndex(ctx context.Context, r client.Reader, list client.ObjectList, n
 	}
 	opts = append([]client.ListOption{client.InNamespace(ns), client.MatchingFields{field: key}}, opts...)
 	return r.List(ctx, list, opts...)
+}
+
+// noting enqueues what fn maps an event to, calling note for each request before it
+// is enqueued: a reconciler that must know which events came since it read the cache
+// (changeTimes, requestMarks) notes them here.
+func noting(fn handler.MapFunc, note func(types.NamespacedName)) handler.EventHandler {
+	return handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, obj client.Object) []reconcile.Request {
+		reqs := fn(ctx, obj)
+		for _, r := range reqs {
+			note(r.NamespacedName)
+		}
+		return reqs
+	})
+}
+
+// notingObject is a predicate that passes every event and calls note for the object
+// itself (a For watch); it goes after the predicates that filter.
+func notingObject(note func(types.NamespacedName)) predicate.Predicate {
+	return predicate.NewPredicateFuncs(func(obj client.Object) bool {
+		note(client.ObjectKeyFromObject(obj))
+		return true
+	})
 }
 
 // labelValue is o's label key as an index key: none when o does not carry it.

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -36,7 +37,12 @@ func newRoleBindingReconciler(c client.Client, clk clock.PassiveClock, g gathere
 // Reconcile writes one RoleBinding's status.
 func (r *RoleBindingReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	binding := &v1alpha1.RoleBinding{}
+	// Read before the Get: a binding created again after this read keeps its new mark.
+	marked := r.marks.last(req.NamespacedName)
 	if err := r.client.Get(ctx, req.NamespacedName, binding); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.results.done(req.NamespacedName, marked) // a deleted binding's mark is not kept
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 
