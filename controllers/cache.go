@@ -28,6 +28,7 @@ import (
 //   - a document ConfigMap's data as a digest: the publisher only compares it with
 //     what it would write (configMapUpToDate), and documents are the largest objects
 //     the manager holds.
+//   - one copy of each name and reference the objects repeat (intern.go).
 //
 // Writes never send what the cache left out: the reconcilers patch what they change
 // rather than update whole objects.
@@ -36,9 +37,10 @@ func CacheOptions(namespaces map[string]cache.Config) (cache.Options, error) {
 	if err != nil {
 		return cache.Options{}, fmt.Errorf("select ConfigMaps by %s: %w", v1alpha1.OrganizationLabel, err)
 	}
+	shared := newInterner(internerCapacity)
 	return cache.Options{
 		DefaultNamespaces: namespaces,
-		DefaultTransform:  trimForCache,
+		DefaultTransform:  func(obj any) (any, error) { return trimForCache(obj, shared) },
 		ByObject: map[client.Object]cache.ByObject{
 			&corev1.ConfigMap{}: {Label: labels.NewSelector().Add(*documents)},
 		},
@@ -47,9 +49,10 @@ func CacheOptions(namespaces map[string]cache.Config) (cache.Options, error) {
 
 // trimForCache drops from an object what no reconciler reads before the cache stores
 // it: managedFields, the last-applied-configuration annotation, a ConfigMap's data
-// (kept as a digest). It modifies obj, which the informer has just decoded and nobody
-// else holds, and may be applied again to what it returned.
-func trimForCache(obj any) (any, error) {
+// (kept as a digest); and makes its names and references share shared's copies. It
+// modifies obj, which the informer has just decoded and nobody else holds, and may be
+// applied again to what it returned.
+func trimForCache(obj any, shared *interner) (any, error) {
 	o, ok := obj.(client.Object)
 	if !ok {
 		return obj, nil // a tombstone of a deletion: its object was trimmed when stored
@@ -68,6 +71,7 @@ func trimForCache(obj any) (any, error) {
 			o.SetAnnotations(annotations)
 		}
 	}
+	shared.internObject(o)
 	return o, nil
 }
 

@@ -20,7 +20,7 @@ func TestTrimForCacheDropsManagedFieldsAndLastApplied(t *testing.T) {
 	b := &v1alpha1.RoleBinding{}
 	b.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "kubectl", Operation: metav1.ManagedFieldsOperationUpdate}}
 	b.Annotations = map[string]string{corev1.LastAppliedConfigAnnotation: `{"big":"json"}`, "team": "payments"}
-	out, err := trimForCache(b)
+	out, err := trimForCache(b, newInterner(internerCapacity))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,11 +34,11 @@ func TestTrimForCacheDropsManagedFieldsAndLastApplied(t *testing.T) {
 
 	only := &v1alpha1.Role{}
 	only.Annotations = map[string]string{corev1.LastAppliedConfigAnnotation: "{}"}
-	if out, _ := trimForCache(only); out.(*v1alpha1.Role).Annotations != nil {
+	if out, _ := trimForCache(only, newInterner(internerCapacity)); out.(*v1alpha1.Role).Annotations != nil {
 		t.Errorf("annotations = %v, want none", out.(*v1alpha1.Role).Annotations)
 	}
 	// A tombstone passes unchanged.
-	if out, err := trimForCache("tombstone"); err != nil || out != "tombstone" {
+	if out, err := trimForCache("tombstone", newInterner(internerCapacity)); err != nil || out != "tombstone" {
 		t.Errorf("trimForCache(tombstone) = %v, %v", out, err)
 	}
 }
@@ -131,8 +131,8 @@ func TestPublishComparesAndPatchesADigestedConfigMap(t *testing.T) {
 	want := desiredConfigMaps(org, [][]byte{[]byte(`{"v":2}`)})[0]
 
 	same := want.DeepCopy()
-	trimmed, _ := trimForCache(same)
-	trimmed, _ = trimForCache(trimmed) // client-go may transform twice (an initial list)
+	trimmed, _ := trimForCache(same, newInterner(internerCapacity))
+	trimmed, _ = trimForCache(trimmed, newInterner(internerCapacity)) // client-go may transform twice (an initial list)
 	if got := trimmed.(*corev1.ConfigMap); len(got.Data[v1alpha1.DocumentKey]) != 0 || !configMapUpToDate(got, &want) {
 		t.Errorf("the digested copy of an up-to-date ConfigMap = %v, want up to date and no document", got.Data)
 	}
@@ -144,7 +144,7 @@ func TestPublishComparesAndPatchesADigestedConfigMap(t *testing.T) {
 	if err := c.Get(context.Background(), client.ObjectKeyFromObject(&want), &stored); err != nil {
 		t.Fatal(err)
 	}
-	cached, _ := trimForCache(stored.DeepCopy())
+	cached, _ := trimForCache(stored.DeepCopy(), newInterner(internerCapacity))
 	have := cached.(*corev1.ConfigMap)
 	if configMapUpToDate(have, &want) {
 		t.Fatal("a ConfigMap with an extra key is up to date")
