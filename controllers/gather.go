@@ -18,13 +18,15 @@ import (
 // gathers the smallest input its results depend on (controllers/permissions/doc.go says
 // which).
 //
-// The objects gathered are the cache's own, not copies (client.UnsafeDisableDeepCopy):
-// a reconcile of a large platform would otherwise copy every binding it reads. Neither
+// The objects gathered are the cache's own, not copies (client.UnsafeDisableDeepCopy,
+// or straight from the informers' indexers): a reconcile of a large platform would
+// otherwise copy every binding it reads. Neither
 // the engine, which only reads its input, nor the reconcilers modify them; a reconciler
 // modifies only the object it got for itself.
 type gatherer struct {
 	reader   client.Reader
-	compiled *compileCache // shared by every reconciler; nil compiles every time
+	indexers *gatherIndexers // the cache's indexers; nil looks up through reader
+	compiled *compileCache   // shared by every reconciler; nil compiles every time
 }
 
 // noCopy reads the cache's objects without copying them (see gatherer).
@@ -58,8 +60,8 @@ func (g gatherer) forOrganization(ctx context.Context, ns, name string) (permiss
 		return in, err
 	}
 
-	bindings := map[string]v1alpha1.RoleBinding{}
-	invitations := map[string]v1alpha1.UserInvitation{}
+	bindings := map[string]*v1alpha1.RoleBinding{}
+	invitations := map[string]*v1alpha1.UserInvitation{}
 	orgNames := []string{name}
 	for _, org := range chain {
 		if org.Name != name {
@@ -118,35 +120,41 @@ func (g gatherer) ancestry(ctx context.Context, ns, name string) ([]v1alpha1.Org
 }
 
 // bindingsInto adds to into, by name, the RoleBindings in ns whose field index holds key.
-func (g gatherer) bindingsInto(ctx context.Context, ns, field, key string, into map[string]v1alpha1.RoleBinding) error {
+func (g gatherer) bindingsInto(ctx context.Context, ns, field, key string, into map[string]*v1alpha1.RoleBinding) error {
+	if g.indexers != nil {
+		return indexedInto(g.indexers.bindings, ns, field, key, into)
+	}
 	var list v1alpha1.RoleBindingList
 	if err := listByIndex(ctx, g.reader, &list, ns, field, key, noCopy); err != nil {
 		return fmt.Errorf("list RoleBindings by %s=%s in %s: %w", field, key, ns, err)
 	}
-	for _, b := range list.Items {
-		into[b.Name] = b
+	for i := range list.Items {
+		into[list.Items[i].Name] = &list.Items[i]
 	}
 	return nil
 }
 
 // invitationsInto adds to into, by name, the UserInvitations in ns whose field index
 // holds key.
-func (g gatherer) invitationsInto(ctx context.Context, ns, field, key string, into map[string]v1alpha1.UserInvitation) error {
+func (g gatherer) invitationsInto(ctx context.Context, ns, field, key string, into map[string]*v1alpha1.UserInvitation) error {
+	if g.indexers != nil {
+		return indexedInto(g.indexers.invitations, ns, field, key, into)
+	}
 	var list v1alpha1.UserInvitationList
 	if err := listByIndex(ctx, g.reader, &list, ns, field, key, noCopy); err != nil {
 		return fmt.Errorf("list UserInvitations by %s=%s in %s: %w", field, key, ns, err)
 	}
-	for _, inv := range list.Items {
-		into[inv.Name] = inv
+	for i := range list.Items {
+		into[list.Items[i].Name] = &list.Items[i]
 	}
 	return nil
 }
 
-// sortedValues returns m's values ordered by key.
-func sortedValues[V any](m map[string]V) []V {
-	out := make([]V, 0, len(m))
+// sortedValues returns the objects m points to, ordered by key.
+func sortedValues[T any](m map[string]*T) []T {
+	out := make([]T, 0, len(m))
 	for _, k := range sortedKeys(m) {
-		out = append(out, m[k])
+		out = append(out, *m[k])
 	}
 	return out
 }

@@ -174,22 +174,84 @@ func perNamespace(extract client.IndexerFunc) toolscache.IndexFunc {
 		values := extract(o)
 		keys := make([]string, len(values))
 		for i, v := range values {
-			keys[i] = o.GetNamespace() + "/" + v
+			keys[i] = indexKey(o.GetNamespace(), v)
 		}
 		return keys, nil
 	}
 }
 
+// indexKey is the key of value in namespace ns's part of an index.
+func indexKey(ns, value string) string { return ns + "/" + value }
+
 // listByIndex lists into list the objects of namespace ns whose field index holds key.
-// Every index lookup goes through here: the indexes are kept per namespace only
-// (setupIndexes), so a lookup without a namespace would find nothing, and would, for
-// instance, miss a block.
+// Every index lookup goes through here or indexedInto: the indexes are kept per
+// namespace only (setupIndexes), so a lookup without a namespace would find nothing,
+// and would, for instance, miss a block.
 func listByIndex(ctx context.Context, r client.Reader, list client.ObjectList, ns, field, key string, opts ...client.ListOption) error {
 	if ns == "" {
-		return fmt.Errorf("look up %s=%s: the field indexes are per namespace and no namespace was given", field, key)
+		return errNoNamespace(field, key)
 	}
 	opts = append([]client.ListOption{client.InNamespace(ns), client.MatchingFields{field: key}}, opts...)
 	return r.List(ctx, list, opts...)
+}
+
+// indexedInto adds to into, by name, the objects of namespace ns whose field index
+// holds key, read straight from the informer's indexer: the cache's own objects, as
+// listByIndex with client.UnsafeDisableDeepCopy returns them, without the list it
+// builds and fills by reflection for each lookup (a gather makes hundreds).
+func indexedInto[T any, PT interface {
+	*T
+	client.Object
+}](indexer toolscache.Indexer, ns, field, key string, into map[string]*T) error {
+	if ns == "" {
+		return errNoNamespace(field, key)
+	}
+	objs, err := indexer.ByIndex(fieldIndexName(field), indexKey(ns, key))
+	if err != nil {
+		return fmt.Errorf("look up %s=%s in %s: %w", field, key, ns, err)
+	}
+	for _, o := range objs {
+		obj, ok := o.(PT)
+		if !ok {
+			return fmt.Errorf("look up %s=%s in %s: the cache holds a %T", field, key, ns, o)
+		}
+		into[obj.GetName()] = obj
+	}
+	return nil
+}
+
+func errNoNamespace(field, key string) error {
+	return fmt.Errorf("look up %s=%s: the field indexes are per namespace and no namespace was given", field, key)
+}
+
+// gatherIndexers are the informers' indexers of the kinds a gather looks up by the
+// hundred: bindings and invitations.
+type gatherIndexers struct {
+	bindings, invitations toolscache.Indexer
+}
+
+// newGatherIndexers takes the indexers from c's informers.
+func newGatherIndexers(ctx context.Context, c cache.Cache) (*gatherIndexers, error) {
+	indexer := func(obj client.Object) (toolscache.Indexer, error) {
+		informer, err := c.GetInformer(ctx, obj)
+		if err != nil {
+			return nil, fmt.Errorf("informer for %T: %w", obj, err)
+		}
+		shared, ok := informer.(toolscache.SharedIndexInformer)
+		if !ok {
+			return nil, fmt.Errorf("informer for %T is a %T, not a SharedIndexInformer", obj, informer)
+		}
+		return shared.GetIndexer(), nil
+	}
+	var ix gatherIndexers
+	var err error
+	if ix.bindings, err = indexer(&v1alpha1.RoleBinding{}); err != nil {
+		return nil, err
+	}
+	if ix.invitations, err = indexer(&v1alpha1.UserInvitation{}); err != nil {
+		return nil, err
+	}
+	return &ix, nil
 }
 
 // noting enqueues what fn maps an event to, calling note for each request before it

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
@@ -42,6 +43,13 @@ func TestEveryIndexAnswersLookupsInItsNamespaceOnly(t *testing.T) {
 						"%s %s by %s=%s", kindOf(g, ix.obj), obj.GetName(), ix.field, key)
 					g.Expect(namesByIndex(g, ix.obj, other, ix.field, key)).To(BeEmpty(),
 						"%s by %s=%s in another namespace", kindOf(g, ix.obj), ix.field, key)
+					// A gather reads bindings and invitations from the indexers directly.
+					if gathered, ok := namesByIndexer(g, ix.obj, ns, ix.field, key); ok {
+						g.Expect(gathered).To(ConsistOf(namesByIndex(g, ix.obj, ns, ix.field, key)),
+							"%s by %s=%s from the indexer", kindOf(g, ix.obj), ix.field, key)
+						g.Expect(namesByIndexer(g, ix.obj, other, ix.field, key)).To(BeEmpty(),
+							"%s by %s=%s from the indexer in another namespace", kindOf(g, ix.obj), ix.field, key)
+					}
 				}
 			}
 		}
@@ -58,6 +66,28 @@ func TestIndexLookupsRequireANamespace(t *testing.T) {
 	if err == nil {
 		t.Fatal("a lookup without a namespace succeeded; it would find nothing and say so silently")
 	}
+	into := map[string]*v1alpha1.RoleBinding{}
+	empty := toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{})
+	if err := indexedInto(empty, "", indexBindingEmail, "dora@acme.example", into); err == nil {
+		t.Fatal("an indexer lookup without a namespace succeeded; it would find nothing and say so silently")
+	}
+}
+
+// namesByIndexer names the objects of obj's kind in ns whose field index holds key, as
+// a gather reads them from the informers' indexers; ok is false for a kind a gather
+// does not read that way.
+func namesByIndexer(g Gomega, obj client.Object, ns, field, key string) (names []string, ok bool) {
+	switch obj.(type) {
+	case *v1alpha1.RoleBinding:
+		into := map[string]*v1alpha1.RoleBinding{}
+		g.Expect(indexedInto(cachedIndexers.bindings, ns, field, key, into)).To(Succeed())
+		return sortedKeys(into), true
+	case *v1alpha1.UserInvitation:
+		into := map[string]*v1alpha1.UserInvitation{}
+		g.Expect(indexedInto(cachedIndexers.invitations, ns, field, key, into)).To(Succeed())
+		return sortedKeys(into), true
+	}
+	return nil, false
 }
 
 func kindOf(g Gomega, obj client.Object) string {

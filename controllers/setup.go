@@ -43,10 +43,14 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	if err := setupIndexes(context.Background(), mgr.GetCache()); err != nil {
 		return err
 	}
+	indexers, err := newGatherIndexers(context.Background(), mgr.GetCache())
+	if err != nil {
+		return err
+	}
 	c := mgr.GetClient()
 	// An organization's subset is compiled once for its publisher and the reconcilers of
 	// its bindings and invitations.
-	subsets := gatherer{reader: c, compiled: newCompileCache(compileCacheSize)}
+	subsets := gatherer{reader: c, indexers: indexers, compiled: newCompileCache(compileCacheSize)}
 	recorder := mgr.GetEventRecorder(EventReporter)
 	controllerOpts := controller.Options{
 		MaxConcurrentReconciles: opts.MaxConcurrentReconciles,

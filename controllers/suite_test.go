@@ -39,6 +39,8 @@ var (
 	k8s client.Client
 	// cached is the suite manager's client: it reads from the cache, with its indexes.
 	cached client.Client
+	// cachedIndexers are the suite manager's informers' indexers, as its gathers read them.
+	cachedIndexers *gatherIndexers
 	// testClock is the controllers' clock: real time plus an offset a test may advance.
 	testClock = &offsetClock{}
 )
@@ -89,6 +91,10 @@ func runSuite(m *testing.M) int {
 	}
 	defer stop()
 	cached = mgr.GetClient()
+	if cachedIndexers, err = newGatherIndexers(context.Background(), mgr.GetCache()); err != nil {
+		fmt.Fprintln(os.Stderr, "gather indexers:", err)
+		return 1
+	}
 	return m.Run()
 }
 
