@@ -24,9 +24,9 @@ import (
 // the engine, which only reads its input, nor the reconcilers modify them; a reconciler
 // modifies only the object it got for itself.
 type gatherer struct {
-	reader   client.Reader
-	indexers *gatherIndexers // the cache's indexers; nil looks up through reader
-	compiled *compileCache   // shared by every reconciler; nil compiles every time
+	reader    client.Reader
+	informers *Informers    // the cache's informers; without them, look-ups go through reader
+	compiled  *compileCache // shared by every reconciler; nil compiles every time
 }
 
 // noCopy reads the cache's objects without copying them (see gatherer).
@@ -121,8 +121,8 @@ func (g gatherer) ancestry(ctx context.Context, ns, name string) ([]v1alpha1.Org
 
 // bindingsInto adds to into, by name, the RoleBindings in ns whose field index holds key.
 func (g gatherer) bindingsInto(ctx context.Context, ns, field, key string, into map[string]*v1alpha1.RoleBinding) error {
-	if g.indexers != nil {
-		return indexedInto(g.indexers.bindings, ns, field, key, into)
+	if ix := g.informers.indexers(&v1alpha1.RoleBinding{}); len(ix) > 0 {
+		return indexedInto(ix, ns, field, key, into)
 	}
 	var list v1alpha1.RoleBindingList
 	if err := listByIndex(ctx, g.reader, &list, ns, field, key, noCopy); err != nil {
@@ -137,8 +137,8 @@ func (g gatherer) bindingsInto(ctx context.Context, ns, field, key string, into 
 // invitationsInto adds to into, by name, the UserInvitations in ns whose field index
 // holds key.
 func (g gatherer) invitationsInto(ctx context.Context, ns, field, key string, into map[string]*v1alpha1.UserInvitation) error {
-	if g.indexers != nil {
-		return indexedInto(g.indexers.invitations, ns, field, key, into)
+	if ix := g.informers.indexers(&v1alpha1.UserInvitation{}); len(ix) > 0 {
+		return indexedInto(ix, ns, field, key, into)
 	}
 	var list v1alpha1.UserInvitationList
 	if err := listByIndex(ctx, g.reader, &list, ns, field, key, noCopy); err != nil {

@@ -202,56 +202,29 @@ func listByIndex(ctx context.Context, r client.Reader, list client.ObjectList, n
 func indexedInto[T any, PT interface {
 	*T
 	client.Object
-}](indexer toolscache.Indexer, ns, field, key string, into map[string]*T) error {
+}](indexers []toolscache.Indexer, ns, field, key string, into map[string]*T) error {
 	if ns == "" {
 		return errNoNamespace(field, key)
 	}
-	objs, err := indexer.ByIndex(fieldIndexName(field), indexKey(ns, key))
-	if err != nil {
-		return fmt.Errorf("look up %s=%s in %s: %w", field, key, ns, err)
-	}
-	for _, o := range objs {
-		obj, ok := o.(PT)
-		if !ok {
-			return fmt.Errorf("look up %s=%s in %s: the cache holds a %T", field, key, ns, o)
+	// A cache of several namespaces has an informer per namespace; only ns's holds the key.
+	for _, indexer := range indexers {
+		objs, err := indexer.ByIndex(fieldIndexName(field), indexKey(ns, key))
+		if err != nil {
+			return fmt.Errorf("look up %s=%s in %s: %w", field, key, ns, err)
 		}
-		into[obj.GetName()] = obj
+		for _, o := range objs {
+			obj, ok := o.(PT)
+			if !ok {
+				return fmt.Errorf("look up %s=%s in %s: the cache holds a %T", field, key, ns, o)
+			}
+			into[obj.GetName()] = obj
+		}
 	}
 	return nil
 }
 
 func errNoNamespace(field, key string) error {
 	return fmt.Errorf("look up %s=%s: the field indexes are per namespace and no namespace was given", field, key)
-}
-
-// gatherIndexers are the informers' indexers of the kinds a gather looks up by the
-// hundred: bindings and invitations.
-type gatherIndexers struct {
-	bindings, invitations toolscache.Indexer
-}
-
-// newGatherIndexers takes the indexers from c's informers.
-func newGatherIndexers(ctx context.Context, c cache.Cache) (*gatherIndexers, error) {
-	indexer := func(obj client.Object) (toolscache.Indexer, error) {
-		informer, err := c.GetInformer(ctx, obj)
-		if err != nil {
-			return nil, fmt.Errorf("informer for %T: %w", obj, err)
-		}
-		shared, ok := informer.(toolscache.SharedIndexInformer)
-		if !ok {
-			return nil, fmt.Errorf("informer for %T is a %T, not a SharedIndexInformer", obj, informer)
-		}
-		return shared.GetIndexer(), nil
-	}
-	var ix gatherIndexers
-	var err error
-	if ix.bindings, err = indexer(&v1alpha1.RoleBinding{}); err != nil {
-		return nil, err
-	}
-	if ix.invitations, err = indexer(&v1alpha1.UserInvitation{}); err != nil {
-		return nil, err
-	}
-	return &ix, nil
 }
 
 // noting enqueues what fn maps an event to, calling note for each request before it

@@ -25,6 +25,10 @@ type Options struct {
 	// Clock is where the reconcilers take now from (expiry, removeAfter); nil is the
 	// real clock. Tests inject one to move time.
 	Clock clock.PassiveClock
+	// Informers are the manager cache's informers, recorded as the cache created them
+	// (Informers.NewInformer); gathers read bindings and invitations from their
+	// indexers. nil: gathers look up through the manager's client, more slowly.
+	Informers *Informers
 }
 
 // compileCacheSize bounds the compiled organization subsets kept for reuse: enough for
@@ -43,14 +47,10 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	if err := setupIndexes(context.Background(), mgr.GetCache()); err != nil {
 		return err
 	}
-	indexers, err := newGatherIndexers(context.Background(), mgr.GetCache())
-	if err != nil {
-		return err
-	}
 	c := mgr.GetClient()
 	// An organization's subset is compiled once for its publisher and the reconcilers of
 	// its bindings and invitations.
-	subsets := gatherer{reader: c, indexers: indexers, compiled: newCompileCache(compileCacheSize)}
+	subsets := gatherer{reader: c, informers: opts.Informers, compiled: newCompileCache(compileCacheSize)}
 	recorder := mgr.GetEventRecorder(EventReporter)
 	controllerOpts := controller.Options{
 		MaxConcurrentReconciles: opts.MaxConcurrentReconciles,

@@ -39,8 +39,8 @@ var (
 	k8s client.Client
 	// cached is the suite manager's client: it reads from the cache, with its indexes.
 	cached client.Client
-	// cachedIndexers are the suite manager's informers' indexers, as its gathers read them.
-	cachedIndexers *gatherIndexers
+	// cachedInformers are the suite manager's informers, whose indexers its gathers read.
+	cachedInformers = NewInformers()
 	// testClock is the controllers' clock: real time plus an offset a test may advance.
 	testClock = &offsetClock{}
 )
@@ -84,17 +84,13 @@ func runSuite(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "create client:", err)
 		return 1
 	}
-	mgr, stop, err := startManager(cfg, managerConfig{clock: testClock})
+	mgr, stop, err := startManager(cfg, managerConfig{clock: testClock, informers: cachedInformers})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start manager:", err)
 		return 1
 	}
 	defer stop()
 	cached = mgr.GetClient()
-	if cachedIndexers, err = newGatherIndexers(context.Background(), mgr.GetCache()); err != nil {
-		fmt.Fprintln(os.Stderr, "gather indexers:", err)
-		return 1
-	}
 	return m.Run()
 }
 
@@ -103,11 +99,16 @@ type managerConfig struct {
 	clock      clock.PassiveClock
 	newClient  client.NewClientFunc // nil: controller-runtime's
 	namespaces []string             // nil: every namespace
+	informers  *Informers           // nil: new ones
 }
 
 // startManager starts a manager running every controller and returns it with a function
 // that stops it and waits until it stopped.
 func startManager(cfg *rest.Config, mc managerConfig) (ctrl.Manager, func(), error) {
+	informers := mc.informers
+	if informers == nil {
+		informers = NewInformers()
+	}
 	var namespaces map[string]cache.Config
 	for _, ns := range mc.namespaces {
 		if namespaces == nil {
@@ -120,14 +121,14 @@ func startManager(cfg *rest.Config, mc managerConfig) (ctrl.Manager, func(), err
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		NewClient:              mc.newClient,
-		Cache:                  cache.Options{DefaultNamespaces: namespaces},
+		Cache:                  cache.Options{DefaultNamespaces: namespaces, NewInformer: informers.NewInformer},
 		// A second manager in the same process registers the same controller names.
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("create manager: %w", err)
 	}
-	if err := SetupWithManager(mgr, Options{Clock: mc.clock}); err != nil {
+	if err := SetupWithManager(mgr, Options{Clock: mc.clock, Informers: informers}); err != nil {
 		return nil, nil, fmt.Errorf("set up controllers: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -122,6 +122,8 @@ func run(cfg config) error {
 	if err != nil {
 		return err
 	}
+	informers := controllers.NewInformers()
+	cacheOpts.NewInformer = informers.NewInformer
 	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
 		Scheme:                  scheme,
 		Metrics:                 metricsserver.Options{BindAddress: cfg.metricsAddr},
@@ -143,6 +145,7 @@ func run(cfg config) error {
 	if err := controllers.SetupWithManager(mgr, controllers.Options{
 		MaxConcurrentReconciles: cfg.concurrency,
 		CacheSyncTimeout:        cfg.cacheSyncTimeout,
+		Informers:               informers,
 	}); err != nil {
 		return fmt.Errorf("set up controllers: %w", err)
 	}
