@@ -30,7 +30,7 @@ func convergedWire(tb testing.TB) (bindings, invitations [][]byte) {
 		m.ManagedFields = []metav1.ManagedFieldsEntry{{
 			Manager: "orgaccess", Operation: metav1.ManagedFieldsOperationUpdate, APIVersion: v1alpha1.GroupVersion.String(),
 			Time: &metav1.Time{Time: now}, FieldsType: "FieldsV1", Subresource: "status",
-			FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:status":{".":{},"f:conditions":{},"f:observedGeneration":{}}}`)},
+			FieldsV1: metav1.NewFieldsV1(`{"f:status":{".":{},"f:conditions":{},"f:observedGeneration":{}}}`),
 		}}
 	}
 	for i := range in.Bindings {

@@ -23,6 +23,7 @@ type Informers struct {
 	byType map[reflect.Type][]toolscache.Indexer
 }
 
+// NewInformers returns an empty record, for one manager's cache.
 func NewInformers() *Informers {
 	return &Informers{byType: map[reflect.Type][]toolscache.Indexer{}}
 }
