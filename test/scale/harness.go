@@ -325,17 +325,19 @@ func (h *harness) incremental(ctx context.Context, m *manager, tr *tracker, s sc
 		return inc, exp, err
 	}
 	inc.change = change
+	if _, ok, err := h.awaitIdle(ctx, m, h.o.settleTimeout); err != nil { // start from a quiet manager
+		return inc, exp, err
+	} else if !ok {
+		inc.busy = true
+	}
+	// Compiled with the clock of the write, after the settle: the platform also changes
+	// by time (expiries), and an expectation compiled minutes earlier would miss that.
 	next, err := expectDocuments(*in, time.Now())
 	if err != nil {
 		return inc, exp, err
 	}
 	inc.changedDocs = len(next.changed(exp))
 	logf("%s: %s (%d documents change)", s.name, change, inc.changedDocs)
-	if _, ok, err := h.awaitIdle(ctx, m, h.o.settleTimeout); err != nil { // start from a quiet manager
-		return inc, exp, err
-	} else if !ok {
-		inc.busy = true
-	}
 	before, err := h.writes(ctx)
 	if err != nil {
 		return inc, exp, err
