@@ -121,7 +121,7 @@ func (g gatherer) ancestry(ctx context.Context, ns, name string) ([]v1alpha1.Org
 
 // bindingsInto adds to into, by name, the RoleBindings in ns whose field index holds key.
 func (g gatherer) bindingsInto(ctx context.Context, ns, field, key string, into map[string]*v1alpha1.RoleBinding) error {
-	if ix := g.informers.indexers(&v1alpha1.RoleBinding{}); len(ix) > 0 {
+	if ix := g.informers.indexers(bindingType); len(ix) > 0 {
 		return indexedInto(ix, ns, field, key, into)
 	}
 	var list v1alpha1.RoleBindingList
@@ -137,7 +137,7 @@ func (g gatherer) bindingsInto(ctx context.Context, ns, field, key string, into 
 // invitationsInto adds to into, by name, the UserInvitations in ns whose field index
 // holds key.
 func (g gatherer) invitationsInto(ctx context.Context, ns, field, key string, into map[string]*v1alpha1.UserInvitation) error {
-	if ix := g.informers.indexers(&v1alpha1.UserInvitation{}); len(ix) > 0 {
+	if ix := g.informers.indexers(invitationType); len(ix) > 0 {
 		return indexedInto(ix, ns, field, key, into)
 	}
 	var list v1alpha1.UserInvitationList

@@ -81,11 +81,11 @@ func namesByIndexer(g Gomega, obj client.Object, ns, field, key string) (names [
 	switch obj.(type) {
 	case *v1alpha1.RoleBinding:
 		into := map[string]*v1alpha1.RoleBinding{}
-		g.Expect(indexedInto(cachedInformers.indexers(obj), ns, field, key, into)).To(Succeed())
+		g.Expect(indexedInto(cachedInformers.indexers(bindingType), ns, field, key, into)).To(Succeed())
 		return sortedKeys(into), true
 	case *v1alpha1.UserInvitation:
 		into := map[string]*v1alpha1.UserInvitation{}
-		g.Expect(indexedInto(cachedInformers.indexers(obj), ns, field, key, into)).To(Succeed())
+		g.Expect(indexedInto(cachedInformers.indexers(invitationType), ns, field, key, into)).To(Succeed())
 		return sortedKeys(into), true
 	}
 	return nil, false

@@ -7,6 +7,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime"
 	toolscache "k8s.io/client-go/tools/cache"
+
+	"github.com/orgaccess/orgaccess/api/v1alpha1"
 )
 
 // Informers records the informers a manager's cache creates, so that gathers can read
@@ -39,13 +41,20 @@ func (i *Informers) NewInformer(lw toolscache.ListerWatcher, obj runtime.Object,
 	return informer
 }
 
-// indexers returns the indexers of the informers created for obj's type, none when
-// i is nil or the cache has created none.
-func (i *Informers) indexers(obj runtime.Object) []toolscache.Indexer {
+// The object types gathers look up by the hundred, as NewInformer records them.
+var (
+	bindingType    = reflect.TypeFor[*v1alpha1.RoleBinding]()
+	invitationType = reflect.TypeFor[*v1alpha1.UserInvitation]()
+)
+
+// indexers returns the indexers of the informers created for objects of type t (a
+// pointer type, as NewInformer records it), none when i is nil or the cache has
+// created none.
+func (i *Informers) indexers(t reflect.Type) []toolscache.Indexer {
 	if i == nil {
 		return nil
 	}
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	return i.byType[reflect.TypeOf(obj)]
+	return i.byType[t]
 }
