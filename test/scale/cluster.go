@@ -105,7 +105,7 @@ func (c *cluster) clientset() (*kubernetes.Clientset, error) {
 }
 
 // writes reads the apiserver's write counters from its metrics endpoint.
-func (c *cluster) writes(ctx context.Context, cs *kubernetes.Clientset) (writeCounts, error) {
+func (c *cluster) writes(ctx context.Context, cs *kubernetes.Clientset) (counts, error) {
 	body, err := cs.CoreV1().RESTClient().Get().AbsPath("/metrics").Stream(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("get apiserver metrics: %w", err)

@@ -38,6 +38,9 @@ type expectation struct {
 	// and a user, so the incremental scenarios can pick what touches many documents.
 	roleReach map[string]int
 	userReach map[string]int
+	// changesAt is when the platform next changes by time alone (an expiry, a role's
+	// removeAfter), after which these bytes are stale; zero when nothing does.
+	changesAt time.Time
 }
 
 // expectDocuments compiles in with the engine the manager uses and renders every
@@ -47,6 +50,9 @@ func expectDocuments(in permissions.Input, now time.Time) (expectation, error) {
 	e := expectation{
 		documents: map[string]document{}, hashes: map[string][32]byte{},
 		roleReach: map[string]int{}, userReach: map[string]int{},
+	}
+	if next, ok := p.NextChange(); ok {
+		e.changesAt = next
 	}
 	for _, org := range p.Organizations() {
 		doc, ok := p.Document(org)

@@ -160,6 +160,15 @@ func scrape(ctx context.Context, url string, names ...string) ([]sample, error) 
 	return parseMetrics(resp.Body, names...)
 }
 
+// reconciles scrapes how many reconciles each controller has run since the start.
+func (m *manager) reconciles(ctx context.Context) (counts, error) {
+	samples, err := scrape(ctx, m.metricsURL, "controller_runtime_reconcile_total")
+	if err != nil {
+		return nil, fmt.Errorf("manager metrics: %w", err)
+	}
+	return reconcilesFrom(samples), nil
+}
+
 // readPeakRSS reads the process's peak resident set size (VmHWM) from /proc.
 func readPeakRSS(pid int) (int64, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))

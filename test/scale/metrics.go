@@ -107,18 +107,21 @@ func parseLabels(s string) (map[string]string, error) {
 // writeVerbs are the apiserver_request_total verbs that change state.
 var writeVerbs = []string{"POST", "PUT", "PATCH", "APPLY", "DELETE", "DELETECOLLECTION"}
 
-// writeCounts counts write requests by resource ("configmaps",
+// counts are counters summed by a key: write requests by resource, reconciles by
+// controller.
+type counts map[string]float64
+
+// writesFrom sums apiserver_request_total over write verbs, by resource ("configmaps",
 // "organizations/status", ...), as the apiserver saw them, whatever their outcome; a
 // refused write (a 4xx or 5xx code: a conflict, a create of what exists) counts under
 // its resource and code too ("configmaps 409"), so the report tells writes that changed
-// something from attempts.
-type writeCounts map[string]float64
-
-// writesFrom sums apiserver_request_total over write verbs, by resource and subresource.
-func writesFrom(samples []sample) writeCounts {
-	w := writeCounts{}
+// something from attempts. Leases are left out: the apiserver renews its own identity
+// lease every few seconds whoever else is writing.
+func writesFrom(samples []sample) counts {
+	w := counts{}
 	for _, s := range samples {
-		if s.name != "apiserver_request_total" || !slices.Contains(writeVerbs, s.labels["verb"]) {
+		if s.name != "apiserver_request_total" || !slices.Contains(writeVerbs, s.labels["verb"]) ||
+			s.labels["resource"] == "leases" {
 			continue
 		}
 		key := s.labels["resource"]
@@ -133,14 +136,22 @@ func writesFrom(samples []sample) writeCounts {
 	return w
 }
 
-// since returns the writes issued after before was taken. Leases are left out: the
-// apiserver renews its own identity lease every few seconds whoever else is writing.
-func (w writeCounts) since(before writeCounts) writeCounts {
-	d := writeCounts{}
-	for k, v := range w {
-		if k == "leases" {
-			continue
+// reconcilesFrom sums controller_runtime_reconcile_total by controller, whatever the
+// result (success, error, requeue).
+func reconcilesFrom(samples []sample) counts {
+	r := counts{}
+	for _, s := range samples {
+		if s.name == "controller_runtime_reconcile_total" {
+			r[s.labels["controller"]] += s.value
 		}
+	}
+	return r
+}
+
+// since returns what was counted after before was taken.
+func (w counts) since(before counts) counts {
+	d := counts{}
+	for k, v := range w {
 		if n := v - before[k]; n > 0 {
 			d[k] = n
 		}
@@ -148,16 +159,16 @@ func (w writeCounts) since(before writeCounts) writeCounts {
 	return d
 }
 
-// takeOne removes one write of resource: the harness's own.
-func (w writeCounts) takeOne(resource string) {
-	if w[resource] > 1 {
-		w[resource]--
+// takeOne removes one count of key: a write of the harness's own.
+func (w counts) takeOne(key string) {
+	if w[key] > 1 {
+		w[key]--
 	} else {
-		delete(w, resource)
+		delete(w, key)
 	}
 }
 
-func (w writeCounts) total() int {
+func (w counts) total() int {
 	var t float64
 	for _, v := range w {
 		t += v
@@ -165,8 +176,8 @@ func (w writeCounts) total() int {
 	return int(t)
 }
 
-// String lists the counts by resource, largest first, e.g. "configmaps 521, organizations/status 521".
-func (w writeCounts) String() string {
+// String lists the counts by key, largest first, e.g. "configmaps 521, organizations/status 521".
+func (w counts) String() string {
 	if len(w) == 0 {
 		return "none"
 	}

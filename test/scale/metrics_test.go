@@ -29,8 +29,8 @@ go_memstats_heap_inuse_bytes 1.2345e+07
 	if last := samples[6]; last.name != "go_memstats_heap_inuse_bytes" || last.value != 12345000 {
 		t.Errorf("unlabelled sample = %+v", last)
 	}
-	got := writesFrom(samples).since(writeCounts{"configmaps": 5})
-	want := writeCounts{"configmaps": 5, "configmaps 409": 2, "organizations/status": 19}
+	got := writesFrom(samples).since(counts{"configmaps": 5})
+	want := counts{"configmaps": 5, "configmaps 409": 2, "organizations/status": 19}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("writes (-want +got):\n%s", diff)
 	}
@@ -50,5 +50,22 @@ func TestParseLabelsWithQuotesAndBraces(t *testing.T) {
 	want := map[string]string{"path": "/a}b", "msg": `say "hi"`}
 	if diff := cmp.Diff(want, samples[0].labels); diff != "" {
 		t.Errorf("labels (-want +got):\n%s", diff)
+	}
+}
+
+func TestReconcilesFromManagerMetrics(t *testing.T) {
+	const text = `controller_runtime_reconcile_total{controller="rolebinding",result="success"} 90
+controller_runtime_reconcile_total{controller="rolebinding",result="error"} 3
+controller_runtime_reconcile_total{controller="rolebinding",result="requeue_after"} 7
+controller_runtime_reconcile_total{controller="organization",result="success"} 12
+controller_runtime_reconcile_errors_total{controller="organization"} 4
+`
+	samples, err := parseMetrics(strings.NewReader(text), "controller_runtime_reconcile_total")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := reconcilesFrom(samples)
+	if s := got.String(); s != "rolebinding 100, organization 12" {
+		t.Errorf("reconciles = %q, want every result summed by controller", s)
 	}
 }

@@ -21,6 +21,7 @@ import (
 type tracker struct {
 	mu         sync.Mutex
 	current    map[string][32]byte
+	since      map[string]time.Time // when each ConfigMap came to hold its current bytes
 	target     map[string][32]byte
 	mismatched int       // target names whose current hash differs
 	matchedAt  time.Time // when mismatched last dropped to 0
@@ -31,7 +32,7 @@ const hashKey = "sha256"
 
 // startTracker starts an informer on namespace's published ConfigMaps.
 func startTracker(ctx context.Context, cs *kubernetes.Clientset, namespace string) (*tracker, error) {
-	t := &tracker{current: map[string][32]byte{}}
+	t := &tracker{current: map[string][32]byte{}, since: map[string]time.Time{}}
 	factory := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(namespace),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = v1alpha1.OrganizationLabel }))
 	inf := factory.Core().V1().ConfigMaps().Informer()
@@ -77,8 +78,9 @@ func (t *tracker) observe(obj any, deleted bool) {
 	wasMatching := tracked && t.current[cm.Name] == want
 	if deleted {
 		delete(t.current, cm.Name)
-	} else {
-		t.current[cm.Name] = [32]byte(cm.BinaryData[hashKey])
+		delete(t.since, cm.Name)
+	} else if h := [32]byte(cm.BinaryData[hashKey]); t.current[cm.Name] != h {
+		t.current[cm.Name], t.since[cm.Name] = h, now
 	}
 	if !tracked {
 		return
@@ -102,20 +104,24 @@ func (t *tracker) settle(now time.Time) {
 }
 
 // expect sets the bytes every published ConfigMap should converge to and returns a
-// channel closed once they all do.
+// channel closed once they all do. When they already do, they did so when the last of
+// them came to hold its bytes.
 func (t *tracker) expect(e expectation) <-chan struct{} {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.target = e.hashes
 	t.mismatched = 0
+	var last time.Time
 	for name, h := range e.hashes {
 		if cur, ok := t.current[name]; !ok || cur != h {
 			t.mismatched++
+		} else if t.since[name].After(last) {
+			last = t.since[name]
 		}
 	}
 	done := make(chan struct{})
 	t.done = done
-	t.settle(time.Now())
+	t.settle(last)
 	return done
 }
 
