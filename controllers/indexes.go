@@ -427,7 +427,9 @@ var afterInitialList = predicate.Funcs{
 // it each status write enqueues the object once more, and a cold start of 200,000
 // bindings gathers and compiles every binding's organization twice. Spec (generation),
 // labels, annotations, owner references, finalizers and deletion still enqueue. A status
-// edited by someone else is corrected at the object's next change.
+// edited by someone else is corrected at the object's next change. The UserInvitation
+// reconciler filters its owned bindings' events with it too: it reads their spec and
+// metadata, never their status.
 var notOwnStatus = predicate.Funcs{
 	UpdateFunc: func(e event.UpdateEvent) bool {
 		old, cur := e.ObjectOld, e.ObjectNew

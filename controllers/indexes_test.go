@@ -7,11 +7,13 @@ import (
 
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
 	"github.com/orgaccess/orgaccess/test/builders"
@@ -128,4 +130,31 @@ func namesByIndex(g Gomega, obj client.Object, ns, field, key string) []string {
 		return nil
 	})).To(Succeed())
 	return names
+}
+
+// A binding's status write passes no watch that filters with notOwnStatus (the
+// RoleBinding reconciler's own, the UserInvitation reconciler's of its owned bindings);
+// every change of what a reconciler reads does.
+func TestNotOwnStatusPassesEveryChangeButTheStatus(t *testing.T) {
+	old := builders.Binding("ada@example.com", "viewer", "acme").OwnedBy("ada").Obj()
+	old.Generation = 1
+	old.Finalizers = []string{"example.com/keep"}
+	changes := map[string]func(b *v1alpha1.RoleBinding){
+		"generation":  func(b *v1alpha1.RoleBinding) { b.Generation++ },
+		"label":       func(b *v1alpha1.RoleBinding) { b.Labels[v1alpha1.InvitationLabel] = "other" },
+		"annotation":  func(b *v1alpha1.RoleBinding) { b.Annotations = map[string]string{"note": "x"} },
+		"owner":       func(b *v1alpha1.RoleBinding) { b.OwnerReferences = nil },
+		"finalizer":   func(b *v1alpha1.RoleBinding) { b.Finalizers = nil },
+		"deletion":    func(b *v1alpha1.RoleBinding) { b.DeletionTimestamp = &metav1.Time{Time: time.Now()} },
+		"status only": func(b *v1alpha1.RoleBinding) { b.Status.ObservedGeneration = 1 },
+	}
+	for name, change := range changes {
+		cur := old.DeepCopy()
+		change(cur)
+		cur.ResourceVersion = "2" // every update moves it
+		got := notOwnStatus.Update(event.UpdateEvent{ObjectOld: old, ObjectNew: cur})
+		if want := name != "status only"; got != want {
+			t.Errorf("%s: passes = %v, want %v", name, got, want)
+		}
+	}
 }

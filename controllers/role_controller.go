@@ -59,8 +59,8 @@ func (r *RoleReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	}
 	deleting := !role.DeletionTimestamp.IsZero()
 	if !deleting {
-		if err := ensureFinalizer(ctx, r.client, role, RoleInUseFinalizer); err != nil {
-			return ctrl.Result{}, err
+		if added, err := ensureFinalizer(ctx, r.client, role, RoleInUseFinalizer); err != nil || added {
+			return ctrl.Result{}, err // added: its update event reconciles the role again
 		}
 	}
 
@@ -119,17 +119,23 @@ func (r *RoleReconciler) writeStatus(ctx context.Context, role *v1alpha1.Role, s
 }
 
 // ensureFinalizer adds finalizer to obj unless it is there, with an optimistic lock so
-// that no other writer's finalizers are lost.
-func ensureFinalizer(ctx context.Context, c client.Client, obj client.Object, finalizer string) error {
+// that no other writer's finalizers are lost, and says whether it added it.
+//
+// A reconcile that added it returns at once and leaves the rest to the reconcile that
+// the finalizer's update event brings. Going on would write the status too, and that
+// next reconcile, which can start before the cache holds the status write, would
+// compute the same status again from the cache's older copy and patch it once more: a
+// cold start of the Small scale platform wrote 1.5 statuses per invitation so.
+func ensureFinalizer(ctx context.Context, c client.Client, obj client.Object, finalizer string) (bool, error) {
 	if controllerutil.ContainsFinalizer(obj, finalizer) {
-		return nil
+		return false, nil
 	}
 	before := obj.DeepCopyObject().(client.Object)
 	controllerutil.AddFinalizer(obj, finalizer)
 	if err := c.Patch(ctx, obj, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
-		return fmt.Errorf("add finalizer to %T %s: %w", obj, client.ObjectKeyFromObject(obj), err)
+		return false, fmt.Errorf("add finalizer to %T %s: %w", obj, client.ObjectKeyFromObject(obj), err)
 	}
-	return nil
+	return true, nil
 }
 
 // removeFinalizer removes finalizer from obj, letting its deletion complete.

@@ -66,8 +66,8 @@ func (r *UserInvitationReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	if !inv.DeletionTimestamp.IsZero() {
 		return r.finalize(ctx, inv)
 	}
-	if err := ensureFinalizer(ctx, r.client, inv, InvitationFinalizer); err != nil {
-		return ctrl.Result{}, err
+	if added, err := ensureFinalizer(ctx, r.client, inv, InvitationFinalizer); err != nil || added {
+		return ctrl.Result{}, err // added: its update event reconciles the invitation again
 	}
 
 	in, err := r.gather.forOrganization(ctx, inv.Namespace, string(inv.Spec.OrganizationRef.Name))
@@ -330,7 +330,10 @@ func (r *UserInvitationReconciler) SetupWithManager(mgr ctrl.Manager, opts contr
 		// Its own status writes enqueue it again only when they change the persisted
 		// grant, which the engine reads (invitationInputChanged).
 		For(&v1alpha1.UserInvitation{}, builder.WithPredicates(predicate.Or[client.Object](notOwnStatus, invitationInputChanged))).
-		Owns(&v1alpha1.RoleBinding{}).
+		// An owned binding changed by hand is put back; its status, which the RoleBinding
+		// reconciler writes and this one never reads, is left out: on a cold start every
+		// owned binding's status write would reconcile its invitation once more.
+		Owns(&v1alpha1.RoleBinding{}, builder.WithPredicates(notOwnStatus)).
 		Watches(&v1alpha1.UserInvitation{}, handler.EnqueueRequestsFromMapFunc(rel.invitationsForInvitation),
 			builder.WithPredicates(invitationInputChanged, afterInitialList)).
 		Watches(&v1alpha1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(rel.invitationsForBinding), specChanged).
