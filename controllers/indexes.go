@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
+	"github.com/orgaccess/orgaccess/controllers/permissions"
 )
 
 // Field indexes of the cache. Every watch mapping below and every gather in gather.go
@@ -443,10 +444,13 @@ var notOwnStatus = predicate.Funcs{
 }
 
 // invitationInputChanged passes an invitation's creation, deletion and the updates that
-// change what the engine reads of it: the spec and the persisted grant (status.phase,
-// grantedRoles, grantedBy). The rest of its status (conditions, expiresAt, bindings) is
-// the operator's output; reacting to it would fan every status write of every
-// invitation out to the organizations, roles and bindings of its user.
+// change what the engine reads of it: the spec and the persisted grant, which is
+// whether status.phase records one (Active or Blocked), grantedRoles and grantedBy
+// (permissions.RecordsGrant). The rest of its status (a phase that records no grant:
+// New, Expired, Rejected; conditions, expiresAt, bindings) is the operator's output;
+// reacting to it would fan every status write of every invitation out to the
+// organizations, roles and bindings of its user, as the first status of every pending
+// invitation did on a cold start before such phases were left out.
 var invitationInputChanged = predicate.Funcs{
 	UpdateFunc: func(e event.UpdateEvent) bool {
 		old, okOld := e.ObjectOld.(*v1alpha1.UserInvitation)
@@ -455,7 +459,7 @@ var invitationInputChanged = predicate.Funcs{
 			return true
 		}
 		return old.Generation != cur.Generation ||
-			old.Status.Phase != cur.Status.Phase ||
+			permissions.RecordsGrant(old.Status.Phase) != permissions.RecordsGrant(cur.Status.Phase) ||
 			old.Status.GrantedBy != cur.Status.GrantedBy ||
 			!slices.Equal(old.Status.GrantedRoles, cur.Status.GrantedRoles) ||
 			!old.DeletionTimestamp.Equal(cur.DeletionTimestamp)

@@ -158,3 +158,40 @@ func TestNotOwnStatusPassesEveryChangeButTheStatus(t *testing.T) {
 		}
 	}
 }
+
+// An invitation's status write passes the watches that fan it out only when it changes
+// the persisted grant the engine reads (permissions.RecordsGrant, grantedRoles,
+// grantedBy); the phases that record none are the operator's output.
+func TestInvitationInputChangedPassesOnlyWhatTheEngineReads(t *testing.T) {
+	base := builders.Invitation("ada@example.com", "acme", "viewer").Named("ada").Obj()
+	base.Generation = 1
+	tests := []struct {
+		name     string
+		old, cur v1alpha1.UserInvitationStatus
+		want     bool
+	}{
+		{"first status of a pending invitation", v1alpha1.UserInvitationStatus{}, v1alpha1.UserInvitationStatus{Phase: v1alpha1.UserPhaseNew}, false},
+		{"expired", v1alpha1.UserInvitationStatus{Phase: v1alpha1.UserPhaseNew}, v1alpha1.UserInvitationStatus{Phase: v1alpha1.UserPhaseExpired}, false},
+		{"rejected", v1alpha1.UserInvitationStatus{}, v1alpha1.UserInvitationStatus{Phase: v1alpha1.UserPhaseRejected}, false},
+		{"conditions and bindings only", v1alpha1.UserInvitationStatus{Phase: v1alpha1.UserPhaseActive},
+			v1alpha1.UserInvitationStatus{Phase: v1alpha1.UserPhaseActive, Bindings: []string{"b"}, Conditions: []metav1.Condition{{Type: v1alpha1.ConditionReady}}}, false},
+		{"blocked keeps the grant recorded", v1alpha1.UserInvitationStatus{Phase: v1alpha1.UserPhaseActive}, v1alpha1.UserInvitationStatus{Phase: v1alpha1.UserPhaseBlocked}, false},
+		{"granted", v1alpha1.UserInvitationStatus{Phase: v1alpha1.UserPhaseNew}, v1alpha1.UserInvitationStatus{Phase: v1alpha1.UserPhaseActive, GrantedRoles: []string{"viewer"}}, true},
+		{"grant recorded, roles unchanged", v1alpha1.UserInvitationStatus{GrantedRoles: []string{"viewer"}}, v1alpha1.UserInvitationStatus{Phase: v1alpha1.UserPhaseActive, GrantedRoles: []string{"viewer"}}, true},
+		{"grant dropped", v1alpha1.UserInvitationStatus{Phase: v1alpha1.UserPhaseActive}, v1alpha1.UserInvitationStatus{Phase: v1alpha1.UserPhaseRejected}, true},
+		{"roles", v1alpha1.UserInvitationStatus{GrantedRoles: []string{"viewer"}}, v1alpha1.UserInvitationStatus{GrantedRoles: []string{"admin"}}, true},
+		{"inviter", v1alpha1.UserInvitationStatus{GrantedBy: "bo@example.com"}, v1alpha1.UserInvitationStatus{GrantedBy: "cy@example.com"}, true},
+	}
+	for _, tt := range tests {
+		old, cur := base.DeepCopy(), base.DeepCopy()
+		old.Status, cur.Status = tt.old, tt.cur
+		if got := invitationInputChanged.Update(event.UpdateEvent{ObjectOld: old, ObjectNew: cur}); got != tt.want {
+			t.Errorf("%s: passes = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	respec := base.DeepCopy()
+	respec.Generation++
+	if !invitationInputChanged.Update(event.UpdateEvent{ObjectOld: base, ObjectNew: respec}) {
+		t.Error("a spec change does not pass")
+	}
+}

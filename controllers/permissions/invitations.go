@@ -91,7 +91,7 @@ func (p *Platform) decideInvitations() {
 		case inv.blocked:
 			inv.phase = v1alpha1.UserPhaseBlocked
 			inv.granted, inv.grantedBy = slices.Clone(st.GrantedRoles), st.GrantedBy
-		case inv.accepted && (st.Phase == v1alpha1.UserPhaseActive || st.Phase == v1alpha1.UserPhaseBlocked) &&
+		case inv.accepted && RecordsGrant(st.Phase) &&
 			slices.Equal(sortedUnique(st.GrantedRoles), inv.roles) && st.GrantedBy == p.email(inv.invitedBy):
 			p.grant(inv)
 		default:
@@ -121,6 +121,14 @@ func (p *Platform) decideInvitations() {
 			inv.phase = v1alpha1.UserPhaseNew
 		}
 	}
+}
+
+// RecordsGrant says whether an invitation's status phase records a grant that
+// decideInvitations keeps: Active, or Blocked. With status.grantedRoles and grantedBy it
+// is all the engine reads of an invitation's status; the other phases (New, Expired,
+// Rejected) are its output only.
+func RecordsGrant(phase v1alpha1.UserPhase) bool {
+	return phase == v1alpha1.UserPhaseActive || phase == v1alpha1.UserPhaseBlocked
 }
 
 func (p *Platform) grant(inv *invitation) {

@@ -1,13 +1,21 @@
 package permissions_test
 
 import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
 	"github.com/orgaccess/orgaccess/controllers/permissions"
 	"github.com/orgaccess/orgaccess/test/builders"
+	"github.com/orgaccess/orgaccess/test/platformgen"
 )
 
 func TestInvitationPhases(t *testing.T) {
@@ -224,4 +232,100 @@ func TestBindingName(t *testing.T) {
 	if len(got) > 253 || got == other || !strings.HasPrefix(got, long) {
 		t.Errorf("long names: %q (%d) vs %q", got, len(got), other)
 	}
+}
+
+// The watches that fan an invitation's change out to organizations, roles, bindings and
+// invitations pass a status write only when it changes what RecordsGrant, grantedRoles
+// or grantedBy say (controllers.invitationInputChanged). That is safe only while the
+// engine reads nothing else of an invitation's status: here every other part of every
+// status changes (a phase that records no grant for another such phase, Active for
+// Blocked, conditions, expiresAt, bindings), and no result and no document may.
+func TestEngineReadsOnlyThePersistedGrantOfAnInvitationsStatus(t *testing.T) {
+	runs := 500
+	if testing.Short() {
+		runs = 50
+	}
+	for seed := range runs {
+		in := randomPlatform(rand.New(rand.NewPCG(uint64(seed), 7)))
+		if diff := outputsAfterStatusEdits(t, in); diff != "" {
+			t.Fatalf("seed %d: a status change that records no other grant changed %s", seed, diff)
+		}
+	}
+	if diff := outputsAfterStatusEdits(t, platformgen.Generate(platformgen.Small(), 1)); diff != "" {
+		t.Fatalf("Small platform: a status change that records no other grant changed %s", diff)
+	}
+}
+
+// outputsAfterStatusEdits compiles in, and again with every invitation's status changed
+// but for what RecordsGrant says and grantedRoles and grantedBy, and names the first
+// output that differs ("" if none).
+func outputsAfterStatusEdits(t *testing.T, in permissions.Input) string {
+	t.Helper()
+	noGrant := []v1alpha1.UserPhase{"", v1alpha1.UserPhaseNew, v1alpha1.UserPhaseExpired, v1alpha1.UserPhaseRejected}
+	before := permissions.Compile(in, epoch)
+	changed := in
+	changed.Invitations = slices.Clone(in.Invitations)
+	for i := range changed.Invitations {
+		st := &changed.Invitations[i].Status
+		*st = *st.DeepCopy()
+		switch st.Phase {
+		case v1alpha1.UserPhaseActive:
+			st.Phase = v1alpha1.UserPhaseBlocked
+		case v1alpha1.UserPhaseBlocked:
+			st.Phase = v1alpha1.UserPhaseActive
+		default:
+			st.Phase = noGrant[(slices.Index(noGrant, st.Phase)+1+i)%len(noGrant)]
+			if permissions.RecordsGrant(st.Phase) {
+				t.Fatalf("phase %q records a grant", st.Phase)
+			}
+		}
+		st.Conditions = []metav1.Condition{{Type: v1alpha1.ConditionReady, Status: metav1.ConditionUnknown, Reason: "Edited", Message: "by hand"}}
+		st.ExpiresAt = &metav1.Time{Time: epoch.Add(time.Duration(i) * time.Hour)}
+		st.Bindings = []string{fmt.Sprintf("edited-%d", i)}
+	}
+	return compareOutputs(in, before, permissions.Compile(changed, epoch))
+}
+
+// compareOutputs names the first result or document of in's objects that differs
+// between a and b, or returns "".
+func compareOutputs(in permissions.Input, a, b *permissions.Platform) string {
+	for _, org := range a.Organizations() {
+		da, _ := a.Document(org)
+		db, _ := b.Document(org)
+		if len(da.Shards) != len(db.Shards) {
+			return "the document of " + org
+		}
+		for i := range da.Shards {
+			if !bytes.Equal(da.Shards[i], db.Shards[i]) {
+				return "the document of " + org
+			}
+		}
+	}
+	for _, inv := range in.Invitations {
+		ra, _ := a.Invitation(inv.Name)
+		rb, _ := b.Invitation(inv.Name)
+		if !reflect.DeepEqual(ra, rb) {
+			return fmt.Sprintf("invitation %s: %+v, then %+v", inv.Name, ra, rb)
+		}
+	}
+	for _, bnd := range in.Bindings {
+		ra, _ := a.Binding(bnd.Name)
+		rb, _ := b.Binding(bnd.Name)
+		if !reflect.DeepEqual(ra, rb) {
+			return fmt.Sprintf("binding %s: %+v, then %+v", bnd.Name, ra, rb)
+		}
+	}
+	for _, role := range in.Roles {
+		ra, _ := a.Role(role.Name)
+		rb, _ := b.Role(role.Name)
+		if !reflect.DeepEqual(ra, rb) {
+			return fmt.Sprintf("role %s: %+v, then %+v", role.Name, ra, rb)
+		}
+	}
+	na, oka := a.NextChange()
+	nb, okb := b.NextChange()
+	if oka != okb || !na.Equal(nb) {
+		return fmt.Sprintf("NextChange: %v, then %v", na, nb)
+	}
+	return ""
 }
