@@ -53,13 +53,17 @@ func (r *results) print(out io.Writer, o options, size platformgen.Size) {
 			both := r.readFloor + r.floor
 			row("cold ÷ (read floor + floor)", fmt.Sprintf("%.2f (%s)", float64(r.cold)/float64(both), dur(both)), "", "")
 		}
-		row("cold: manager idle", idleDur(r.coldIdle, o), fmt.Sprintf("%d: %v", r.idleWrites.total(), r.idleWrites), "")
-		row("cold: reconciles by then", fmt.Sprintf("%d: %v", r.coldRuns.total(), r.coldRuns), "", "")
+		if r.idleWrites != nil { // nil: the run ended before the wait did
+			row("cold: manager idle", idleDur(r.coldIdle, o), fmt.Sprintf("%d: %v", r.idleWrites.total(), r.idleWrites), "")
+			row("cold: reconciles by then", fmt.Sprintf("%d: %v", r.coldRuns.total(), r.coldRuns), "", "")
+		}
 	}
 	if r.restartReady > 0 {
 		row("restart: Ready (/readyz)", dur(r.restartReady), "", "")
-		row("restart: manager idle", idleDur(r.restartIdle, o), fmt.Sprintf("%d: %v", r.restartWrites.total(), r.restartWrites), "0 writes")
-		row("restart: reconciles by then", fmt.Sprintf("%d: %v", r.restartRuns.total(), r.restartRuns), "", "")
+		if r.restartWrites != nil {
+			row("restart: manager idle", idleDur(r.restartIdle, o), fmt.Sprintf("%d: %v", r.restartWrites.total(), r.restartWrites), "0 writes")
+			row("restart: reconciles by then", fmt.Sprintf("%d: %v", r.restartRuns.total(), r.restartRuns), "", "")
+		}
 	}
 	targets := map[string]string{
 		"one binding added": "<= 1 s; ConfigMap writes = documents changed",
