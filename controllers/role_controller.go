@@ -87,7 +87,10 @@ func (r *RoleReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	if err := r.writeStatus(ctx, role, status); err != nil {
 		return ctrl.Result{}, err
 	}
-	if deleting && !wasWaiting {
+	// Announced when the status written starts to say so, not when this reconcile's Get
+	// saw the deletion: the snapshot can see a deletion the Get did not, and the status
+	// written then says InUse while no later reconcile finds it newly so.
+	if !wasWaiting && meta.IsStatusConditionTrue(status.Conditions, v1alpha1.ConditionInUse) {
 		r.recorder.Eventf(role, nil, corev1.EventTypeWarning, "DeletionWaiting", "Delete",
 			"Deletion waits until nothing uses the role: %s", strings.Join(status.UsedBy, ", "))
 	}
