@@ -3,7 +3,6 @@ package permissions_test
 import (
 	"bytes"
 	"fmt"
-	"math/rand/v2"
 	"reflect"
 	"slices"
 	"strings"
@@ -241,12 +240,7 @@ func TestBindingName(t *testing.T) {
 // status changes (a phase that records no grant for another such phase, Active for
 // Blocked, conditions, expiresAt, bindings), and no result and no document may.
 func TestEngineReadsOnlyThePersistedGrantOfAnInvitationsStatus(t *testing.T) {
-	runs := 500
-	if testing.Short() {
-		runs = 50
-	}
-	for seed := range runs {
-		in := randomPlatform(rand.New(rand.NewPCG(uint64(seed), 7)))
+	for seed, in := range randomPlatforms(500, 7) {
 		if diff := outputsAfterStatusEdits(t, in); diff != "" {
 			t.Fatalf("seed %d: a status change that records no other grant changed %s", seed, diff)
 		}

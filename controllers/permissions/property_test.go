@@ -3,6 +3,7 @@ package permissions_test
 import (
 	"bytes"
 	"fmt"
+	"iter"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -18,12 +19,7 @@ import (
 // thousands of random small platforms: every organization's users, statuses, roles,
 // permissions and features, every invitation's phase and every binding's Ready.
 func TestEngineAgreesWithReference(t *testing.T) {
-	runs := 3000
-	if testing.Short() {
-		runs = 300
-	}
-	for seed := range runs {
-		in := randomPlatform(rand.New(rand.NewPCG(uint64(seed), 42)))
+	for seed, in := range randomPlatforms(3000, 42) {
 		p := permissions.Compile(in, epoch)
 		ref := newReference(in, epoch)
 		for _, inv := range in.Invitations {
@@ -62,6 +58,21 @@ func TestEngineAgreesWithReference(t *testing.T) {
 // patterns, features, types, custom organizations, deprecation, assignable roles;
 // bindings of both inheritances, some expired or owned by invitations; invitations in
 // every phase, some already granted.
+// randomPlatforms yields runs random platforms (a tenth with -short), each with its
+// seed, drawn from the random stream numbered stream.
+func randomPlatforms(runs int, stream uint64) iter.Seq2[int, permissions.Input] {
+	if testing.Short() {
+		runs /= 10
+	}
+	return func(yield func(int, permissions.Input) bool) {
+		for seed := range runs {
+			if !yield(seed, randomPlatform(rand.New(rand.NewPCG(uint64(seed), stream)))) {
+				return
+			}
+		}
+	}
+}
+
 func randomPlatform(rng *rand.Rand) permissions.Input {
 	pick := func(s []string) string { return s[rng.IntN(len(s))] }
 	chance := func(n int) bool { return rng.IntN(n) == 0 }
@@ -231,12 +242,7 @@ func describe(in permissions.Input) string {
 // of random platforms and checks that every organization whose document changed is
 // named by AffectedOrganizations on the platform before or after.
 func TestAffectedOrganizationsCoverEveryChange(t *testing.T) {
-	runs := 1000
-	if testing.Short() {
-		runs = 100
-	}
-	for seed := range runs {
-		in := randomPlatform(rand.New(rand.NewPCG(uint64(seed), 99)))
+	for seed, in := range randomPlatforms(1000, 99) {
 		before := permissions.Compile(in, epoch)
 		type change struct {
 			ref   permissions.ObjectRef
