@@ -1,11 +1,15 @@
 package controllers
 
 import (
+	"context"
 	"testing"
 	"time"
 
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
 	"github.com/orgaccess/orgaccess/test/builders"
@@ -34,4 +38,64 @@ func TestBindingExpiryIsPublishedWhenDue(t *testing.T) {
 		get(g, ns, "ivy-temp", &binding)
 		g.Expect(condition(binding.Status.Conditions, v1alpha1.ConditionReady)).To(haveCondition(metav1.ConditionFalse, v1alpha1.ReasonExpired))
 	})
+}
+
+// A binding deleted between the reconcile's read and its status write (a blocked user's
+// bindings are, while their statuses are being written) ends the reconcile without an
+// error: the status has nowhere to go, and the delete event does the rest.
+func TestBindingDeletedBeforeItsStatusWriteIsNoError(t *testing.T) {
+	ns := newPlatform(t)
+	seedPlatform(t, ns)
+	create(t, ns, builders.Binding("ivy@acme.example", "customer", "acme").Named("ivy-customer").Obj())
+	key := types.NamespacedName{Namespace: ns, Name: "ivy-customer"}
+	eventually(t, func(g Gomega) {
+		var binding v1alpha1.RoleBinding
+		g.Expect(cached.Get(context.Background(), key, &binding)).To(Succeed())
+		g.Expect(condition(binding.Status.Conditions, v1alpha1.ConditionReady).Status).To(Equal(metav1.ConditionTrue))
+	})
+
+	c := &deletedBeforeStatusWrite{Client: cached}
+	r := newRoleBindingReconciler(c, testClock, gatherer{reader: cached}, newPublishBacklog())
+	if _, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: key}); err != nil {
+		t.Fatalf("reconcile of a binding deleted before its status write: %v", err)
+	}
+	if !c.patched {
+		t.Fatal("the reconcile wrote no status, so it never met the deletion")
+	}
+	eventually(t, func(g Gomega) { gone(g, ns, key.Name, &v1alpha1.RoleBinding{}) })
+}
+
+// deletedBeforeStatusWrite reads every RoleBinding as if its status had never been
+// written, so that a reconcile writes one, and deletes the object just before the
+// status write reaches the API server.
+type deletedBeforeStatusWrite struct {
+	client.Client
+	patched bool
+}
+
+func (c *deletedBeforeStatusWrite) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	if err := c.Client.Get(ctx, key, obj, opts...); err != nil {
+		return err
+	}
+	if binding, ok := obj.(*v1alpha1.RoleBinding); ok {
+		binding.Status = v1alpha1.RoleBindingStatus{}
+	}
+	return nil
+}
+
+func (c *deletedBeforeStatusWrite) Status() client.SubResourceWriter {
+	return deletingStatusWriter{SubResourceWriter: c.Client.Status(), c: c}
+}
+
+type deletingStatusWriter struct {
+	client.SubResourceWriter
+	c *deletedBeforeStatusWrite
+}
+
+func (w deletingStatusWriter) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
+	w.c.patched = true
+	if err := k8s.Delete(ctx, obj.DeepCopyObject().(client.Object)); err != nil {
+		return err
+	}
+	return w.SubResourceWriter.Patch(ctx, obj, patch, opts...)
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -54,13 +55,18 @@ func toCondition(c permissions.Condition, generation int64) metav1.Condition {
 
 // patchStatus writes obj's status when it differs from before, the object as read, with
 // a merge patch of the status subresource; obj must differ from before in status only.
-// equality.Semantic compares times by instant.
+// equality.Semantic compares times by instant. An object deleted since it was read
+// has no status to write: that is not an error, and its delete event reconciles
+// whatever depended on it.
 func patchStatus(ctx context.Context, c client.Client, before, obj client.Object) error {
 	if equality.Semantic.DeepEqual(before, obj) {
 		writesSkipped.WithLabelValues(resourceStatus).Inc()
 		return nil
 	}
 	if err := c.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
 		return fmt.Errorf("patch status of %T %s: %w", obj, client.ObjectKeyFromObject(obj), err)
 	}
 	return nil
