@@ -88,7 +88,7 @@ func (r *OrganizationReconciler) reconcile(ctx context.Context, req ctrl.Request
 	result, found := platform.Organization(org.Name)
 	document, published := platform.Document(org.Name)
 	if !found || !published {
-		return ctrl.Result{}, errNotCompiled("Organization", req)
+		return ctrl.Result{}, notCompiled(ctx, r.client, &v1alpha1.Organization{}, "Organization", req)
 	}
 
 	written, publishErr := r.publisher.publish(ctx, org, document.Shards)

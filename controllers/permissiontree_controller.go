@@ -44,7 +44,7 @@ func (r *PermissionTreeReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	}
 	result, found := r.gather.compile(in, r.clock.Now()).Tree(tree.Name)
 	if !found {
-		return ctrl.Result{}, errNotCompiled("PermissionTree", req)
+		return ctrl.Result{}, notCompiled(ctx, r.client, &v1alpha1.PermissionTree{}, "PermissionTree", req)
 	}
 
 	before := tree.DeepCopy()

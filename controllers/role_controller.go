@@ -76,7 +76,7 @@ func (r *RoleReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	}
 	result, found := roles[role.Name]
 	if !found {
-		return ctrl.Result{}, errNotCompiled("Role", req)
+		return ctrl.Result{}, notCompiled(ctx, r.client, &v1alpha1.Role{}, "Role", req)
 	}
 
 	if deleting && len(result.UsedBy) == 0 {

@@ -56,7 +56,7 @@ func (r *RoleBindingReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		return ctrl.Result{}, err
 	}
 	if !found {
-		return ctrl.Result{}, errNotCompiled("RoleBinding", req)
+		return ctrl.Result{}, notCompiled(ctx, r.client, &v1alpha1.RoleBinding{}, "RoleBinding", req)
 	}
 
 	before := binding.DeepCopy()

@@ -99,3 +99,44 @@ func (w deletingStatusWriter) Patch(ctx context.Context, obj client.Object, patc
 	}
 	return w.SubResourceWriter.Patch(ctx, obj, patch, opts...)
 }
+
+// A binding deleted after the reconcile's Get but before its gather read the cache has
+// no result: the reconcile ends without an error rather than retry a binding that is
+// gone (a blocked user's bindings are deleted while their events are in flight).
+func TestBindingDeletedBeforeItsResultIsNoError(t *testing.T) {
+	ns := newPlatform(t)
+	seedPlatform(t, ns)
+	create(t, ns, builders.Binding("ivy@acme.example", "customer", "acme").Named("ivy-customer").Obj())
+	var binding v1alpha1.RoleBinding
+	eventually(t, func(g Gomega) {
+		g.Expect(cached.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: "ivy-customer"}, &binding)).To(Succeed())
+	})
+	// What a cache that has not seen the deletion yet would still answer for the gone one.
+	binding.Name = "ivy-gone"
+	c := &goneAfterFirstGet{Client: cached, stale: &binding}
+	r := newRoleBindingReconciler(c, testClock, gatherer{reader: cached}, newPublishBacklog())
+	key := types.NamespacedName{Namespace: ns, Name: "ivy-gone"}
+	if _, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: key}); err != nil {
+		t.Fatalf("reconcile of a binding deleted before its gather: %v", err)
+	}
+	if !c.served {
+		t.Fatal("the reconcile never read the deleted binding")
+	}
+}
+
+// goneAfterFirstGet answers the first Get of stale's name with stale, as a cache would
+// that has not seen its deletion yet, and every later read with what the cache holds.
+type goneAfterFirstGet struct {
+	client.Client
+	stale  *v1alpha1.RoleBinding
+	served bool
+}
+
+func (c *goneAfterFirstGet) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	if binding, ok := obj.(*v1alpha1.RoleBinding); ok && key.Name == c.stale.Name && !c.served {
+		c.served = true
+		c.stale.DeepCopyInto(binding)
+		return nil
+	}
+	return c.Client.Get(ctx, key, obj, opts...)
+}

@@ -93,9 +93,16 @@ func requeueAt(next time.Time, ok bool, now time.Time) ctrl.Result {
 	return ctrl.Result{RequeueAfter: after}
 }
 
-// errNotCompiled reports an object the engine has no result for although the cache held
-// it: the cache's indexes were not in step with its Get yet. Retried.
-func errNotCompiled(kind string, req ctrl.Request) error {
+// notCompiled is a reconcile's answer when the engine has no result for the object its
+// Get found. The gather reads the cache after the Get, so the object may have been
+// deleted in between (a blocked user's bindings are): then there is nothing to write,
+// and its delete event reconciles what depended on it. Otherwise the cache's indexes
+// were not in step with its Get yet, and the error has the reconcile retried. empty is
+// a new object of the reconciled kind, for the second read.
+func notCompiled(ctx context.Context, c client.Reader, empty client.Object, kind string, req ctrl.Request) error {
+	if err := c.Get(ctx, req.NamespacedName, empty); apierrors.IsNotFound(err) {
+		return nil
+	}
 	return fmt.Errorf("the engine has no result for %s %s: the cache is not in step yet", kind, req)
 }
 

@@ -78,7 +78,7 @@ func (r *UserInvitationReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	platform := r.gather.compile(in, now)
 	result, found := platform.Invitation(inv.Name)
 	if !found {
-		return ctrl.Result{}, errNotCompiled("UserInvitation", req)
+		return ctrl.Result{}, notCompiled(ctx, r.client, &v1alpha1.UserInvitation{}, "UserInvitation", req)
 	}
 
 	if err := r.applyBindings(ctx, inv, result.Bindings); err != nil {
