@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -42,8 +43,10 @@ func newHarness(cl *cluster, o options, bin, logPath string) (*harness, error) {
 type incremental struct {
 	name, change string
 	latency      time.Duration // from the write to the last document that changed
+	first        time.Duration // from the write to the first document that changed
 	changedDocs  int
 	writes       counts // the manager's, the harness's own write taken out
+	runs         counts // reconciles by controller, from the write until idle
 	busy         bool   // the manager was not idle before or after: writes include other work
 }
 
@@ -148,8 +151,8 @@ func (h *harness) measure(ctx context.Context, size platformgen.Size) (*results,
 	if exp, err = expectDocuments(in, time.Now()); err != nil {
 		return res, err
 	}
-	for _, s := range scenarios {
-		inc, next, err := h.incremental(ctx, m, tr, s, &in, exp)
+	for i, s := range scenarios {
+		inc, next, err := h.incremental(ctx, m, tr, i+1, s, &in, exp)
 		if err != nil {
 			return res, fmt.Errorf("%s: %w", s.name, err)
 		}
@@ -199,6 +202,28 @@ func saveProfile(ctx context.Context, url, path string) {
 	logf("profile saved: %s", path)
 }
 
+// startManager starts the manager binary with the run's limits, serving pprof (the
+// manager's pprofURL) when -pprof is given.
+func (h *harness) startManager() (*manager, error) {
+	args := h.o.managerFlags()
+	pprofAddr := ""
+	if h.o.pprof {
+		var err error
+		if pprofAddr, err = freeAddr(); err != nil {
+			return nil, err
+		}
+		args = append(args, "--pprof-bind-address="+pprofAddr)
+	}
+	m, err := startManager(h.bin, h.cl.kubeconfig, h.logPath, args)
+	if err != nil {
+		return nil, err
+	}
+	if pprofAddr != "" {
+		m.pprofURL = "http://" + pprofAddr + "/debug/pprof"
+	}
+	return m, nil
+}
+
 // cold starts the manager on the applied platform and waits until every document is
 // published, then until the manager is idle.
 func (h *harness) cold(ctx context.Context, res *results, tr *tracker, in permissions.Input, exp expectation) error {
@@ -207,15 +232,7 @@ func (h *harness) cold(ctx context.Context, res *results, tr *tracker, in permis
 		return err
 	}
 	logf("cold start: the manager publishes %d documents", len(exp.documents))
-	args := h.o.managerFlags()
-	var pprofAddr string
-	if h.o.pprof {
-		if pprofAddr, err = freeAddr(); err != nil {
-			return err
-		}
-		args = append(args, "--pprof-bind-address="+pprofAddr)
-	}
-	m, err := startManager(h.bin, h.cl.kubeconfig, h.logPath, args)
+	m, err := h.startManager()
 	if err != nil {
 		return err
 	}
@@ -226,12 +243,12 @@ func (h *harness) cold(ctx context.Context, res *results, tr *tracker, in permis
 			logf("%v", err)
 		}
 	}()
-	if h.o.pprof {
+	if m.pprofURL != "" {
 		// A CPU profile of the start of convergence (-profile-seconds), where the time goes, and
 		// the heap once idle (deferred after the stop above, so it runs before it).
-		url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", pprofAddr, h.o.profileSecs)
+		url := fmt.Sprintf("%s/profile?seconds=%d", m.pprofURL, h.o.profileSecs)
 		go saveProfile(ctx, url, filepath.Join(h.o.workDir, "cold-cpu.pprof"))
-		defer saveProfile(ctx, "http://"+pprofAddr+"/debug/pprof/heap", filepath.Join(h.o.workDir, "cold-heap.pprof"))
+		defer saveProfile(ctx, m.pprofURL+"/heap", filepath.Join(h.o.workDir, "cold-heap.pprof"))
 	}
 	// When the informers have synced (/readyz), so the report can split the cold start
 	// into the manager's own start and its publishing.
@@ -325,7 +342,7 @@ func (h *harness) restart(ctx context.Context, res *results) (*manager, error) {
 		return nil, err
 	}
 	logf("restart on the converged platform")
-	m, err := startManager(h.bin, h.cl.kubeconfig, h.logPath, h.o.managerFlags())
+	m, err := h.startManager()
 	if err != nil {
 		return nil, err
 	}
@@ -350,7 +367,7 @@ func (h *harness) restart(ctx context.Context, res *results) (*manager, error) {
 // rather than cut short (a role edit on the full platform rewrites 10,101 documents).
 const incrementalTimeout = 15 * time.Minute
 
-func (h *harness) incremental(ctx context.Context, m *manager, tr *tracker, s scenario, in *permissions.Input, exp expectation) (incremental, expectation, error) {
+func (h *harness) incremental(ctx context.Context, m *manager, tr *tracker, step int, s scenario, in *permissions.Input, exp expectation) (incremental, expectation, error) {
 	inc := incremental{name: s.name}
 	change, write, err := s.prepare(in, exp)
 	if err != nil {
@@ -374,9 +391,23 @@ func (h *harness) incremental(ctx context.Context, m *manager, tr *tracker, s sc
 	if err != nil {
 		return inc, exp, err
 	}
+	runsBefore, err := m.reconciles(ctx)
+	if err != nil {
+		return inc, exp, err
+	}
+	tr.startStep()
 	start := time.Now()
 	if err := write(ctx, h.c); err != nil {
 		return inc, exp, err
+	}
+	if m.pprofURL != "" {
+		// Where the step's time goes: a CPU profile of its first -step-profile-seconds,
+		// saved before the step ends so that it covers no other step.
+		url := fmt.Sprintf("%s/profile?seconds=%d", m.pprofURL, h.o.stepProfileSecs)
+		path := filepath.Join(h.o.workDir, fmt.Sprintf("step%d-cpu.pprof", step))
+		var profiled sync.WaitGroup
+		profiled.Go(func() { saveProfile(ctx, url, path) })
+		defer profiled.Wait()
 	}
 	wait, cancel := context.WithTimeout(ctx, incrementalTimeout)
 	defer cancel()
@@ -385,6 +416,9 @@ func (h *harness) incremental(ctx context.Context, m *manager, tr *tracker, s sc
 		return inc, exp, err
 	}
 	inc.latency = max(matched.Sub(start), 0)
+	if first := tr.firstMatch(); !first.IsZero() {
+		inc.first = max(first.Sub(start), 0)
+	}
 	if _, ok, err := h.awaitIdle(ctx, m, h.o.settleTimeout); err != nil {
 		return inc, exp, err
 	} else if !ok {
@@ -394,5 +428,10 @@ func (h *harness) incremental(ctx context.Context, m *manager, tr *tracker, s sc
 		return inc, exp, err
 	}
 	inc.writes.takeOne(s.ownWrite)
+	runsAfter, err := m.reconciles(ctx)
+	if err != nil {
+		return inc, exp, err
+	}
+	inc.runs = runsAfter.since(runsBefore)
 	return inc, next, nil
 }

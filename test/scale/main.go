@@ -34,20 +34,21 @@ import (
 )
 
 type options struct {
-	size          string
-	seed          int64
-	kubeconfig    string
-	managerBin    string
-	managerArgs   string
-	limits        clientLimits
-	applyWorkers  int
-	timeout       time.Duration
-	idleTimeout   time.Duration
-	settleTimeout time.Duration
-	keep          bool
-	pprof         bool
-	profileSecs   int
-	workDir       string
+	size            string
+	seed            int64
+	kubeconfig      string
+	managerBin      string
+	managerArgs     string
+	limits          clientLimits
+	applyWorkers    int
+	timeout         time.Duration
+	idleTimeout     time.Duration
+	settleTimeout   time.Duration
+	keep            bool
+	pprof           bool
+	profileSecs     int
+	stepProfileSecs int
+	workDir         string
 }
 
 func main() {
@@ -70,8 +71,9 @@ func main() {
 	flag.DurationVar(&o.idleTimeout, "idle-timeout", 10*time.Minute, "Wait at most this long for a started manager to be idle, then go on.")
 	flag.DurationVar(&o.settleTimeout, "settle-timeout", 3*time.Minute, "Before each incremental change, wait at most this long for the manager to be idle, then go on.")
 	flag.BoolVar(&o.keep, "keep", false, "Keep the work directory (kubeconfig, manager log, profiles).")
-	flag.BoolVar(&o.pprof, "pprof", false, "Profile the manager during cold convergence (needs its --pprof-bind-address); implies -keep.")
+	flag.BoolVar(&o.pprof, "pprof", false, "Profile the manager during cold convergence and each incremental step (needs its --pprof-bind-address); implies -keep.")
 	flag.IntVar(&o.profileSecs, "profile-seconds", 30, "Length of the cold start's CPU profile, from the manager's start.")
+	flag.IntVar(&o.stepProfileSecs, "step-profile-seconds", 10, "Length of each incremental step's CPU profile (stepN-cpu.pprof), from its write; the step lasts at least as long.")
 	// controller-runtime registers -kubeconfig; the harness gives it its meaning here:
 	// measure against that cluster instead of a local envtest control plane.
 	kubeconfig := flag.Lookup("kubeconfig")

@@ -36,6 +36,7 @@ type manager struct {
 	started     time.Time
 	metricsURL  string
 	readyzURL   string
+	pprofURL    string        // the manager's /debug/pprof, when started with -pprof
 	exited      chan struct{} // closed when the process has exited
 	exitErr     error         // set before exited is closed
 	stopSampler context.CancelFunc

@@ -74,7 +74,12 @@ func (r *results) print(out io.Writer, o options, size platformgen.Size) {
 		if inc.busy {
 			writes += " (manager busy with other work)"
 		}
-		row(fmt.Sprintf("%s (%d documents change)", inc.name, inc.changedDocs), dur(inc.latency), writes, targets[inc.name])
+		latency := dur(inc.latency)
+		if inc.changedDocs > 1 && inc.first > 0 {
+			latency += fmt.Sprintf(" (first document %s)", dur(inc.first))
+		}
+		row(fmt.Sprintf("%s (%d documents change)", inc.name, inc.changedDocs), latency, writes, targets[inc.name])
+		row("  reconciles from the write to idle", fmt.Sprintf("%d: %v", inc.runs.total(), inc.runs), "", "")
 	}
 	if r.peakHeap > 0 {
 		row("manager peak heap in use", fmt.Sprintf("%s = %.2f KiB per binding", mib(r.peakHeap), r.peakHeap/1024/float64(r.bindings)), "", "<= 2 KiB per binding")

@@ -25,6 +25,7 @@ type tracker struct {
 	target     map[string][32]byte
 	mismatched int       // target names whose current hash differs
 	matchedAt  time.Time // when mismatched last dropped to 0
+	firstAt    time.Time // when a target ConfigMap first came to match since startStep
 	done       chan struct{}
 }
 
@@ -88,6 +89,9 @@ func (t *tracker) observe(obj any, deleted bool) {
 	switch matching := !deleted && t.current[cm.Name] == want; {
 	case matching && !wasMatching:
 		t.mismatched--
+		if t.firstAt.IsZero() {
+			t.firstAt = now
+		}
 	case !matching && wasMatching:
 		t.mismatched++
 	}
@@ -101,6 +105,22 @@ func (t *tracker) settle(now time.Time) {
 		close(t.done)
 		t.done = nil
 	}
+}
+
+// startStep forgets when a document first matched, before an incremental change:
+// firstMatch then tells when its first changed document was published.
+func (t *tracker) startStep() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.firstAt = time.Time{}
+}
+
+// firstMatch is when a target ConfigMap that differed first came to hold its expected
+// bytes since startStep; zero if none has.
+func (t *tracker) firstMatch() time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.firstAt
 }
 
 // expect sets the bytes every published ConfigMap should converge to and returns a

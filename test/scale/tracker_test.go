@@ -69,3 +69,41 @@ func TestTrackerDatesAMatchByTheLastDocumentsChange(t *testing.T) {
 		t.Error("a deleted document keeps its time")
 	}
 }
+
+// A step's first document is the first one that comes to hold its expected bytes after
+// the step starts: not a document that held them already, nor a later one.
+func TestTrackerDatesAStepsFirstDocument(t *testing.T) {
+	tr := &tracker{current: map[string][32]byte{}, since: map[string]time.Time{}}
+	tr.observe(published("access-a", "a1"), false)
+	tr.observe(published("access-b", "b1"), false)
+	tr.observe(published("access-c", "c1"), false)
+	tr.expect(expecting(map[string]string{"access-a": "a1", "access-b": "b1", "access-c": "c1"}))
+
+	tr.startStep()
+	tr.expect(expecting(map[string]string{"access-a": "a1", "access-b": "b2", "access-c": "c2"}))
+	tr.observe(published("access-a", "a1"), false) // held its bytes already
+	if first := tr.firstMatch(); !first.IsZero() {
+		t.Fatalf("first document at %v before any changed one was published", first)
+	}
+	tr.observe(published("access-b", "b-other"), false) // changed, but not to the expected bytes
+	if first := tr.firstMatch(); !first.IsZero() {
+		t.Fatalf("first document at %v when none holds its expected bytes", first)
+	}
+	tr.observe(published("access-b", "b2"), false)
+	first := tr.firstMatch()
+	if !first.Equal(tr.since["access-b"]) {
+		t.Fatalf("first document at %v, want access-b's update at %v", first, tr.since["access-b"])
+	}
+	time.Sleep(2 * time.Millisecond)
+	tr.observe(published("access-c", "c2"), false)
+	if got := tr.firstMatch(); !got.Equal(first) {
+		t.Errorf("the second document moved the first to %v", got)
+	}
+	if !tr.matchedAt.Equal(tr.since["access-c"]) {
+		t.Errorf("last document at %v, want access-c's update at %v", tr.matchedAt, tr.since["access-c"])
+	}
+	tr.startStep()
+	if !tr.firstMatch().IsZero() {
+		t.Error("a new step keeps the last step's first document")
+	}
+}
