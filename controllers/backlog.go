@@ -6,7 +6,9 @@ import (
 	"time"
 
 	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 )
 
@@ -19,10 +21,14 @@ import (
 // writes the publisher defers behind its documents), up to maxWait so that a publisher
 // kept busy does not starve them.
 //
-// It watches the length of the publisher's queue: items ready to be processed, not
-// those waiting for a requeue or a backoff.
+// The backlog is the publisher's work from the event to the last document: its map
+// functions still finding the organizations an event affects (on a platform of 10,000
+// organizations the map of a widely used role takes seconds, and until it returns the
+// queue is empty), the organizations ready in its queue (not those waiting for a
+// requeue or a backoff), and its reconciles in progress.
 type publishBacklog struct {
 	queue   atomic.Pointer[requestQueue]
+	working atomic.Int64 // map functions and reconciles in progress
 	poll    time.Duration
 	maxWait time.Duration
 }
@@ -41,20 +47,40 @@ func (b *publishBacklog) newQueue(name string, limiter workqueue.TypedRateLimite
 	return q
 }
 
-// pending is how many organizations are ready to be published.
+// mapping wraps one of the publisher's map functions so that it counts as backlog
+// while it runs.
+func (b *publishBacklog) mapping(fn handler.MapFunc) handler.MapFunc {
+	return func(ctx context.Context, obj client.Object) []reconcile.Request {
+		b.working.Add(1)
+		defer b.working.Add(-1)
+		return fn(ctx, obj)
+	}
+}
+
+// reconciling wraps the publisher so that its reconciles count as backlog while they run.
+func (b *publishBacklog) reconciling(r reconcile.Reconciler) reconcile.Reconciler {
+	return reconcile.Func(func(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+		b.working.Add(1)
+		defer b.working.Add(-1)
+		return r.Reconcile(ctx, req)
+	})
+}
+
+// pending is the publisher's work in progress: organizations ready to be published,
+// plus its map functions and reconciles running.
 func (b *publishBacklog) pending() int {
 	if b == nil {
 		return 0
 	}
-	q := b.queue.Load()
-	if q == nil {
-		return 0
+	n := int(b.working.Load())
+	if q := b.queue.Load(); q != nil {
+		n += (*q).Len()
 	}
-	return (*q).Len()
+	return n
 }
 
-// wait returns once no organization is ready to be published, after maxWait, or when
-// ctx ends.
+// wait returns once the publisher has no work in progress, after maxWait, or when ctx
+// ends.
 func (b *publishBacklog) wait(ctx context.Context) {
 	if b.pending() == 0 {
 		return

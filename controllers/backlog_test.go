@@ -7,7 +7,10 @@ import (
 
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/orgaccess/orgaccess/api/v1alpha1"
 )
 
 // queuedBacklog returns a backlog whose publisher queue holds one organization, and
@@ -56,5 +59,64 @@ func TestStatusesWaitAtMostMaxWait(t *testing.T) {
 	case <-waited:
 	case <-time.After(10 * time.Second):
 		t.Fatal("a publisher that never drains its queue starved a status reconcile")
+	}
+}
+
+func TestStatusesWaitWhileThePublisherMapsAndReconciles(t *testing.T) {
+	b := newPublishBacklog()
+	b.poll = time.Millisecond
+	release := make(chan struct{})
+	started := make(chan struct{})
+	blocking := func(context.Context) {
+		close(started)
+		<-release
+	}
+
+	for _, tc := range []struct {
+		name string
+		run  func()
+	}{
+		{"map function", func() {
+			b.mapping(func(ctx context.Context, _ client.Object) []reconcile.Request {
+				blocking(ctx)
+				return nil
+			})(context.Background(), &v1alpha1.Role{})
+		}},
+		{"reconcile", func() {
+			_, _ = b.reconciling(reconcile.Func(func(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
+				blocking(ctx)
+				return reconcile.Result{}, nil
+			})).Reconcile(context.Background(), reconcile.Request{})
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			release, started = make(chan struct{}), make(chan struct{})
+			done := make(chan struct{})
+			go func() {
+				tc.run()
+				close(done)
+			}()
+			<-started
+			waited := make(chan struct{})
+			go func() {
+				b.wait(context.Background())
+				close(waited)
+			}()
+			select {
+			case <-waited:
+				t.Fatalf("a status reconcile went ahead while the publisher's %s ran", tc.name)
+			case <-time.After(50 * time.Millisecond):
+			}
+			close(release)
+			<-done
+			select {
+			case <-waited:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("a status reconcile still waits after the publisher's %s returned", tc.name)
+			}
+			if got := b.pending(); got != 0 {
+				t.Errorf("pending = %d after the %s returned, want 0", got, tc.name)
+			}
+		})
 	}
 }

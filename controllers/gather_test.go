@@ -229,7 +229,7 @@ func BenchmarkReconcileSubset(b *testing.B) {
 		s := newRoleSnapshots(g)
 		for b.Loop() {
 			s.bump(ns) // every role's result is recomputed from the whole namespace
-			s.minInterval, s.costFactor = 0, 0
+			s.minInterval, s.costFactor, s.settle = 0, 0, 0
 			if _, _, _, err := s.roles(ctx, ns, now); err != nil {
 				b.Fatal(err)
 			}

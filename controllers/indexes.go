@@ -368,17 +368,32 @@ func (r relations) reachedBy(ctx context.Context, b *v1alpha1.RoleBinding) []str
 	return r.subtree(ctx, b.Namespace, org)
 }
 
-// organizationsOfUser returns every organization whose document lists email: those its
-// bindings reach and the subtrees of the organizations it is invited into.
+// listedBy returns every organization whose document lists the subjects of bindings
+// and invitations: those the bindings reach and the subtrees of the organizations the
+// invitations are into. Each subtree is walked once, however many bindings and
+// invitations share it: a widely used role has tens of thousands of them in a few
+// thousand organizations, and walking each one's subtree made the publisher's map of
+// a role edit take seconds on the full-size platform.
+func (r relations) listedBy(ctx context.Context, ns string, bindings []v1alpha1.RoleBinding, invitations []v1alpha1.UserInvitation) []string {
+	var only, roots []string
+	for i := range bindings {
+		org := string(bindings[i].Spec.OrganizationRef.Name)
+		if bindings[i].Spec.Inheritance == v1alpha1.InheritanceNone {
+			only = append(only, org)
+		} else {
+			roots = append(roots, org)
+		}
+	}
+	for i := range invitations {
+		roots = append(roots, string(invitations[i].Spec.OrganizationRef.Name))
+	}
+	return append(only, r.subtree(ctx, ns, roots...)...)
+}
+
+// organizationsOfUser returns every organization whose document lists email.
 func (r relations) organizationsOfUser(ctx context.Context, ns, email string) []string {
-	var orgs []string
-	for _, b := range r.bindingsOf(ctx, ns, indexBindingEmail, email) {
-		orgs = append(orgs, r.reachedBy(ctx, &b)...)
-	}
-	for _, inv := range r.invitationsOf(ctx, ns, indexInvitationEmail, email) {
-		orgs = append(orgs, r.subtree(ctx, ns, string(inv.Spec.OrganizationRef.Name))...)
-	}
-	return orgs
+	return r.listedBy(ctx, ns, r.bindingsOf(ctx, ns, indexBindingEmail, email),
+		r.invitationsOf(ctx, ns, indexInvitationEmail, email))
 }
 
 // requests turns names in ns into reconcile requests, each once, sorted.
@@ -480,15 +495,9 @@ func (r relations) organizationsForOrganization(ctx context.Context, o client.Ob
 func (r relations) organizationsForRole(ctx context.Context, o client.Object) []reconcile.Request {
 	ns := o.GetNamespace()
 	roles := r.dependentRoles(ctx, ns, o.GetName())
-	var orgs []string
-	for _, b := range r.bindingsOf(ctx, ns, indexBindingRole, roles...) {
-		orgs = append(orgs, r.reachedBy(ctx, &b)...)
-	}
 	// A New invitation lists its roles in the documents before any binding exists.
-	for _, inv := range r.invitationsOf(ctx, ns, indexInvitationRole, roles...) {
-		orgs = append(orgs, r.subtree(ctx, ns, string(inv.Spec.OrganizationRef.Name))...)
-	}
-	return requests(ns, orgs...)
+	return requests(ns, r.listedBy(ctx, ns, r.bindingsOf(ctx, ns, indexBindingRole, roles...),
+		r.invitationsOf(ctx, ns, indexInvitationRole, roles...))...)
 }
 
 func (r relations) organizationsForBinding(ctx context.Context, o client.Object) []reconcile.Request {

@@ -2,6 +2,8 @@ package controllers
 
 import (
 	"context"
+	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 
@@ -16,7 +18,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
+	"github.com/orgaccess/orgaccess/controllers/permissions"
 	"github.com/orgaccess/orgaccess/test/builders"
+	"github.com/orgaccess/orgaccess/test/platformgen"
 )
 
 // The field indexes are registered on the informers directly and kept per namespace
@@ -194,4 +198,120 @@ func TestInvitationInputChangedPassesOnlyWhatTheEngineReads(t *testing.T) {
 	if !invitationInputChanged.Update(event.UpdateEvent{ObjectOld: base, ObjectNew: respec}) {
 		t.Error("a spec change does not pass")
 	}
+}
+
+// documentsListing returns, for each role, the organizations whose document lists a
+// user holding it, from the whole platform compiled.
+func documentsListing(t testing.TB, in permissions.Input) map[string]map[string]bool {
+	t.Helper()
+	whole := permissions.Compile(in, platformgen.Now())
+	listing := map[string]map[string]bool{}
+	for _, org := range whole.Organizations() {
+		doc, _ := whole.Document(org)
+		for _, shard := range doc.Shards {
+			var d v1alpha1.AccessDocument
+			if err := json.Unmarshal(shard, &d); err != nil {
+				t.Fatal(err)
+			}
+			for _, u := range d.Users {
+				for _, role := range u.Roles {
+					if listing[role] == nil {
+						listing[role] = map[string]bool{}
+					}
+					listing[role][org] = true
+				}
+			}
+		}
+	}
+	return listing
+}
+
+// An edit of a role changes every document that lists a holder of it: the publisher's
+// map of the role must enqueue each of them.
+func TestRoleMapEnqueuesEveryDocumentListingItsHolders(t *testing.T) {
+	c, in := generatedPlatform(t)
+	rel := relations{reader: c}
+	listing := documentsListing(t, in)
+	if len(listing) == 0 {
+		t.Fatal("no document lists a role")
+	}
+	for i := range in.Roles {
+		role := &in.Roles[i]
+		enqueued := map[string]bool{}
+		for _, req := range rel.organizationsForRole(context.Background(), role) {
+			enqueued[req.Name] = true
+		}
+		for org := range listing[role.Name] {
+			if !enqueued[org] {
+				t.Errorf("editing Role %s does not enqueue %s, whose document lists a holder", role.Name, org)
+			}
+		}
+	}
+}
+
+// The map of a role reaches what each grant of it reaches: a Subtree binding's subtree,
+// a None binding's organization only, a New invitation's subtree, and the same through
+// a role that includes it; nothing a grant of another role reaches.
+func TestRoleMapEnqueuesWhatEachGrantReaches(t *testing.T) {
+	in := permissions.Input{
+		Organizations: []v1alpha1.Organization{
+			*builders.Distributor("north").Obj(),
+			*builders.Seller("s1").Under("north").Obj(),
+			*builders.Customer("c1").Under("s1").Obj(),
+			*builders.Customer("c2").Under("s1").Obj(),
+			*builders.Seller("s2").Under("north").Obj(),
+			*builders.Customer("c3").Under("s2").Obj(),
+			*builders.Customer("c4").Under("s2").Obj(),
+			*builders.Unit("u4").Under("c4").Obj(),
+		},
+		Roles: []v1alpha1.Role{
+			*builders.Role("editor").Permissions("sales").Obj(),
+			*builders.Role("lead").Includes("editor").Obj(),
+			*builders.Role("other").Permissions("reports").Obj(),
+		},
+		Bindings: []v1alpha1.RoleBinding{
+			*builders.Binding("ann@x.example", "editor", "s1").Obj(),
+			*builders.Binding("bob@x.example", "lead", "s2").ThisOrganizationOnly().Obj(),
+			*builders.Binding("dan@x.example", "other", "north").Obj(),
+		},
+		Invitations: []v1alpha1.UserInvitation{*builders.Invitation("cat@x.example", "c4", "editor").Obj()},
+	}
+	setNamespace := func(o client.Object) { o.SetNamespace("p") }
+	for i := range in.Organizations {
+		setNamespace(&in.Organizations[i])
+	}
+	for i := range in.Roles {
+		setNamespace(&in.Roles[i])
+	}
+	for i := range in.Bindings {
+		setNamespace(&in.Bindings[i])
+	}
+	setNamespace(&in.Invitations[0])
+	rel := relations{reader: newInputReader(in)}
+
+	var got []string
+	for _, req := range rel.organizationsForRole(context.Background(), &in.Roles[0]) {
+		got = append(got, req.Name)
+	}
+	if want := []string{"c1", "c2", "c4", "s1", "s2", "u4"}; !slices.Equal(got, want) {
+		t.Errorf("editing editor enqueues %v, want %v", got, want)
+	}
+}
+
+// BenchmarkRoleEditMapping measures the publisher's map of an edit of the role listed
+// in the most documents: until it returns, no document of the edit is published.
+func BenchmarkRoleEditMapping(b *testing.B) {
+	c, in := generatedPlatform(b)
+	rel := relations{reader: c}
+	listing := documentsListing(b, in)
+	var widest *v1alpha1.Role
+	for i := range in.Roles {
+		if widest == nil || len(listing[in.Roles[i].Name]) > len(listing[widest.Name]) {
+			widest = &in.Roles[i]
+		}
+	}
+	for b.Loop() {
+		rel.organizationsForRole(context.Background(), widest)
+	}
+	b.ReportMetric(float64(len(listing[widest.Name])), "documents")
 }

@@ -37,16 +37,17 @@ type OrganizationReconciler struct {
 	gather    gatherer
 	publisher publisher
 	changes   *changeTimes
+	backlog   *publishBacklog
 }
 
 var _ reconcile.Reconciler = &OrganizationReconciler{}
 
 // newOrganizationReconciler returns the publisher, writing with c (the manager's
 // cache-backed client), reading ConfigMaps the cache leaves out with uncached,
-// gathering with g and taking time from clk.
-func newOrganizationReconciler(c client.Client, uncached client.Reader, clk clock.PassiveClock, g gatherer) *OrganizationReconciler {
+// gathering with g, taking time from clk and recording its work in backlog.
+func newOrganizationReconciler(c client.Client, uncached client.Reader, clk clock.PassiveClock, g gatherer, backlog *publishBacklog) *OrganizationReconciler {
 	return &OrganizationReconciler{client: c, clock: clk, gather: g, publisher: publisher{client: c, uncached: uncached},
-		changes: newChangeTimes(clk)}
+		changes: newChangeTimes(clk), backlog: backlog}
 }
 
 // +kubebuilder:rbac:groups=access.orgaccess.dev,resources=organizations;permissiontrees;roles;rolebindings;userinvitations,verbs=get;list;watch
@@ -180,11 +181,14 @@ func (r *OrganizationReconciler) observePublish(in permissions.Input, changed ti
 }
 
 // SetupWithManager registers the publisher and the watches that enqueue the
-// organizations each change affects (indexes.go).
+// organizations each change affects (indexes.go). Its queue, map functions and
+// reconciles are the backlog the other reconcilers yield to.
 func (r *OrganizationReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	rel := relations{reader: mgr.GetClient()}
 	specChanged := builder.WithPredicates(predicate.GenerationChangedPredicate{}, afterInitialList)
 	seen := r.changes
+	mapped := func(fn handler.MapFunc) handler.EventHandler { return seen.mapped(r.backlog.mapping(fn)) }
+	opts.NewQueue = r.backlog.newQueue
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Organization{}, builder.WithPredicates(notOwnStatus, seen.ofObject())).
 		// Not the ConfigMaps' creation: the publisher creates them, and its own create
@@ -193,12 +197,12 @@ func (r *OrganizationReconciler) SetupWithManager(mgr ctrl.Manager, opts control
 		Owns(&corev1.ConfigMap{}, builder.WithPredicates(predicate.Funcs{
 			CreateFunc: func(event.CreateEvent) bool { return false },
 		}, seen.ofController())).
-		Watches(&v1alpha1.Organization{}, seen.mapped(rel.organizationsForOrganization), specChanged).
-		Watches(&v1alpha1.Role{}, seen.mapped(rel.organizationsForRole), specChanged).
-		Watches(&v1alpha1.RoleBinding{}, seen.mapped(rel.organizationsForBinding), specChanged).
-		Watches(&v1alpha1.UserInvitation{}, seen.mapped(rel.organizationsForInvitation),
+		Watches(&v1alpha1.Organization{}, mapped(rel.organizationsForOrganization), specChanged).
+		Watches(&v1alpha1.Role{}, mapped(rel.organizationsForRole), specChanged).
+		Watches(&v1alpha1.RoleBinding{}, mapped(rel.organizationsForBinding), specChanged).
+		Watches(&v1alpha1.UserInvitation{}, mapped(rel.organizationsForInvitation),
 			builder.WithPredicates(invitationInputChanged, afterInitialList)).
-		Watches(&v1alpha1.PermissionTree{}, seen.mapped(rel.organizationsForTree), specChanged).
+		Watches(&v1alpha1.PermissionTree{}, mapped(rel.organizationsForTree), specChanged).
 		WithOptions(opts).
-		Complete(r)
+		Complete(r.backlog.reconciling(r))
 }

@@ -33,15 +33,25 @@ import (
 // namespace to a multiple of what the last compute cost, which bounds the CPU role
 // statuses can take while bindings churn; a reconcile that finds its snapshot stale
 // within that interval is requeued for the interval's end.
+//
+// A recompute also waits until settle has passed since the first event that made the
+// snapshot stale. The same event reaches the publisher's watches in other goroutines,
+// and a recompute that began before they had queued their organizations would take the
+// CPU the documents need: on the full-size platform it costs 2 s of CPU, and blocking a
+// user took 3.6–11.6 s to reach every document instead of the 1.3 s of CPU its
+// publishing needs (docs/performance.md). After settle the reconcile finds the
+// publisher's work in the backlog and waits for it.
 type roleSnapshots struct {
 	gather gatherer
 	// minInterval and costFactor bound recomputes: at most one per
 	// max(minInterval, costFactor × the last compute's duration) per namespace.
 	minInterval time.Duration
 	costFactor  int
+	settle      time.Duration
 
 	mu     sync.Mutex
 	epochs map[string]uint64
+	stale  map[string]time.Time // the first event since the last compute's gather began
 	byNS   map[string]*namespaceRoles
 }
 
@@ -64,7 +74,9 @@ func newRoleSnapshots(g gatherer) *roleSnapshots {
 		gather:      g,
 		minInterval: time.Second,
 		costFactor:  4,
+		settle:      500 * time.Millisecond,
 		epochs:      map[string]uint64{},
+		stale:       map[string]time.Time{},
 		byNS:        map[string]*namespaceRoles{},
 	}
 }
@@ -73,6 +85,9 @@ func newRoleSnapshots(g gatherer) *roleSnapshots {
 func (s *roleSnapshots) bump(ns string) {
 	s.mu.Lock()
 	s.epochs[ns]++
+	if _, ok := s.stale[ns]; !ok {
+		s.stale[ns] = time.Now()
+	}
 	s.mu.Unlock()
 }
 
@@ -93,10 +108,31 @@ func (s *roleSnapshots) epoch(ns string) uint64 {
 	return s.epochs[ns]
 }
 
+// gatherBegins returns ns's epoch for a gather that begins now; events from now on
+// make its result stale again.
+func (s *roleSnapshots) gatherBegins(ns string) uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.stale, ns)
+	return s.epochs[ns]
+}
+
+// settling is how much longer a recompute of ns waits for the settle time to pass.
+func (s *roleSnapshots) settling(ns string) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	since, ok := s.stale[ns]
+	if !ok {
+		return 0
+	}
+	return s.settle - time.Since(since)
+}
+
 // roles returns every role's result in ns at now, by name, and when they next change
 // by time alone (zero: never). The map is the snapshot's own and must not be modified;
-// a recompute replaces it. When the snapshot is stale and was computed less than the
-// rate limit's interval ago, roles returns no results and how long to wait instead.
+// a recompute replaces it. When the snapshot is stale and either was computed less
+// than the rate limit's interval ago or went stale less than settle ago, roles returns
+// no results and how long to wait instead.
 func (s *roleSnapshots) roles(ctx context.Context, ns string, now time.Time) (results map[string]permissions.RoleResult, next time.Time, wait time.Duration, err error) {
 	n := s.namespace(ns)
 	n.mu.Lock()
@@ -106,7 +142,7 @@ func (s *roleSnapshots) roles(ctx context.Context, ns string, now time.Time) (re
 	if !current {
 		if n.valid {
 			interval := max(s.minInterval, time.Duration(s.costFactor)*n.cost)
-			if left := time.Until(n.computed.Add(interval)); left > 0 {
+			if left := max(time.Until(n.computed.Add(interval)), s.settling(ns)); left > 0 {
 				return nil, time.Time{}, left, nil
 			}
 		}
@@ -121,7 +157,7 @@ func (s *roleSnapshots) roles(ctx context.Context, ns string, now time.Time) (re
 // compiled platform itself is not kept.
 func (s *roleSnapshots) compute(ctx context.Context, n *namespaceRoles, ns string, now time.Time) error {
 	start := time.Now()
-	epoch := s.epoch(ns) // before the gather: an event during it makes the result stale
+	epoch := s.gatherBegins(ns) // before the gather: an event during it makes the result stale
 	in, err := s.gather.forNamespace(ctx, ns)
 	if err != nil {
 		return err

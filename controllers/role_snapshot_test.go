@@ -32,7 +32,7 @@ func snapshotPlatform(expires, removeAfter time.Time) (*permissions.Input, *role
 	}
 	in.Bindings[0].Namespace = "p"
 	s := newRoleSnapshots(gatherer{reader: newInputReader(*in)})
-	s.minInterval, s.costFactor = 0, 0
+	s.minInterval, s.costFactor, s.settle = 0, 0, 0
 	return in, s
 }
 
@@ -81,6 +81,38 @@ func TestRoleSnapshotRecomputesAtMostOncePerInterval(t *testing.T) {
 	roles, _, wait, err := s.roles(context.Background(), "p", now)
 	if err != nil || roles != nil || wait <= 0 || wait > time.Hour {
 		t.Errorf("a stale snapshot inside the interval: results %v, wait %v, error %v; want a wait of at most an hour", roles, wait, err)
+	}
+}
+
+func TestRoleSnapshotRecomputeWaitsForTheEventsToSettle(t *testing.T) {
+	now := platformgen.Now()
+	in, s := snapshotPlatform(now.Add(time.Hour), now.Add(3*time.Hour))
+	s.settle = time.Hour
+	boundUsers(t, s, "editor", now) // the first compute never waits
+
+	in.Bindings[0].Spec.RoleRef.Name = "viewer"
+	s.bump("p")
+	roles, _, wait, err := s.roles(context.Background(), "p", now)
+	if err != nil || roles != nil || wait <= 0 || wait > time.Hour {
+		t.Fatalf("a snapshot stale since an instant ago: results %v, wait %v, error %v; want a wait of at most an hour", roles, wait, err)
+	}
+	s.bump("p") // a later event does not push the recompute back
+	if _, _, again, _ := s.roles(context.Background(), "p", now); again > wait {
+		t.Errorf("a second event moved the recompute from %v to %v away", wait, again)
+	}
+
+	s.settle = 0 // the hour has passed
+	if got := boundUsers(t, s, "viewer", now); got != 1 {
+		t.Fatalf("after settling viewer is bound to %d users, want 1", got)
+	}
+	// The clock of settling restarts with the first event after the recompute.
+	s.settle = time.Hour
+	if _, _, wait, _ := s.roles(context.Background(), "p", now); wait != 0 {
+		t.Errorf("a current snapshot waits %v", wait)
+	}
+	s.bump("p")
+	if _, _, wait, _ := s.roles(context.Background(), "p", now); wait <= 0 {
+		t.Errorf("an event after the recompute made no wait: %v", wait)
 	}
 }
 

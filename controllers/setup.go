@@ -58,21 +58,18 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	}
 	// The other reconcilers yield to the publisher while documents wait (backlog.go).
 	backlog := newPublishBacklog()
-	publisherOpts := controllerOpts
-	publisherOpts.NewQueue = backlog.newQueue
 	reconcilers := []struct {
 		kind  string
 		setup func(ctrl.Manager, controller.Options) error
-		opts  controller.Options
 	}{
-		{"Organization", newOrganizationReconciler(c, mgr.GetAPIReader(), clk, subsets).SetupWithManager, publisherOpts},
-		{"Role", newRoleReconciler(c, clk, gatherer{reader: c}, backlog, recorder).SetupWithManager, controllerOpts},
-		{"RoleBinding", newRoleBindingReconciler(c, clk, subsets, backlog).SetupWithManager, controllerOpts},
-		{"PermissionTree", newPermissionTreeReconciler(c, clk, gatherer{reader: c}).SetupWithManager, controllerOpts},
-		{"UserInvitation", newUserInvitationReconciler(c, clk, subsets, backlog, recorder).SetupWithManager, controllerOpts},
+		{"Organization", newOrganizationReconciler(c, mgr.GetAPIReader(), clk, subsets, backlog).SetupWithManager},
+		{"Role", newRoleReconciler(c, clk, gatherer{reader: c}, backlog, recorder).SetupWithManager},
+		{"RoleBinding", newRoleBindingReconciler(c, clk, subsets, backlog).SetupWithManager},
+		{"PermissionTree", newPermissionTreeReconciler(c, clk, gatherer{reader: c}).SetupWithManager},
+		{"UserInvitation", newUserInvitationReconciler(c, clk, subsets, backlog, recorder).SetupWithManager},
 	}
 	for _, r := range reconcilers {
-		if err := r.setup(mgr, r.opts); err != nil {
+		if err := r.setup(mgr, controllerOpts); err != nil {
 			return fmt.Errorf("set up the %s reconciler: %w", r.kind, err)
 		}
 	}
