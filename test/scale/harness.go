@@ -47,7 +47,9 @@ type incremental struct {
 	changedDocs  int
 	writes       counts // the manager's, the harness's own write taken out
 	runs         counts // reconciles by controller, from the write until idle
-	busy         bool   // the manager was not idle before or after: writes include other work
+	cpu          cpuUse // each process's CPU from the write to the last document
+	memAvailable float64
+	busy         bool // the manager was not idle before or after: writes include other work
 }
 
 // results is everything one run measured; zero fields were not reached.
@@ -395,6 +397,9 @@ func (h *harness) incremental(ctx context.Context, m *manager, tr *tracker, step
 	if err != nil {
 		return inc, exp, err
 	}
+	procs := findRunProcesses(m.cmd.Process.Pid)
+	inc.memAvailable = memAvailable()
+	cpuBefore := procs.sample()
 	tr.startStep()
 	start := time.Now()
 	if err := write(ctx, h.c); err != nil {
@@ -415,6 +420,7 @@ func (h *harness) incremental(ctx context.Context, m *manager, tr *tracker, step
 	if err != nil {
 		return inc, exp, err
 	}
+	inc.cpu = procs.since(cpuBefore, procs.sample())
 	inc.latency = max(matched.Sub(start), 0)
 	if first := tr.firstMatch(); !first.IsZero() {
 		inc.first = max(first.Sub(start), 0)

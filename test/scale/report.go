@@ -80,6 +80,9 @@ func (r *results) print(out io.Writer, o options, size platformgen.Size) {
 		}
 		row(fmt.Sprintf("%s (%d documents change)", inc.name, inc.changedDocs), latency, writes, targets[inc.name])
 		row("  reconciles from the write to idle", fmt.Sprintf("%d: %v", inc.runs.total(), inc.runs), "", "")
+		if len(inc.cpu.roles) > 0 {
+			row("  CPU from the write to the last document", inc.cpu.String(), fmt.Sprintf("memory available at the write: %s", gib(inc.memAvailable)), "")
+		}
 	}
 	if r.peakHeap > 0 {
 		row("manager peak heap in use", fmt.Sprintf("%s = %.2f KiB per binding", mib(r.peakHeap), r.peakHeap/1024/float64(r.bindings)), "", "<= 2 KiB per binding")
@@ -109,6 +112,8 @@ func idleDur(d time.Duration, o options) string {
 }
 
 func mib(b float64) string { return fmt.Sprintf("%.0f MiB", b/(1<<20)) }
+
+func gib(b float64) string { return fmt.Sprintf("%.1f GiB", b/(1<<30)) }
 
 func cpuModel() string {
 	f, err := os.Open("/proc/cpuinfo")
