@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
+	"github.com/orgaccess/orgaccess/controllers/permissions"
 )
 
 // convergeTimeout bounds how long a test waits for the controllers; generous, because
@@ -38,6 +39,26 @@ func create(t *testing.T, ns string, objs ...client.Object) {
 		if err := k8s.Create(context.Background(), o); err != nil {
 			t.Fatalf("create %T %s: %v", o, o.GetName(), err)
 		}
+	}
+}
+
+// inNamespace puts every object of in into ns, for the readers that answer from an
+// input (newInputReader).
+func inNamespace(ns string, in *permissions.Input) {
+	for i := range in.Organizations {
+		in.Organizations[i].Namespace = ns
+	}
+	for i := range in.Trees {
+		in.Trees[i].Namespace = ns
+	}
+	for i := range in.Roles {
+		in.Roles[i].Namespace = ns
+	}
+	for i := range in.Bindings {
+		in.Bindings[i].Namespace = ns
+	}
+	for i := range in.Invitations {
+		in.Invitations[i].Namespace = ns
 	}
 }
 

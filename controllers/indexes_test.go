@@ -276,17 +276,7 @@ func TestRoleMapEnqueuesWhatEachGrantReaches(t *testing.T) {
 		},
 		Invitations: []v1alpha1.UserInvitation{*builders.Invitation("cat@x.example", "c4", "editor").Obj()},
 	}
-	setNamespace := func(o client.Object) { o.SetNamespace("p") }
-	for i := range in.Organizations {
-		setNamespace(&in.Organizations[i])
-	}
-	for i := range in.Roles {
-		setNamespace(&in.Roles[i])
-	}
-	for i := range in.Bindings {
-		setNamespace(&in.Bindings[i])
-	}
-	setNamespace(&in.Invitations[0])
+	inNamespace("p", &in)
 	rel := relations{reader: newInputReader(in)}
 
 	var got []string

@@ -26,11 +26,7 @@ func snapshotPlatform(expires, removeAfter time.Time) (*permissions.Input, *role
 			*builders.Binding("ann@x.example", "editor", "acme").ExpiresAt(expires).Obj(),
 		},
 	}
-	in.Organizations[0].Namespace = "p"
-	for i := range in.Roles {
-		in.Roles[i].Namespace = "p"
-	}
-	in.Bindings[0].Namespace = "p"
+	inNamespace("p", in)
 	s := newRoleSnapshots(gatherer{reader: newInputReader(*in)})
 	s.minInterval, s.costFactor, s.settle = 0, 0, 0
 	return in, s
