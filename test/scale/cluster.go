@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -78,6 +79,17 @@ func startCluster(ctx context.Context, root, kubeconfig, workDir string) (*clust
 func unthrottled(cfg *rest.Config) *rest.Config {
 	cfg = rest.CopyConfig(cfg)
 	cfg.QPS, cfg.Burst = -1, 0
+	return cfg
+}
+
+// asManager copies cfg to speak protobuf, as the manager's client does for built-in
+// kinds (controller-runtime's default): the floor's ConfigMaps and the tracker's watch
+// of the documents then cost the API server what the manager's do, where JSON would
+// cost it more (encoding and parsing the documents' escaped strings).
+func asManager(cfg *rest.Config) *rest.Config {
+	cfg = rest.CopyConfig(cfg)
+	cfg.ContentType = runtime.ContentTypeProtobuf
+	cfg.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
 	return cfg
 }
 

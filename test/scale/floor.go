@@ -29,9 +29,10 @@ type clientLimits struct {
 
 // measureFloor creates the final ConfigMaps with a plain writer: no reads, no engine,
 // no status, only one create per document, with the manager's concurrency and
-// client-side rate limit. It is the least any publisher of these documents can take.
+// client-side rate limit and wire format (protobuf). It is the least any publisher of
+// these documents can take.
 func measureFloor(ctx context.Context, cfg *rest.Config, exp expectation, limits clientLimits) (time.Duration, error) {
-	cfg = rest.CopyConfig(cfg)
+	cfg = asManager(cfg)
 	cfg.QPS, cfg.Burst = limits.qps, limits.burst
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -125,7 +126,11 @@ func (h *harness) measure(ctx context.Context, size platformgen.Size) (*results,
 		return res, err
 	}
 
-	tr, err := startTracker(ctx, h.cs, platformgen.Namespace)
+	trackerClient, err := kubernetes.NewForConfig(asManager(h.cl.config))
+	if err != nil {
+		return res, fmt.Errorf("tracker client: %w", err)
+	}
+	tr, err := startTracker(ctx, trackerClient, platformgen.Namespace)
 	if err != nil {
 		return res, err
 	}
@@ -164,36 +169,61 @@ func (h *harness) measure(ctx context.Context, size platformgen.Size) (*results,
 	return res, nil
 }
 
-// saveProfile fetches a pprof profile from the manager into path, waiting up to ten
-// seconds for the endpoint to listen.
-func saveProfile(ctx context.Context, url, path string) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		logf("profile: %v", err)
-		return
-	}
-	var resp *http.Response
-	for range 100 {
-		if resp, err = http.DefaultClient.Do(req); err == nil {
-			break
+// profileSource opens one pprof profile: from the manager's pprof listener or from the
+// API server's /debug/pprof.
+type profileSource func(context.Context) (io.ReadCloser, error)
+
+// managerProfile fetches url from the manager's pprof listener, waiting up to ten seconds
+// for it to listen.
+func managerProfile(url string) profileSource {
+	return func(ctx context.Context) (io.ReadCloser, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return nil, err
 		}
-		time.Sleep(100 * time.Millisecond)
+		var resp *http.Response
+		for range 100 {
+			if resp, err = http.DefaultClient.Do(req); err == nil {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode != http.StatusOK {
+			resp.Body.Close()
+			return nil, fmt.Errorf("%s: %s", url, resp.Status)
+		}
+		return resp.Body, nil
 	}
+}
+
+// apiserverProfile fetches a CPU profile of seconds from the API server (kube-apiserver
+// serves /debug/pprof unless started with --profiling=false), to show where the API
+// server's share of a step goes.
+func (h *harness) apiserverProfile(seconds int) profileSource {
+	return func(ctx context.Context) (io.ReadCloser, error) {
+		return h.cs.CoreV1().RESTClient().Get().AbsPath("/debug/pprof/profile").
+			Param("seconds", strconv.Itoa(seconds)).Timeout(time.Duration(seconds+30) * time.Second).Stream(ctx)
+	}
+}
+
+// saveProfile writes the profile src opens into path; a profile that cannot be had is
+// logged, not fatal: it explains a run, it does not measure it.
+func saveProfile(ctx context.Context, src profileSource, path string) {
+	body, err := src(ctx)
 	if err != nil {
-		logf("profile: %v", err)
+		logf("profile %s: %v", filepath.Base(path), err)
 		return
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		logf("profile %s: %s", url, resp.Status)
-		return
-	}
+	defer body.Close()
 	f, err := os.Create(path)
 	if err != nil {
 		logf("profile: %v", err)
 		return
 	}
-	_, err = io.Copy(f, resp.Body)
+	_, err = io.Copy(f, body)
 	if closeErr := f.Close(); err == nil {
 		err = closeErr
 	}
@@ -249,8 +279,9 @@ func (h *harness) cold(ctx context.Context, res *results, tr *tracker, in permis
 		// A CPU profile of the start of convergence (-profile-seconds), where the time goes, and
 		// the heap once idle (deferred after the stop above, so it runs before it).
 		url := fmt.Sprintf("%s/profile?seconds=%d", m.pprofURL, h.o.profileSecs)
-		go saveProfile(ctx, url, filepath.Join(h.o.workDir, "cold-cpu.pprof"))
-		defer saveProfile(ctx, m.pprofURL+"/heap", filepath.Join(h.o.workDir, "cold-heap.pprof"))
+		go saveProfile(ctx, managerProfile(url), filepath.Join(h.o.workDir, "cold-cpu.pprof"))
+		go saveProfile(ctx, h.apiserverProfile(h.o.profileSecs), filepath.Join(h.o.workDir, "cold-apiserver-cpu.pprof"))
+		defer saveProfile(ctx, managerProfile(m.pprofURL+"/heap"), filepath.Join(h.o.workDir, "cold-heap.pprof"))
 	}
 	// When the informers have synced (/readyz), so the report can split the cold start
 	// into the manager's own start and its publishing.
@@ -406,12 +437,15 @@ func (h *harness) incremental(ctx context.Context, m *manager, tr *tracker, step
 		return inc, exp, err
 	}
 	if m.pprofURL != "" {
-		// Where the step's time goes: a CPU profile of its first -step-profile-seconds,
-		// saved before the step ends so that it covers no other step.
+		// Where the step's time goes: CPU profiles of the manager and the API server over
+		// its first -step-profile-seconds, saved before the step ends so that they cover
+		// no other step.
 		url := fmt.Sprintf("%s/profile?seconds=%d", m.pprofURL, h.o.stepProfileSecs)
 		path := filepath.Join(h.o.workDir, fmt.Sprintf("step%d-cpu.pprof", step))
+		apiPath := filepath.Join(h.o.workDir, fmt.Sprintf("step%d-apiserver-cpu.pprof", step))
 		var profiled sync.WaitGroup
-		profiled.Go(func() { saveProfile(ctx, url, path) })
+		profiled.Go(func() { saveProfile(ctx, managerProfile(url), path) })
+		profiled.Go(func() { saveProfile(ctx, h.apiserverProfile(h.o.stepProfileSecs), apiPath) })
 		defer profiled.Wait()
 	}
 	wait, cancel := context.WithTimeout(ctx, incrementalTimeout)
