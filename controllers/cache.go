@@ -22,16 +22,18 @@ import (
 //   - ConfigMaps only when they carry the organization label (the published
 //     documents): a cluster's other ConfigMaps are never read, and caching them would
 //     cost memory in proportion to the cluster rather than to the platforms.
-//   - no managedFields and no kubectl last-applied-configuration annotation: the
-//     reconcilers read neither, and on a platform of small objects they are a large
-//     part of each object's size.
+//   - no managedFields, and no kubectl last-applied-configuration annotation except on
+//     ConfigMaps: the reconcilers read neither, and on a platform of small objects
+//     they are a large part of each object's size.
 //   - a document ConfigMap's data as a digest: the publisher only compares it with
 //     what it would write (configMapUpToDate), and documents are the largest objects
 //     the manager holds.
 //   - one copy of each name and reference the objects repeat (intern.go).
 //
-// Writes never send what the cache left out: the reconcilers patch what they change
-// rather than update whole objects.
+// Writes never erase what the cache left out: the reconcilers patch what they change
+// of the platform's objects, and the publisher updates a document ConfigMap whole from
+// a copy that lacks only its managedFields (which the API server keeps when an update
+// sends none) and the data it replaces.
 func CacheOptions(namespaces map[string]cache.Config) (cache.Options, error) {
 	documents, err := labels.NewRequirement(v1alpha1.OrganizationLabel, selection.Exists, nil)
 	if err != nil {
@@ -48,8 +50,9 @@ func CacheOptions(namespaces map[string]cache.Config) (cache.Options, error) {
 }
 
 // trimForCache drops from an object what no reconciler reads before the cache stores
-// it: managedFields, the last-applied-configuration annotation, a ConfigMap's data
-// (kept as a digest); and makes its names and references share shared's copies. It
+// it: managedFields, the last-applied-configuration annotation (a ConfigMap keeps it,
+// for the publisher's update), a ConfigMap's data (kept as a digest); and makes its
+// names and references share shared's copies. It
 // modifies obj, which the informer has just decoded and nobody else holds, and may be
 // applied again to what it returned.
 func trimForCache(obj any, shared *interner) (any, error) {
@@ -58,10 +61,11 @@ func trimForCache(obj any, shared *interner) (any, error) {
 		return obj, nil // a tombstone of a deletion: its object was trimmed when stored
 	}
 	o.SetManagedFields(nil)
-	if cm, ok := o.(*corev1.ConfigMap); ok {
+	cm, isConfigMap := o.(*corev1.ConfigMap)
+	if isConfigMap {
 		digestData(cm)
 	}
-	if annotations := o.GetAnnotations(); annotations != nil {
+	if annotations := o.GetAnnotations(); annotations != nil && !isConfigMap {
 		if _, ok := annotations[corev1.LastAppliedConfigAnnotation]; ok {
 			annotations = maps.Clone(annotations)
 			delete(annotations, corev1.LastAppliedConfigAnnotation)

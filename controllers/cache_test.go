@@ -37,6 +37,17 @@ func TestTrimForCacheDropsManagedFieldsAndLastApplied(t *testing.T) {
 	if out, _ := trimForCache(only, newInterner(internerCapacity)); out.(*v1alpha1.Role).Annotations != nil {
 		t.Errorf("annotations = %v, want none", out.(*v1alpha1.Role).Annotations)
 	}
+	// A document ConfigMap keeps it: the publisher updates the ConfigMap from this copy.
+	cm := &corev1.ConfigMap{Data: map[string]string{v1alpha1.DocumentKey: "{}"}}
+	cm.ManagedFields = b.ManagedFields
+	cm.Annotations = map[string]string{corev1.LastAppliedConfigAnnotation: `{"big":"json"}`}
+	out, err = trimForCache(cm, newInterner(internerCapacity))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := out.(*corev1.ConfigMap); got.Annotations[corev1.LastAppliedConfigAnnotation] != `{"big":"json"}` || got.ManagedFields != nil {
+		t.Errorf("ConfigMap annotations %v, managedFields %v; want the annotation kept and no managedFields", got.Annotations, got.ManagedFields)
+	}
 	// A tombstone passes unchanged.
 	if out, err := trimForCache("tombstone", newInterner(internerCapacity)); err != nil || out != "tombstone" {
 		t.Errorf("trimForCache(tombstone) = %v, %v", out, err)

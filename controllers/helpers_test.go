@@ -64,14 +64,14 @@ func inNamespace(ns string, in *permissions.Input) {
 
 // update reads obj named name in ns fresh, applies change and writes it back, retrying
 // on conflicts with the controllers' writes.
-func update[T client.Object](t *testing.T, ns, name string, obj T, change func(T)) {
+func update[T client.Object](t *testing.T, ns, name string, obj T, change func(T), opts ...client.UpdateOption) {
 	t.Helper()
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		if err := k8s.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: name}, obj); err != nil {
 			return err
 		}
 		change(obj)
-		return k8s.Update(context.Background(), obj)
+		return k8s.Update(context.Background(), obj, opts...)
 	})
 	if err != nil {
 		t.Fatalf("update %T %s: %v", obj, name, err)

@@ -210,10 +210,15 @@ func (p publisher) write(ctx context.Context, org *v1alpha1.Organization, have, 
 		writesSkipped.WithLabelValues(resourceConfigMap).Inc()
 		return false, nil
 	default:
-		// A patch of what changed, not an update: the cache's copy lacks what it does not
-		// keep (CacheOptions), which an update would erase.
-		patch := client.MergeFromWithOptions(have, client.MergeFromWithOptimisticLock{})
-		if err := p.client.Patch(ctx, mergeConfigMap(have, want), patch); err != nil {
+		// An update, not a patch: the client sends a ConfigMap as protobuf, which the API
+		// server decodes in one pass, where a JSON merge patch of a document costs it
+		// (and this client) encoding, parsing and merging the whole document several
+		// times over (docs/performance.md, Full size). The cache's copy lacks only what
+		// an update may leave out (CacheOptions): the managedFields, which the API server
+		// keeps when an update sends none, and the data, which want replaces. Its
+		// resourceVersion makes the update fail with a conflict if the ConfigMap changed
+		// since the cache saw it.
+		if err := p.client.Update(ctx, mergeConfigMap(have, want)); err != nil {
 			return false, writeFailed(want.Name, err)
 		}
 		documentWrites.WithLabelValues("update").Inc()

@@ -133,6 +133,8 @@ func TestHandEditedOrDeletedConfigMapIsRestored(t *testing.T) {
 	publishesBefore := publishLatencySamples(t)
 
 	// Edited by hand: data, an extra key and our label; someone else's label stays.
+	// (The organization label's new value hides the ConfigMap from acme's lookup in the
+	// cache, so the publisher reads it from the API server and updates that.)
 	update(t, ns, "access-acme", &corev1.ConfigMap{}, func(cm *corev1.ConfigMap) {
 		cm.Data[v1alpha1.DocumentKey] = `{"organization":"acme","users":{"mallory@evil.example":{"status":"Active"}}}`
 		cm.Data["extra"] = "x"
@@ -145,6 +147,26 @@ func TestHandEditedOrDeletedConfigMapIsRestored(t *testing.T) {
 		g.Expect(cm.Data).To(Equal(map[string]string{v1alpha1.DocumentKey: published}))
 		g.Expect(cm.Labels).To(HaveKeyWithValue(v1alpha1.OrganizationLabel, "acme"))
 		g.Expect(cm.Labels).To(HaveKeyWithValue("team", "payments"))
+	})
+
+	// Edited by hand again, the data only, with annotations: the publisher updates the
+	// cache's copy, and what the cache leaves out stays: the last-applied annotation
+	// (kept on ConfigMaps for this) and the editor's managedFields entry (which the
+	// API server keeps when an update sends none).
+	update(t, ns, "access-acme", &corev1.ConfigMap{}, func(cm *corev1.ConfigMap) {
+		cm.Data[v1alpha1.DocumentKey] = `{"organization":"acme","users":{"mallory@evil.example":{"status":"Active"}}}`
+		cm.Annotations = map[string]string{corev1.LastAppliedConfigAnnotation: `{"kind":"ConfigMap"}`, "note": "audited"}
+	}, client.FieldOwner("hand-editor"))
+	eventually(t, func(g Gomega) {
+		var cm corev1.ConfigMap
+		get(g, ns, "access-acme", &cm)
+		g.Expect(cm.Data).To(Equal(map[string]string{v1alpha1.DocumentKey: published}))
+		g.Expect(cm.Annotations).To(Equal(map[string]string{corev1.LastAppliedConfigAnnotation: `{"kind":"ConfigMap"}`, "note": "audited"}))
+		var managers []string
+		for _, f := range cm.ManagedFields {
+			managers = append(managers, f.Manager)
+		}
+		g.Expect(managers).To(ContainElement("hand-editor"))
 	})
 
 	// Deleted by hand.

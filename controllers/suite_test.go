@@ -116,12 +116,19 @@ func startManager(cfg *rest.Config, mc managerConfig) (ctrl.Manager, func(), err
 		}
 		namespaces[ns] = cache.Config{}
 	}
+	// The cache the manager binary uses (trimmed objects, document data as a digest),
+	// with the test's namespaces and informers.
+	cacheOpts, err := CacheOptions(namespaces)
+	if err != nil {
+		return nil, nil, err
+	}
+	cacheOpts.NewInformer = informers.NewInformer
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 testScheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		NewClient:              mc.newClient,
-		Cache:                  cache.Options{DefaultNamespaces: namespaces, NewInformer: informers.NewInformer},
+		Cache:                  cacheOpts,
 		// A second manager in the same process registers the same controller names.
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
