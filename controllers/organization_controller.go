@@ -46,8 +46,9 @@ var _ reconcile.Reconciler = &OrganizationReconciler{}
 // cache-backed client), reading ConfigMaps the cache leaves out with uncached,
 // gathering with g, taking time from clk and recording its work in backlog.
 func newOrganizationReconciler(c client.Client, uncached client.Reader, clk clock.PassiveClock, g gatherer, backlog *publishBacklog) *OrganizationReconciler {
-	return &OrganizationReconciler{client: c, clock: clk, gather: g, publisher: publisher{client: c, uncached: uncached},
-		changes: newChangeTimes(clk), backlog: backlog}
+	return &OrganizationReconciler{client: c, clock: clk, gather: g,
+		publisher: publisher{client: c, uncached: uncached, own: newOwnWrites()},
+		changes:   newChangeTimes(clk), backlog: backlog}
 }
 
 // +kubebuilder:rbac:groups=access.orgaccess.dev,resources=organizations;permissiontrees;roles;rolebindings;userinvitations,verbs=get;list;watch
@@ -191,12 +192,12 @@ func (r *OrganizationReconciler) SetupWithManager(mgr ctrl.Manager, opts control
 	opts.NewQueue = r.backlog.newQueue
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Organization{}, builder.WithPredicates(notOwnStatus, seen.ofObject())).
-		// Not the ConfigMaps' creation: the publisher creates them, and its own create
+		// Not the ConfigMaps' creation, nor the update the publisher wrote: its own write
 		// would bring the organization back at once, ahead of those still waiting to
-		// publish.
+		// publish, to find its document published.
 		Owns(&corev1.ConfigMap{}, builder.WithPredicates(predicate.Funcs{
 			CreateFunc: func(event.CreateEvent) bool { return false },
-		}, seen.ofController())).
+		}, r.publisher.own.notOwnWrite(), seen.ofController())).
 		Watches(&v1alpha1.Organization{}, mapped(rel.organizationsForOrganization), specChanged).
 		Watches(&v1alpha1.Role{}, mapped(rel.organizationsForRole), specChanged).
 		Watches(&v1alpha1.RoleBinding{}, mapped(rel.organizationsForBinding), specChanged).

@@ -28,6 +28,9 @@ type publisher struct {
 	// was removed, when the cache holds only labelled ConfigMaps (CacheOptions). nil
 	// reads through client.
 	uncached client.Reader
+	// own records each update so that its watch event does not bring the organization
+	// back; nil records nothing.
+	own *ownWrites
 }
 
 // documentConfigMapName names shard n (1-based) of org's document.
@@ -218,7 +221,10 @@ func (p publisher) write(ctx context.Context, org *v1alpha1.Organization, have, 
 		// keeps when an update sends none, and the data, which want replaces. Its
 		// resourceVersion makes the update fail with a conflict if the ConfigMap changed
 		// since the cache saw it.
-		if err := p.client.Update(ctx, mergeConfigMap(have, want)); err != nil {
+		merged := mergeConfigMap(have, want)
+		p.own.writing(merged)
+		if err := p.client.Update(ctx, merged); err != nil {
+			p.own.forget(merged)
 			return false, writeFailed(want.Name, err)
 		}
 		documentWrites.WithLabelValues("update").Inc()
