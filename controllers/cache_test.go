@@ -144,7 +144,7 @@ func TestPublishComparesAndPatchesADigestedConfigMap(t *testing.T) {
 	same := want.DeepCopy()
 	trimmed, _ := trimForCache(same, newInterner(internerCapacity))
 	trimmed, _ = trimForCache(trimmed, newInterner(internerCapacity)) // client-go may transform twice (an initial list)
-	if got := trimmed.(*corev1.ConfigMap); len(got.Data[v1alpha1.DocumentKey]) != 0 || !configMapUpToDate(got, &want) {
+	if got := trimmed.(*corev1.ConfigMap); len(got.Data[v1alpha1.DocumentKey]) != 0 || !configMapUpToDate(got, &want, dataDigest(want.Data)) {
 		t.Errorf("the digested copy of an up-to-date ConfigMap = %v, want up to date and no document", got.Data)
 	}
 
@@ -157,7 +157,7 @@ func TestPublishComparesAndPatchesADigestedConfigMap(t *testing.T) {
 	}
 	cached, _ := trimForCache(stored.DeepCopy(), newInterner(internerCapacity))
 	have := cached.(*corev1.ConfigMap)
-	if configMapUpToDate(have, &want) {
+	if configMapUpToDate(have, &want, dataDigest(want.Data)) {
 		t.Fatal("a ConfigMap with an extra key is up to date")
 	}
 	p := publisher{client: c}

@@ -31,13 +31,13 @@ func newOwnWrites() *ownWrites {
 	return &ownWrites{pending: map[types.NamespacedName]string{}}
 }
 
-// writing records that cm is about to be written with its data, before the write so
-// that its event cannot arrive first. A nil receiver records nothing.
-func (w *ownWrites) writing(cm *corev1.ConfigMap) {
+// writing records that cm is about to be written with data of digest (dataDigest),
+// before the write so that its event cannot arrive first. A nil receiver records
+// nothing.
+func (w *ownWrites) writing(cm *corev1.ConfigMap, digest string) {
 	if w == nil {
 		return
 	}
-	digest := dataDigest(cm.Data)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.pending[types.NamespacedName{Namespace: cm.Namespace, Name: cm.Name}] = digest

@@ -66,8 +66,10 @@ func desiredConfigMaps(org *v1alpha1.Organization, shards [][]byte) []corev1.Con
 
 // configMapUpToDate says whether have already holds want's data (and nothing else), its
 // labels and its controller reference; other labels, annotations and owners may differ.
-func configMapUpToDate(have, want *corev1.ConfigMap) bool {
-	if len(have.BinaryData) != 0 || !sameData(have, want) {
+// wantDigest is dataDigest(want.Data), computed once by the caller, who needs it again
+// for the write.
+func configMapUpToDate(have, want *corev1.ConfigMap, wantDigest string) bool {
+	if len(have.BinaryData) != 0 || !sameData(have, want, wantDigest) {
 		return false
 	}
 	for k, v := range want.Labels {
@@ -81,9 +83,9 @@ func configMapUpToDate(have, want *corev1.ConfigMap) bool {
 
 // sameData says whether have's data is want's; have's may be the digest the cache keeps
 // (CacheOptions).
-func sameData(have, want *corev1.ConfigMap) bool {
+func sameData(have, want *corev1.ConfigMap, wantDigest string) bool {
 	if digest, ok := have.Data[dataDigestKey]; ok {
-		return digest == dataDigest(want.Data)
+		return digest == wantDigest
 	}
 	return maps.Equal(have.Data, want.Data)
 }
@@ -183,6 +185,10 @@ func (p publisher) publish(ctx context.Context, org *v1alpha1.Organization, shar
 
 // write creates want, or updates have to hold it, unless have already does.
 func (p publisher) write(ctx context.Context, org *v1alpha1.Organization, have, want *corev1.ConfigMap) (bool, error) {
+	var wantDigest string // want's data digest, once: compared with have's, recorded for the update
+	if have != nil {
+		wantDigest = dataDigest(want.Data)
+	}
 	switch {
 	case have == nil:
 		// Created without looking first: on a cold start none exists, and a look would
@@ -209,7 +215,7 @@ func (p publisher) write(ctx context.Context, org *v1alpha1.Organization, have, 
 		ref := metav1.GetControllerOf(have)
 		return false, &publishError{configMap: want.Name, err: errors.New("controlled by another owner"),
 			reason: fmt.Sprintf("it is controlled by %s %s", ref.Kind, ref.Name)}
-	case configMapUpToDate(have, want):
+	case configMapUpToDate(have, want, wantDigest):
 		writesSkipped.WithLabelValues(resourceConfigMap).Inc()
 		return false, nil
 	default:
@@ -222,7 +228,7 @@ func (p publisher) write(ctx context.Context, org *v1alpha1.Organization, have, 
 		// resourceVersion makes the update fail with a conflict if the ConfigMap changed
 		// since the cache saw it.
 		merged := mergeConfigMap(have, want)
-		p.own.writing(merged)
+		p.own.writing(merged, wantDigest)
 		if err := p.client.Update(ctx, merged); err != nil {
 			p.own.forget(merged)
 			return false, writeFailed(want.Name, err)

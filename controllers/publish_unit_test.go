@@ -67,11 +67,11 @@ func TestConfigMapUpToDateAndMerge(t *testing.T) {
 			have := same.DeepCopy()
 			have.Data = map[string]string{v1alpha1.DocumentKey: want.Data[v1alpha1.DocumentKey]}
 			tt.edit(have)
-			if got := configMapUpToDate(have, &want); got != tt.fresh {
+			if got := configMapUpToDate(have, &want, dataDigest(want.Data)); got != tt.fresh {
 				t.Fatalf("configMapUpToDate = %v, want %v", got, tt.fresh)
 			}
 			merged := mergeConfigMap(have, &want)
-			if !configMapUpToDate(merged, &want) {
+			if !configMapUpToDate(merged, &want, dataDigest(want.Data)) {
 				t.Errorf("merged ConfigMap is not up to date: %+v", merged)
 			}
 			if merged.Labels["team"] != "payments" || merged.Annotations["note"] != "kept" {
