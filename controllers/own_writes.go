@@ -77,6 +77,21 @@ func (w *ownWrites) observed(cm *corev1.ConfigMap) bool {
 	return have == want
 }
 
+// awaiting says whether the publisher's write of data with digest to cm has not been
+// observed yet: the cache's copy cm lags behind the API server, which holds that data
+// (the write succeeded; a failed one is forgotten). Another reconcile of the
+// organization in that window would otherwise update from the stale copy and fail
+// with a conflict. It does not consume the write, whose event is still to come.
+func (w *ownWrites) awaiting(cm *corev1.ConfigMap, digest string) bool {
+	if w == nil {
+		return false
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	pending, ok := w.pending[types.NamespacedName{Namespace: cm.Namespace, Name: cm.Name}]
+	return ok && pending == digest
+}
+
 // notOwnWrite passes every ConfigMap event except the update the publisher's own write
 // caused: the data it wrote, the labels and owners as they were.
 func (w *ownWrites) notOwnWrite() predicate.Predicate {

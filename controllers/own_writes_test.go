@@ -135,3 +135,44 @@ func TestFailedWriteIsForgotten(t *testing.T) {
 		t.Errorf("%d writes pending after the write failed", n)
 	}
 }
+
+func TestReconcileBeforeOwnWriteEventDoesNotWriteAgain(t *testing.T) {
+	f := newOwnWritesFixture(t)
+	stale := f.cached
+	f.publish(`{"v":2}`)
+	// The organization is reconciled again before the update's event reaches the cache:
+	// its copy is the one from before the write, with an older resourceVersion.
+	want := desiredConfigMaps(f.org, [][]byte{[]byte(`{"v":2}`)})[0]
+	wrote, err := f.p.write(context.Background(), f.org, stale, &want)
+	if err != nil || wrote {
+		t.Fatalf("write from the copy before the own write's event = %v, %v; want no write", wrote, err)
+	}
+	// The update's event still answers the write, and does not enqueue the organization.
+	if f.event() {
+		t.Error("the own update's event enqueued the organization")
+	}
+	if f.own.awaiting(f.cached, dataDigest(want.Data)) {
+		t.Error("a write observed by its event is still awaited")
+	}
+}
+
+func TestOnlyTheOwnWriteIsTakenAsDone(t *testing.T) {
+	f := newOwnWritesFixture(t)
+	stale := f.cached
+	f.publish(`{"v":2}`)
+	// Other data, from the same stale copy, is written: it conflicts, as the copy is
+	// stale, and is retried from a fresh one.
+	want := desiredConfigMaps(f.org, [][]byte{[]byte(`{"v":3}`)})[0]
+	if _, err := f.p.write(context.Background(), f.org, stale, &want); err == nil {
+		t.Error("new data from a stale copy was taken as written")
+	}
+	// So is the own data when someone else changed the labels the document needs.
+	f = newOwnWritesFixture(t)
+	stale = f.cached.DeepCopy()
+	f.publish(`{"v":2}`)
+	stale.Labels[v1alpha1.OrganizationLabel] = "globex"
+	want = desiredConfigMaps(f.org, [][]byte{[]byte(`{"v":2}`)})[0]
+	if _, err := f.p.write(context.Background(), f.org, stale, &want); err == nil {
+		t.Error("a copy without the document's labels was taken as written")
+	}
+}

@@ -69,9 +69,11 @@ func desiredConfigMaps(org *v1alpha1.Organization, shards [][]byte) []corev1.Con
 // wantDigest is dataDigest(want.Data), computed once by the caller, who needs it again
 // for the write.
 func configMapUpToDate(have, want *corev1.ConfigMap, wantDigest string) bool {
-	if len(have.BinaryData) != 0 || !sameData(have, want, wantDigest) {
-		return false
-	}
+	return len(have.BinaryData) == 0 && sameData(have, want, wantDigest) && sameMetadata(have, want)
+}
+
+// sameMetadata says whether have carries want's labels and controller reference.
+func sameMetadata(have, want *corev1.ConfigMap) bool {
 	for k, v := range want.Labels {
 		if have.Labels[k] != v {
 			return false
@@ -216,6 +218,14 @@ func (p publisher) write(ctx context.Context, org *v1alpha1.Organization, have, 
 		return false, &publishError{configMap: want.Name, err: errors.New("controlled by another owner"),
 			reason: fmt.Sprintf("it is controlled by %s %s", ref.Kind, ref.Name)}
 	case configMapUpToDate(have, want, wantDigest):
+		writesSkipped.WithLabelValues(resourceConfigMap).Inc()
+		return false, nil
+	case p.own.awaiting(have, wantDigest) && sameMetadata(have, want):
+		// The cache has not yet seen this publisher's update, which wrote this very data
+		// (an organization reconciled again within milliseconds of publishing): the API
+		// server holds it, and an update from the stale copy would only fail with a
+		// conflict. The update's event comes, and a hand edit after it brings the
+		// organization back.
 		writesSkipped.WithLabelValues(resourceConfigMap).Inc()
 		return false, nil
 	default:
