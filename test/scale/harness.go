@@ -79,6 +79,8 @@ type results struct {
 	incrementals []incremental
 
 	peakHeap, peakRSS float64
+	peakHeapWhen      string  // which manager, how long after its start
+	liveHeap          float64 // allocated after a collection once the cold start is idle (-pprof)
 
 	loadBefore string // /proc/loadavg when the run started: other work on the machine
 }
@@ -140,8 +142,7 @@ func (h *harness) measure(ctx context.Context, size platformgen.Size) (*results,
 	m, err := h.restart(ctx, res)
 	if m != nil {
 		defer func() {
-			heap, rss := m.peaks()
-			res.peakHeap, res.peakRSS = max(res.peakHeap, heap), max(res.peakRSS, rss)
+			res.notePeaks(m, "restarted manager")
 			if err := m.stop(); err != nil {
 				logf("%v", err)
 			}
@@ -269,8 +270,7 @@ func (h *harness) cold(ctx context.Context, res *results, tr *tracker, in permis
 		return err
 	}
 	defer func() {
-		heap, rss := m.peaks()
-		res.peakHeap, res.peakRSS = max(res.peakHeap, heap), max(res.peakRSS, rss)
+		res.notePeaks(m, "cold start")
 		if err := m.stop(); err != nil {
 			logf("%v", err)
 		}
@@ -313,8 +313,24 @@ func (h *harness) cold(ctx context.Context, res *results, tr *tracker, in permis
 	if res.coldRuns, err = m.reconciles(ctx); err != nil {
 		return err
 	}
-	res.idleWrites, err = h.writesSince(ctx, before)
-	return err
+	if res.idleWrites, err = h.writesSince(ctx, before); err != nil {
+		return err
+	}
+	if m.pprofURL != "" {
+		if res.liveHeap, err = m.liveHeap(ctx); err != nil {
+			logf("live heap: %v", err)
+		}
+	}
+	return nil
+}
+
+// notePeaks keeps m's peak heap and RSS when they are the run's highest.
+func (res *results) notePeaks(m *manager, which string) {
+	heap, at, rss := m.peaks()
+	if heap > res.peakHeap {
+		res.peakHeap, res.peakHeapWhen = heap, fmt.Sprintf("%s, %s after it started", which, dur(at))
+	}
+	res.peakRSS = max(res.peakRSS, rss)
 }
 
 // converged waits until the published documents hold exp's bytes and returns when they

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -43,9 +44,10 @@ type manager struct {
 	sampled     sync.WaitGroup
 
 	mu       sync.Mutex
-	peakHeap float64 // go_memstats_heap_inuse_bytes, the highest sample
-	idle     int     // consecutive samples that saw empty work queues and no active workers
-	peakRSS  int64   // VmHWM, bytes
+	peakHeap float64       // go_memstats_heap_inuse_bytes, the highest sample
+	peakAt   time.Duration // when it was sampled, since started
+	idle     int           // consecutive samples that saw empty work queues and no active workers
+	peakRSS  int64         // VmHWM, bytes
 }
 
 // startManager runs bin against kubeconfig, watching only the platform's namespace.
@@ -127,7 +129,9 @@ func (m *manager) sample(ctx context.Context) {
 		for _, s := range samples {
 			switch s.name {
 			case "go_memstats_heap_inuse_bytes":
-				m.peakHeap = max(m.peakHeap, s.value)
+				if s.value > m.peakHeap {
+					m.peakHeap, m.peakAt = s.value, time.Since(m.started)
+				}
 			default:
 				busy += s.value
 				sawQueues = true
@@ -236,14 +240,39 @@ func (m *manager) awaitIdle(ctx context.Context) (time.Time, error) {
 	}
 }
 
-// peaks returns the highest heap in use and the peak RSS seen so far.
-func (m *manager) peaks() (heap, rss float64) {
+// peaks returns the highest heap in use, when it was sampled (since the manager
+// started), and the peak RSS seen so far.
+func (m *manager) peaks() (heap float64, at time.Duration, rss float64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if r, err := readPeakRSS(m.cmd.Process.Pid); err == nil {
 		m.peakRSS = max(m.peakRSS, r)
 	}
-	return m.peakHeap, float64(m.peakRSS)
+	return m.peakHeap, m.peakAt, float64(m.peakRSS)
+}
+
+// liveHeap makes the manager collect its garbage (a heap profile with gc=1, served
+// with -pprof) and returns the heap then allocated: what it keeps, without the garbage
+// that the peak in use includes.
+func (m *manager) liveHeap(ctx context.Context) (float64, error) {
+	body, err := managerProfile(m.pprofURL + "/heap?gc=1")(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := io.Copy(io.Discard, body); err != nil {
+		return 0, errors.Join(err, body.Close())
+	}
+	if err := body.Close(); err != nil {
+		return 0, err
+	}
+	samples, err := scrape(ctx, m.metricsURL, "go_memstats_heap_alloc_bytes")
+	if err != nil {
+		return 0, err
+	}
+	if len(samples) != 1 {
+		return 0, fmt.Errorf("%s: no go_memstats_heap_alloc_bytes", m.metricsURL)
+	}
+	return samples[0].value, nil
 }
 
 // exitReason is why the manager exited; call it once exited is closed.

@@ -85,7 +85,10 @@ func (r *results) print(out io.Writer, o options, size platformgen.Size) {
 		}
 	}
 	if r.peakHeap > 0 {
-		row("manager peak heap in use", fmt.Sprintf("%s = %.2f KiB per binding", mib(r.peakHeap), r.peakHeap/1024/float64(r.bindings)), "", "<= 2 KiB per binding")
+		row("manager peak heap in use", fmt.Sprintf("%s = %.2f KiB per binding", mib(r.peakHeap), r.peakHeap/1024/float64(r.bindings)), r.peakHeapWhen, "<= 2 KiB per binding")
+		if r.liveHeap > 0 {
+			row("manager heap live when idle after the cold start", fmt.Sprintf("%s = %.2f KiB per binding", mib(r.liveHeap), r.liveHeap/1024/float64(r.bindings)), "allocated after a collection (-pprof)", "")
+		}
 		row("manager peak RSS", mib(r.peakRSS), "", "")
 	}
 	if err := tw.Flush(); err != nil {
