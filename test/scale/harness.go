@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -50,7 +51,8 @@ type incremental struct {
 	runs         counts // reconciles by controller, from the write until idle
 	cpu          cpuUse // each process's CPU from the write to the last document
 	memAvailable float64
-	busy         bool // the manager was not idle before or after: writes include other work
+	checks       float64 // API server consistency checks completed from the write to the last document
+	busy         bool    // the manager was not idle before or after: writes include other work
 }
 
 // results is everything one run measured; zero fields were not reached.
@@ -80,6 +82,8 @@ type results struct {
 
 	peakHeap, peakRSS float64
 	peakHeapWhen      string  // which manager, how long after its start
+	floorChecks       float64 // API server consistency checks completed during the floor
+	coldChecks        float64 // ... from the manager's start to the last document
 	liveHeap          float64 // allocated after a collection once the cold start is idle (-pprof)
 
 	loadBefore string // /proc/loadavg when the run started: other work on the machine
@@ -120,9 +124,11 @@ func (h *harness) measure(ctx context.Context, size platformgen.Size) (*results,
 	}
 	res.documents = len(exp.documents)
 	logf("floor: a plain writer creates %d ConfigMaps", res.documents)
+	checks := h.checksSince(ctx, 0)
 	if res.floor, err = measureFloor(ctx, h.cl.config, exp, h.o.limits); err != nil {
 		return res, err
 	}
+	res.floorChecks = h.checksSince(ctx, checks)
 	logf("read floor: a plain cache lists the platform")
 	if res.readFloor, err = measureReadFloor(ctx, h.cl.config, h.c.Scheme(), h.o.limits); err != nil {
 		return res, err
@@ -247,7 +253,7 @@ func (h *harness) startManager() (*manager, error) {
 		}
 		args = append(args, "--pprof-bind-address="+pprofAddr)
 	}
-	m, err := startManager(h.bin, h.cl.kubeconfig, h.logPath, args)
+	m, err := startManager(h.bin, h.cl.kubeconfig, h.logPath, args, strings.Fields(h.o.managerEnv))
 	if err != nil {
 		return nil, err
 	}
@@ -265,6 +271,7 @@ func (h *harness) cold(ctx context.Context, res *results, tr *tracker, in permis
 		return err
 	}
 	logf("cold start: the manager publishes %d documents", len(exp.documents))
+	checks := h.checksSince(ctx, 0)
 	m, err := h.startManager()
 	if err != nil {
 		return err
@@ -298,6 +305,7 @@ func (h *harness) cold(ctx context.Context, res *results, tr *tracker, in permis
 		return fmt.Errorf("cold convergence: %w", err)
 	}
 	res.cold = matched.Sub(m.started)
+	res.coldChecks = h.checksSince(ctx, checks)
 	res.coldReady = <-ready
 	if res.coldWrites, err = h.writesSince(ctx, before); err != nil {
 		return err
@@ -383,6 +391,18 @@ func (h *harness) writesSince(ctx context.Context, before counts) (counts, error
 	return now.since(before), nil
 }
 
+// checksSince returns the API server's consistency checks completed since it had
+// completed before (0: the total so far). A failed scrape is logged and counts nothing:
+// the checks only explain a measurement, they are not one.
+func (h *harness) checksSince(ctx context.Context, before float64) float64 {
+	n, err := h.cl.consistencyChecks(ctx, h.cs)
+	if err != nil {
+		logf("consistency checks: %v", err)
+		return 0
+	}
+	return max(n-before, 0)
+}
+
 // restart starts a new manager on the converged platform: it should be Ready quickly
 // and write nothing.
 func (h *harness) restart(ctx context.Context, res *results) (*manager, error) {
@@ -447,6 +467,7 @@ func (h *harness) incremental(ctx context.Context, m *manager, tr *tracker, step
 	procs := findRunProcesses(m.cmd.Process.Pid)
 	inc.memAvailable = memAvailable()
 	cpuBefore := procs.sample()
+	checks := h.checksSince(ctx, 0)
 	tr.startStep()
 	start := time.Now()
 	if err := write(ctx, h.c); err != nil {
@@ -471,6 +492,7 @@ func (h *harness) incremental(ctx context.Context, m *manager, tr *tracker, step
 		return inc, exp, err
 	}
 	inc.cpu = procs.since(cpuBefore, procs.sample())
+	inc.checks = h.checksSince(ctx, checks)
 	inc.latency = max(matched.Sub(start), 0)
 	if first := tr.firstMatch(); !first.IsZero() {
 		inc.first = max(first.Sub(start), 0)

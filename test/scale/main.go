@@ -39,6 +39,8 @@ type options struct {
 	kubeconfig      string
 	managerBin      string
 	managerArgs     string
+	managerEnv      string
+	apiserverArgs   string
 	limits          clientLimits
 	applyWorkers    int
 	timeout         time.Duration
@@ -61,6 +63,8 @@ func main() {
 	flag.Int64Var(&o.seed, "seed", 1, "Seed of the generated platform.")
 	flag.StringVar(&o.managerBin, "manager", "", "Manager binary to run; empty builds ./cmd/manager.")
 	flag.StringVar(&o.managerArgs, "manager-args", "--zap-log-level=error", "Extra flags for the manager, space-separated.")
+	flag.StringVar(&o.apiserverArgs, "apiserver-args", "", "Extra flags for the envtest kube-apiserver, space-separated --name=value (--feature-gates=DetectCacheInconsistency=false); not with -kubeconfig.")
+	flag.StringVar(&o.managerEnv, "manager-env", "", "Extra environment of the manager alone, space-separated NAME=value (GOMEMLIMIT=1GiB GOGC=50); the API server and the harness do not get it.")
 	flag.IntVar(&o.limits.workers, "concurrency", 4, "The manager's --max-concurrent-reconciles, and the floor writer's workers.")
 	// The defaults are cmd/manager's own: the floor is measured with the budget the
 	// manager runs with unless told otherwise.
@@ -135,7 +139,7 @@ func run(o options) error {
 		}
 	}
 	logf("starting the apiserver")
-	cl, err := startCluster(ctx, root, o.kubeconfig, workDir)
+	cl, err := startCluster(ctx, root, o.kubeconfig, workDir, strings.Fields(o.apiserverArgs))
 	if err != nil {
 		return err
 	}

@@ -50,8 +50,9 @@ type manager struct {
 	peakRSS  int64         // VmHWM, bytes
 }
 
-// startManager runs bin against kubeconfig, watching only the platform's namespace.
-func startManager(bin, kubeconfig, logPath string, extraArgs []string) (*manager, error) {
+// startManager runs bin against kubeconfig, watching only the platform's namespace,
+// with extraEnv (NAME=value) added to the harness's environment.
+func startManager(bin, kubeconfig, logPath string, extraArgs, extraEnv []string) (*manager, error) {
 	metricsAddr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -70,7 +71,7 @@ func startManager(bin, kubeconfig, logPath string, extraArgs []string) (*manager
 		"--namespaces=" + platformgen.Namespace,
 	}, extraArgs...)
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	cmd.Env = append(append(os.Environ(), extraEnv...), "KUBECONFIG="+kubeconfig)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	m := &manager{
 		cmd:        cmd,
