@@ -3,14 +3,18 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	. "github.com/onsi/gomega"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
@@ -389,6 +393,11 @@ func TestRestartedManagerOnConvergedPlatformWritesNothing(t *testing.T) {
 		g.Expect(tree.Status.ObservedGeneration).To(Equal(tree.Generation))
 		g.Expect(document(g, ns, "acme").Users).To(HaveKeyWithValue("carol@acme.example", HaveField("Status", v1alpha1.UserPhaseActive)))
 	})
+	// And quiet: the suite's manager, which keeps running, has written its last status
+	// (a role's counts settle after its snapshot, an organization's status follows its
+	// document), so what the second manager finds is the converged platform and not one
+	// still being written.
+	awaitQuiet(t, ns)
 
 	// A second manager, watching only this platform, counting its writes.
 	skippedBefore := testutil.ToFloat64(writesSkipped.WithLabelValues(resourceConfigMap))
@@ -415,4 +424,28 @@ func TestRestartedManagerOnConvergedPlatformWritesNothing(t *testing.T) {
 	if skipped := testutil.ToFloat64(writesSkipped.WithLabelValues(resourceConfigMap)) - skippedBefore; skipped < 5 {
 		t.Errorf("orgaccess_writes_skipped_total{resource=configmap} grew by %v during the restart, want at least one per organization (5)", skipped)
 	}
+}
+
+// awaitQuiet waits until no object of the platform in ns, documents included, has
+// changed for two seconds.
+func awaitQuiet(t *testing.T, ns string) {
+	t.Helper()
+	var last map[string]string
+	since := time.Now()
+	eventually(t, func(g Gomega) {
+		now := map[string]string{}
+		for _, list := range []client.ObjectList{&v1alpha1.OrganizationList{}, &v1alpha1.RoleList{},
+			&v1alpha1.RoleBindingList{}, &v1alpha1.UserInvitationList{}, &v1alpha1.PermissionTreeList{}, &corev1.ConfigMapList{}} {
+			g.Expect(k8s.List(context.Background(), list, client.InNamespace(ns))).To(Succeed())
+			g.Expect(meta.EachListItem(list, func(o runtime.Object) error {
+				obj := o.(client.Object)
+				now[fmt.Sprintf("%T/%s", obj, obj.GetName())] = obj.GetResourceVersion()
+				return nil
+			})).To(Succeed())
+		}
+		if !maps.Equal(now, last) {
+			last, since = now, time.Now()
+		}
+		g.Expect(time.Since(since)).To(BeNumerically(">=", 2*time.Second), "the platform changed within the last two seconds")
+	})
 }
