@@ -217,15 +217,13 @@ func (p publisher) write(ctx context.Context, org *v1alpha1.Organization, have, 
 		ref := metav1.GetControllerOf(have)
 		return false, &publishError{configMap: want.Name, err: errors.New("controlled by another owner"),
 			reason: fmt.Sprintf("it is controlled by %s %s", ref.Kind, ref.Name)}
-	case configMapUpToDate(have, want, wantDigest):
-		writesSkipped.WithLabelValues(resourceConfigMap).Inc()
-		return false, nil
-	case p.own.awaiting(have, wantDigest) && sameMetadata(have, want):
-		// The cache has not yet seen this publisher's update, which wrote this very data
-		// (an organization reconciled again within milliseconds of publishing): the API
-		// server holds it, and an update from the stale copy would only fail with a
+	case configMapUpToDate(have, want, wantDigest),
+		// Or the cache has not yet seen this publisher's update, which wrote this very
+		// data (an organization reconciled again within milliseconds of publishing): the
+		// API server holds it, and an update from the stale copy would only fail with a
 		// conflict. The update's event comes, and a hand edit after it brings the
 		// organization back.
+		p.own.awaiting(have, wantDigest) && sameMetadata(have, want):
 		writesSkipped.WithLabelValues(resourceConfigMap).Inc()
 		return false, nil
 	default:

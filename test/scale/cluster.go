@@ -129,33 +129,24 @@ func (c *cluster) clientset() (*kubernetes.Clientset, error) {
 
 // writes reads the apiserver's write counters from its metrics endpoint.
 func (c *cluster) writes(ctx context.Context, cs *kubernetes.Clientset) (counts, error) {
-	body, err := cs.CoreV1().RESTClient().Get().AbsPath("/metrics").Stream(ctx)
+	samples, err := apiserverMetrics(ctx, cs, "apiserver_request_total")
 	if err != nil {
-		return nil, fmt.Errorf("get apiserver metrics: %w", err)
-	}
-	defer body.Close()
-	samples, err := parseMetrics(body, "apiserver_request_total")
-	if err != nil {
-		return nil, fmt.Errorf("apiserver metrics: %w", err)
+		return nil, err
 	}
 	return writesFrom(samples), nil
 }
 
 // consistencyChecks is the number of the API server's watch cache consistency checks of
 // the platform's resources (the orgaccess kinds and ConfigMaps) completed so far
-// (apiserver_storage_consistency_checks_total, every outcome). Kubernetes 1.34 and later (feature gate DetectCacheInconsistency, on by
-// default) compare each resource's watch cache with etcd every few minutes by listing
-// it from etcd, which for the platform's 280,000 custom resources costs the API server
-// tens of seconds of CPU: a check that falls in a measurement slows it.
+// (apiserver_storage_consistency_checks_total, every outcome). Kubernetes 1.34 and
+// later (feature gate DetectCacheInconsistency, on by default) compare each resource's
+// watch cache with etcd every few minutes by listing it from etcd, which for the
+// platform's 280,000 custom resources costs the API server tens of seconds of CPU: a
+// check that falls in a measurement slows it.
 func (c *cluster) consistencyChecks(ctx context.Context, cs *kubernetes.Clientset) (float64, error) {
-	body, err := cs.CoreV1().RESTClient().Get().AbsPath("/metrics").Stream(ctx)
+	samples, err := apiserverMetrics(ctx, cs, "apiserver_storage_consistency_checks_total")
 	if err != nil {
-		return 0, fmt.Errorf("get apiserver metrics: %w", err)
-	}
-	defer body.Close()
-	samples, err := parseMetrics(body, "apiserver_storage_consistency_checks_total")
-	if err != nil {
-		return 0, fmt.Errorf("apiserver metrics: %w", err)
+		return 0, err
 	}
 	var n float64
 	for _, s := range samples {
@@ -164,6 +155,20 @@ func (c *cluster) consistencyChecks(ctx context.Context, cs *kubernetes.Clientse
 		}
 	}
 	return n, nil
+}
+
+// apiserverMetrics reads the samples of names from the apiserver's metrics endpoint.
+func apiserverMetrics(ctx context.Context, cs *kubernetes.Clientset, names ...string) ([]sample, error) {
+	body, err := cs.CoreV1().RESTClient().Get().AbsPath("/metrics").Stream(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("get apiserver metrics: %w", err)
+	}
+	defer body.Close()
+	samples, err := parseMetrics(body, names...)
+	if err != nil {
+		return nil, fmt.Errorf("apiserver metrics: %w", err)
+	}
+	return samples, nil
 }
 
 func (c *cluster) stop() error {

@@ -124,11 +124,16 @@ func (h *harness) measure(ctx context.Context, size platformgen.Size) (*results,
 	}
 	res.documents = len(exp.documents)
 	logf("floor: a plain writer creates %d ConfigMaps", res.documents)
-	checks := h.checksSince(ctx, 0)
+	checks, err := h.checks(ctx)
+	if err != nil {
+		return res, err
+	}
 	if res.floor, err = measureFloor(ctx, h.cl.config, exp, h.o.limits); err != nil {
 		return res, err
 	}
-	res.floorChecks = h.checksSince(ctx, checks)
+	if res.floorChecks, err = h.checksSince(ctx, checks); err != nil {
+		return res, err
+	}
 	logf("read floor: a plain cache lists the platform")
 	if res.readFloor, err = measureReadFloor(ctx, h.cl.config, h.c.Scheme(), h.o.limits); err != nil {
 		return res, err
@@ -271,7 +276,10 @@ func (h *harness) cold(ctx context.Context, res *results, tr *tracker, in permis
 		return err
 	}
 	logf("cold start: the manager publishes %d documents", len(exp.documents))
-	checks := h.checksSince(ctx, 0)
+	checks, err := h.checks(ctx)
+	if err != nil {
+		return err
+	}
 	m, err := h.startManager()
 	if err != nil {
 		return err
@@ -305,7 +313,9 @@ func (h *harness) cold(ctx context.Context, res *results, tr *tracker, in permis
 		return fmt.Errorf("cold convergence: %w", err)
 	}
 	res.cold = matched.Sub(m.started)
-	res.coldChecks = h.checksSince(ctx, checks)
+	if res.coldChecks, err = h.checksSince(ctx, checks); err != nil {
+		return err
+	}
 	res.coldReady = <-ready
 	if res.coldWrites, err = h.writesSince(ctx, before); err != nil {
 		return err
@@ -391,16 +401,16 @@ func (h *harness) writesSince(ctx context.Context, before counts) (counts, error
 	return now.since(before), nil
 }
 
-// checksSince returns the API server's consistency checks completed since it had
-// completed before (0: the total so far). A failed scrape is logged and counts nothing:
-// the checks only explain a measurement, they are not one.
-func (h *harness) checksSince(ctx context.Context, before float64) float64 {
-	n, err := h.cl.consistencyChecks(ctx, h.cs)
-	if err != nil {
-		logf("consistency checks: %v", err)
-		return 0
-	}
-	return max(n-before, 0)
+// checks returns the API server's consistency checks of the platform's resources
+// completed so far (cluster.consistencyChecks).
+func (h *harness) checks(ctx context.Context) (float64, error) {
+	return h.cl.consistencyChecks(ctx, h.cs)
+}
+
+// checksSince returns the checks completed since before was read.
+func (h *harness) checksSince(ctx context.Context, before float64) (float64, error) {
+	now, err := h.checks(ctx)
+	return now - before, err
 }
 
 // restart starts a new manager on the converged platform: it should be Ready quickly
@@ -467,7 +477,10 @@ func (h *harness) incremental(ctx context.Context, m *manager, tr *tracker, step
 	procs := findRunProcesses(m.cmd.Process.Pid)
 	inc.memAvailable = memAvailable()
 	cpuBefore := procs.sample()
-	checks := h.checksSince(ctx, 0)
+	checks, err := h.checks(ctx)
+	if err != nil {
+		return inc, exp, err
+	}
 	tr.startStep()
 	start := time.Now()
 	if err := write(ctx, h.c); err != nil {
@@ -492,7 +505,9 @@ func (h *harness) incremental(ctx context.Context, m *manager, tr *tracker, step
 		return inc, exp, err
 	}
 	inc.cpu = procs.since(cpuBefore, procs.sample())
-	inc.checks = h.checksSince(ctx, checks)
+	if inc.checks, err = h.checksSince(ctx, checks); err != nil {
+		return inc, exp, err
+	}
 	inc.latency = max(matched.Sub(start), 0)
 	if first := tr.firstMatch(); !first.IsZero() {
 		inc.first = max(first.Sub(start), 0)
