@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -34,13 +35,18 @@ import (
 // statuses can take while bindings churn; a reconcile that finds its snapshot stale
 // within that interval is requeued for the interval's end.
 //
-// A recompute also waits until settle has passed since the first event that made the
-// snapshot stale. The same event reaches the publisher's watches in other goroutines,
-// and a recompute that began before they had queued their organizations would take the
-// CPU the documents need: on the full-size platform it costs 2 s of CPU, and blocking a
-// user took 3.6–11.6 s to reach every document instead of the 1.3 s of CPU its
-// publishing needs (docs/performance.md). After settle the reconcile finds the
-// publisher's work in the backlog and waits for it.
+// A recompute also waits until settle has passed since the namespace's last event. The
+// same event reaches the publisher's watches in other goroutines, and a recompute that
+// began before they had queued their organizations would take the CPU the documents
+// need: on the full-size platform it costs 2 s of CPU, and blocking a user took
+// 3.6–11.6 s to reach every document instead of the 1.3 s of CPU its publishing needs
+// (docs/performance.md). After settle the reconcile finds the publisher's work in the
+// backlog and waits for it. Settling counts from the last event, not the first since
+// the last compute: an event that enqueued no role (a re-parent) leaves the snapshot
+// stale, and the next change's recompute, counted from that old event, would not wait
+// at all; it did not, and took the CPU of a block's 206 documents (seventh run). So
+// that events arriving without a pause cannot put a recompute off for ever, settling
+// stops maxSettle after it first made a recompute wait.
 type roleSnapshots struct {
 	gather gatherer
 	// minInterval and costFactor bound recomputes: at most one per
@@ -48,11 +54,14 @@ type roleSnapshots struct {
 	minInterval time.Duration
 	costFactor  int
 	settle      time.Duration
+	maxSettle   time.Duration
+	clock       clock.PassiveClock
 
-	mu     sync.Mutex
-	epochs map[string]uint64
-	stale  map[string]time.Time // the first event since the last compute's gather began
-	byNS   map[string]*namespaceRoles
+	mu       sync.Mutex
+	epochs   map[string]uint64
+	lastSeen map[string]time.Time // the last event since the last compute's gather began
+	settling map[string]time.Time // when settling first made a recompute wait since then
+	byNS     map[string]*namespaceRoles
 }
 
 // namespaceRoles is one namespace's snapshot; its mutex serializes recomputes, so the
@@ -75,8 +84,11 @@ func newRoleSnapshots(g gatherer) *roleSnapshots {
 		minInterval: time.Second,
 		costFactor:  4,
 		settle:      500 * time.Millisecond,
+		maxSettle:   5 * time.Second,
+		clock:       clock.RealClock{},
 		epochs:      map[string]uint64{},
-		stale:       map[string]time.Time{},
+		lastSeen:    map[string]time.Time{},
+		settling:    map[string]time.Time{},
 		byNS:        map[string]*namespaceRoles{},
 	}
 }
@@ -85,9 +97,7 @@ func newRoleSnapshots(g gatherer) *roleSnapshots {
 func (s *roleSnapshots) bump(ns string) {
 	s.mu.Lock()
 	s.epochs[ns]++
-	if _, ok := s.stale[ns]; !ok {
-		s.stale[ns] = time.Now()
-	}
+	s.lastSeen[ns] = s.clock.Now()
 	s.mu.Unlock()
 }
 
@@ -113,19 +123,31 @@ func (s *roleSnapshots) epoch(ns string) uint64 {
 func (s *roleSnapshots) gatherBegins(ns string) uint64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.stale, ns)
+	delete(s.lastSeen, ns)
+	delete(s.settling, ns)
 	return s.epochs[ns]
 }
 
-// settling is how much longer a recompute of ns waits for the settle time to pass.
-func (s *roleSnapshots) settling(ns string) time.Duration {
+// settleLeft is how much longer a recompute of ns waits for settle to pass since its
+// last event: at most until maxSettle after the first such wait.
+func (s *roleSnapshots) settleLeft(ns string) time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	since, ok := s.stale[ns]
+	last, ok := s.lastSeen[ns]
 	if !ok {
 		return 0
 	}
-	return s.settle - time.Since(since)
+	now := s.clock.Now()
+	left := s.settle - now.Sub(last)
+	if left <= 0 {
+		return 0
+	}
+	first, ok := s.settling[ns]
+	if !ok {
+		first = now
+		s.settling[ns] = first
+	}
+	return min(left, s.maxSettle-now.Sub(first))
 }
 
 // roles returns every role's result in ns at now, by name, and when they next change
@@ -142,7 +164,7 @@ func (s *roleSnapshots) roles(ctx context.Context, ns string, now time.Time) (re
 	if !current {
 		if n.valid {
 			interval := max(s.minInterval, time.Duration(s.costFactor)*n.cost)
-			if left := max(time.Until(n.computed.Add(interval)), s.settling(ns)); left > 0 {
+			if left := max(n.computed.Add(interval).Sub(s.clock.Now()), s.settleLeft(ns)); left > 0 {
 				return nil, time.Time{}, left, nil
 			}
 		}
@@ -156,7 +178,7 @@ func (s *roleSnapshots) roles(ctx context.Context, ns string, now time.Time) (re
 // compute gathers and compiles the whole namespace and keeps every role's result. The
 // compiled platform itself is not kept.
 func (s *roleSnapshots) compute(ctx context.Context, n *namespaceRoles, ns string, now time.Time) error {
-	start := time.Now()
+	start := s.clock.Now()
 	epoch := s.gatherBegins(ns) // before the gather: an event during it makes the result stale
 	in, err := s.gather.forNamespace(ctx, ns)
 	if err != nil {
@@ -180,7 +202,7 @@ func (s *roleSnapshots) compute(ctx context.Context, n *namespaceRoles, ns strin
 	if next, ok := p.NextRoleChange(); ok {
 		n.validUntil = next
 	}
-	n.computed = time.Now()
+	n.computed = s.clock.Now()
 	n.cost = n.computed.Sub(start)
 	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	clocktesting "k8s.io/utils/clock/testing"
+
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
 	"github.com/orgaccess/orgaccess/controllers/permissions"
 	"github.com/orgaccess/orgaccess/test/builders"
@@ -80,35 +82,90 @@ func TestRoleSnapshotRecomputesAtMostOncePerInterval(t *testing.T) {
 	}
 }
 
+// settlingPlatform is snapshotPlatform with settling on a fake clock: settle 1 s,
+// maxSettle 5 s.
+func settlingPlatform(now time.Time) (*permissions.Input, *roleSnapshots, *clocktesting.FakePassiveClock) {
+	in, s := snapshotPlatform(now.Add(time.Hour), now.Add(3*time.Hour))
+	clk := clocktesting.NewFakePassiveClock(now)
+	s.clock, s.settle, s.maxSettle = clk, time.Second, 5*time.Second
+	return in, s, clk
+}
+
+// settleWait is how long roles asks a reconcile of a stale snapshot to wait; it fails
+// the test when roles computes instead.
+func settleWait(t *testing.T, s *roleSnapshots, now time.Time) time.Duration {
+	t.Helper()
+	roles, _, wait, err := s.roles(context.Background(), "p", now)
+	if err != nil || roles != nil || wait <= 0 {
+		t.Fatalf("roles computed (results %v, error %v), want a wait; got wait %v", roles, err, wait)
+	}
+	return wait
+}
+
 func TestRoleSnapshotRecomputeWaitsForTheEventsToSettle(t *testing.T) {
 	now := platformgen.Now()
-	in, s := snapshotPlatform(now.Add(time.Hour), now.Add(3*time.Hour))
-	s.settle = time.Hour
+	in, s, clk := settlingPlatform(now)
 	boundUsers(t, s, "editor", now) // the first compute never waits
 
 	in.Bindings[0].Spec.RoleRef.Name = "viewer"
 	s.bump("p")
-	roles, _, wait, err := s.roles(context.Background(), "p", now)
-	if err != nil || roles != nil || wait <= 0 || wait > time.Hour {
-		t.Fatalf("a snapshot stale since an instant ago: results %v, wait %v, error %v; want a wait of at most an hour", roles, wait, err)
+	if wait := settleWait(t, s, now); wait != time.Second {
+		t.Fatalf("a snapshot stale since an instant ago waits %v, want the settle time, 1s", wait)
 	}
-	s.bump("p") // a later event does not push the recompute back
-	if _, _, again, _ := s.roles(context.Background(), "p", now); again > wait {
-		t.Errorf("a second event moved the recompute from %v to %v away", wait, again)
-	}
-
-	s.settle = 0 // the hour has passed
+	clk.SetTime(now.Add(time.Second))
 	if got := boundUsers(t, s, "viewer", now); got != 1 {
 		t.Fatalf("after settling viewer is bound to %d users, want 1", got)
 	}
-	// The clock of settling restarts with the first event after the recompute.
-	s.settle = time.Hour
+	// Current again: no wait until the next event.
 	if _, _, wait, _ := s.roles(context.Background(), "p", now); wait != 0 {
 		t.Errorf("a current snapshot waits %v", wait)
 	}
+}
+
+// A change whose events enqueued no role (a re-parent) leaves the snapshot stale. The
+// next change's recompute still waits for its own events to settle: counted from the
+// old event, it would start at once, before the publisher had queued the change's
+// documents.
+func TestRoleSnapshotSettlesFromTheLastEventNotAnOldOne(t *testing.T) {
+	now := platformgen.Now()
+	_, s, clk := settlingPlatform(now)
+	boundUsers(t, s, "editor", now)
+
+	s.bump("p") // no reconcile asks for the snapshot after this one
+	later := now.Add(time.Minute)
+	clk.SetTime(later)
 	s.bump("p")
-	if _, _, wait, _ := s.roles(context.Background(), "p", now); wait <= 0 {
-		t.Errorf("an event after the recompute made no wait: %v", wait)
+	if wait := settleWait(t, s, later); wait != time.Second {
+		t.Errorf("an event an instant ago, after one a minute old: the recompute waits %v, want 1s", wait)
+	}
+}
+
+// Events without a pause push the recompute back, but no further than maxSettle after
+// settling first made it wait.
+func TestRoleSnapshotSettlingEndsAfterMaxSettle(t *testing.T) {
+	now := platformgen.Now()
+	in, s, clk := settlingPlatform(now)
+	boundUsers(t, s, "editor", now)
+	in.Bindings[0].Spec.RoleRef.Name = "viewer"
+
+	at := now
+	for range 9 { // an event every half second for 4.5 s
+		s.bump("p")
+		if wait := settleWait(t, s, at); wait != time.Second {
+			t.Fatalf("at +%v, an event an instant ago: wait %v, want 1s", at.Sub(now), wait)
+		}
+		at = at.Add(500 * time.Millisecond)
+		clk.SetTime(at)
+	}
+	s.bump("p") // +4.5 s: half a second of settling is left before maxSettle
+	if wait := settleWait(t, s, at); wait != 500*time.Millisecond {
+		t.Fatalf("at +4.5s the wait is %v, want the 500ms left of maxSettle", wait)
+	}
+	at = now.Add(5 * time.Second)
+	clk.SetTime(at)
+	s.bump("p") // still no pause, but maxSettle has passed
+	if got := boundUsers(t, s, "viewer", at); got != 1 {
+		t.Errorf("after maxSettle viewer is bound to %d users, want 1: the recompute waited on", got)
 	}
 }
 
