@@ -44,9 +44,8 @@ import (
 // backlog and waits for it. Settling counts from the last event, not the first since
 // the last compute: an event that enqueued no role (a re-parent) leaves the snapshot
 // stale, and the next change's recompute, counted from that old event, would not wait
-// at all; it did not, and took the CPU of a block's 206 documents (seventh run). So
-// that events arriving without a pause cannot put a recompute off for ever, settling
-// stops maxSettle after it first made a recompute wait.
+// at all. So that events without a pause cannot put a recompute off for ever,
+// settling stops maxSettle after it first made a recompute wait.
 type roleSnapshots struct {
 	gather gatherer
 	// minInterval and costFactor bound recomputes: at most one per

@@ -120,6 +120,11 @@ func TestRoleSnapshotRecomputeWaitsForTheEventsToSettle(t *testing.T) {
 	if _, _, wait, _ := s.roles(context.Background(), "p", now); wait != 0 {
 		t.Errorf("a current snapshot waits %v", wait)
 	}
+	// The clock of settling restarts with the first event after the recompute.
+	s.bump("p")
+	if _, _, wait, _ := s.roles(context.Background(), "p", now); wait != time.Second {
+		t.Errorf("an event after the recompute made a wait of %v, want 1s", wait)
+	}
 }
 
 // A change whose events enqueued no role (a re-parent) leaves the snapshot stale. The
