@@ -26,15 +26,24 @@ import (
 // organizations the map of a widely used role takes seconds, and until it returns the
 // queue is empty), the organizations ready in its queue (not those waiting for a
 // requeue or a backoff), and its reconciles in progress.
+//
+// A watch event reaches the publisher's map functions and the yielding reconciler's
+// queue on separate goroutines (one per controller's handler), so a reconcile that
+// takes the event up at once can ask before the publisher has counted it, find no
+// backlog, and run beside the very documents the event changes: a blocked user's
+// invitation reconcile did, compiling its organization's subset while 206 documents
+// were published. The yielding reconcilers' queues (yieldingQueue) therefore hold a
+// live event's request for eventDelay before it is ready.
 type publishBacklog struct {
-	queue   atomic.Pointer[requestQueue]
-	working atomic.Int64 // map functions and reconciles in progress
-	poll    time.Duration
-	maxWait time.Duration
+	queue      atomic.Pointer[requestQueue]
+	working    atomic.Int64 // map functions and reconciles in progress
+	poll       time.Duration
+	maxWait    time.Duration
+	eventDelay time.Duration
 }
 
 func newPublishBacklog() *publishBacklog {
-	return &publishBacklog{poll: 100 * time.Millisecond, maxWait: 30 * time.Second}
+	return &publishBacklog{poll: 100 * time.Millisecond, maxWait: 30 * time.Second, eventDelay: 100 * time.Millisecond}
 }
 
 // newQueue is the publisher's controller.Options.NewQueue: controller-runtime's default
@@ -45,6 +54,42 @@ func (b *publishBacklog) newQueue(name string, limiter workqueue.TypedRateLimite
 	})
 	b.queue.Store(&q)
 	return q
+}
+
+// yieldingQueue is the controller.Options.NewQueue of a reconciler that yields to the
+// publisher (calls wait): controller-runtime's default queue, except that a request a
+// live watch event adds is ready only eventDelay later, once the publisher's handlers
+// have counted the same event as backlog. The initial list's requests (low priority),
+// requeues after a time and rate-limited retries are added as they come: delaying them
+// would gain nothing, the initial list's backlog being counted long before.
+func (b *publishBacklog) yieldingQueue(name string, limiter workqueue.TypedRateLimiter[reconcile.Request]) requestQueue {
+	return afterEvents{
+		PriorityQueue: priorityqueue.New(name, func(o *priorityqueue.Opts[reconcile.Request]) {
+			o.RateLimiter = limiter
+		}),
+		delay: b.eventDelay,
+	}
+}
+
+// afterEvents delays the requests of live watch events by delay (yieldingQueue).
+type afterEvents struct {
+	priorityqueue.PriorityQueue[reconcile.Request]
+	delay time.Duration
+}
+
+// Add is how an event handler enqueues when it does not use priorities.
+func (q afterEvents) Add(item reconcile.Request) {
+	q.AddWithOpts(priorityqueue.AddOpts{}, item)
+}
+
+// AddWithOpts delays what a live event adds: a request with no delay, no rate limit
+// and the default priority. controller-runtime's handlers add the initial list with
+// a low priority, and its controller requeues with a delay or rate-limited.
+func (q afterEvents) AddWithOpts(o priorityqueue.AddOpts, items ...reconcile.Request) {
+	if o.After == 0 && !o.RateLimited && o.Priority == nil {
+		o.After = q.delay
+	}
+	q.PriorityQueue.AddWithOpts(o, items...)
 }
 
 // mapping wraps one of the publisher's map functions so that it counts as backlog

@@ -5,9 +5,13 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
@@ -119,4 +123,91 @@ func TestStatusesWaitWhileThePublisherMapsAndReconciles(t *testing.T) {
 			}
 		})
 	}
+}
+
+// recordedAdds is a priority queue that records the options of every add.
+type recordedAdds struct {
+	priorityqueue.PriorityQueue[reconcile.Request]
+	adds []priorityqueue.AddOpts
+}
+
+func (q *recordedAdds) AddWithOpts(o priorityqueue.AddOpts, _ ...reconcile.Request) {
+	q.adds = append(q.adds, o)
+}
+
+func TestYieldingQueueDelaysOnlyLiveEvents(t *testing.T) {
+	const delay = 100 * time.Millisecond
+	binding := func(rv string) *v1alpha1.RoleBinding {
+		return &v1alpha1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "p", Name: "b", ResourceVersion: rv}}
+	}
+	handle := &handler.EnqueueRequestForObject{}
+	ctx := context.Background()
+	low := handler.LowPriority
+	for _, tc := range []struct {
+		name string
+		add  func(q requestQueue)
+		want priorityqueue.AddOpts
+	}{
+		// What controller-runtime's handlers add for watch events.
+		{"live create", func(q requestQueue) {
+			handle.Create(ctx, event.CreateEvent{Object: binding("2")}, q)
+		}, priorityqueue.AddOpts{After: delay}},
+		{"live update", func(q requestQueue) {
+			handle.Update(ctx, event.UpdateEvent{ObjectOld: binding("1"), ObjectNew: binding("2")}, q)
+		}, priorityqueue.AddOpts{After: delay}},
+		{"live deletion", func(q requestQueue) {
+			handle.Delete(ctx, event.DeleteEvent{Object: binding("2")}, q)
+		}, priorityqueue.AddOpts{After: delay}},
+		{"initial list", func(q requestQueue) {
+			handle.Create(ctx, event.CreateEvent{Object: binding("2"), IsInInitialList: true}, q)
+		}, priorityqueue.AddOpts{Priority: &low}},
+		{"resync", func(q requestQueue) {
+			handle.Update(ctx, event.UpdateEvent{ObjectOld: binding("2"), ObjectNew: binding("2")}, q)
+		}, priorityqueue.AddOpts{Priority: &low}},
+		// What controller-runtime's controller adds after a reconcile.
+		{"requeue after", func(q requestQueue) {
+			q.(priorityqueue.PriorityQueue[reconcile.Request]).AddWithOpts(priorityqueue.AddOpts{After: time.Minute}, reconcile.Request{})
+		}, priorityqueue.AddOpts{After: time.Minute}},
+		{"retry", func(q requestQueue) {
+			q.(priorityqueue.PriorityQueue[reconcile.Request]).AddWithOpts(priorityqueue.AddOpts{RateLimited: true}, reconcile.Request{})
+		}, priorityqueue.AddOpts{RateLimited: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			inner := &recordedAdds{}
+			tc.add(afterEvents{PriorityQueue: inner, delay: delay})
+			if len(inner.adds) != 1 {
+				t.Fatalf("%d adds, want 1", len(inner.adds))
+			}
+			got := inner.adds[0]
+			if got.After != tc.want.After || got.RateLimited != tc.want.RateLimited ||
+				(got.Priority == nil) != (tc.want.Priority == nil) ||
+				(got.Priority != nil && *got.Priority != *tc.want.Priority) {
+				t.Errorf("added with %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestYieldingQueueHoldsALiveEventForTheDelay(t *testing.T) {
+	b := newPublishBacklog()
+	b.eventDelay = 200 * time.Millisecond
+	q := b.yieldingQueue("rolebinding", workqueue.DefaultTypedControllerRateLimiter[reconcile.Request]())
+	t.Cleanup(q.ShutDown)
+	if _, ok := q.(priorityqueue.PriorityQueue[reconcile.Request]); !ok {
+		t.Fatal("the yielding queue is not a priority queue: controller-runtime would not give the initial list a low priority")
+	}
+	req := reconcile.Request{NamespacedName: types.NamespacedName{Namespace: "p", Name: "b"}}
+	added := time.Now()
+	q.Add(req)
+	if got := q.Len(); got != 0 {
+		t.Fatalf("%d requests ready at once, want 0 until the delay has passed", got)
+	}
+	got, _ := q.Get()
+	if got != req {
+		t.Fatalf("got %v, want %v", got, req)
+	}
+	if waited := time.Since(added); waited < b.eventDelay {
+		t.Errorf("the request was ready after %v, before the delay of %v", waited, b.eventDelay)
+	}
+	q.Done(got)
 }

@@ -166,6 +166,7 @@ func (r *RoleReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Opti
 	mapped := func(fn handler.MapFunc) handler.EventHandler {
 		return r.snapshots.bumping(handler.EnqueueRequestsFromMapFunc(fn), nil)
 	}
+	opts.NewQueue = r.backlog.yieldingQueue // its reconciles yield to the publisher
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("role").
 		Watches(&v1alpha1.Role{}, r.snapshots.bumping(&handler.EnqueueRequestForObject{}, specOrDeletionChanged)).

@@ -80,6 +80,7 @@ func (r *RoleBindingReconciler) SetupWithManager(mgr ctrl.Manager, opts controll
 	specChanged := builder.WithPredicates(predicate.GenerationChangedPredicate{}, afterInitialList)
 	// Every request is marked before it is enqueued (bindingResults): the For watch's
 	// marking predicate goes after the one that filters.
+	opts.NewQueue = r.backlog.yieldingQueue // its reconciles yield to the publisher
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.RoleBinding{}, builder.WithPredicates(notOwnStatus, r.marks.ofObject())).
 		Watches(&v1alpha1.Role{}, r.marks.mapped(rel.bindingsForRole), specChanged).

@@ -326,6 +326,7 @@ func (r *UserInvitationReconciler) otherGrants(ctx context.Context, inv *v1alpha
 func (r *UserInvitationReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	rel := relations{reader: mgr.GetClient()}
 	specChanged := builder.WithPredicates(predicate.GenerationChangedPredicate{}, afterInitialList)
+	opts.NewQueue = r.backlog.yieldingQueue // its reconciles yield to the publisher
 	return ctrl.NewControllerManagedBy(mgr).
 		// Its own status writes enqueue it again only when they change the persisted
 		// grant, which the engine reads (invitationInputChanged).
