@@ -157,7 +157,7 @@ func (h *harness) measure(ctx context.Context, size platformgen.Size) (*results,
 	m, err := h.restart(ctx, res)
 	if m != nil {
 		defer func() {
-			res.notePeaks(m, "restarted manager")
+			h.notePeaks(res, m, "restarted manager")
 			if err := m.stop(); err != nil {
 				logf("%v", err)
 			}
@@ -323,7 +323,7 @@ func (h *harness) cold(ctx context.Context, res *results, tr *tracker, in permis
 		return err
 	}
 	defer func() {
-		res.notePeaks(m, "cold start")
+		h.notePeaks(res, m, "cold start")
 		if err := m.stop(); err != nil {
 			logf("%v", err)
 		}
@@ -380,11 +380,20 @@ func (h *harness) cold(ctx context.Context, res *results, tr *tracker, in permis
 	return nil
 }
 
-// notePeaks keeps m's peak heap and RSS when they are the run's highest.
-func (res *results) notePeaks(m *manager, which string) {
-	heap, at, rss := m.peaks()
+// notePeaks keeps m's peak heap and RSS when they are the run's highest, and with
+// -pprof saves the heap profile taken at that peak as peak-heap.pprof.
+func (h *harness) notePeaks(res *results, m *manager, which string) {
+	heap, at, rss, profile := m.peaks()
 	if heap > res.peakHeap {
 		res.peakHeap, res.peakHeapWhen = heap, fmt.Sprintf("%s, %s after it started", which, dur(at))
+		if profile != nil {
+			path := filepath.Join(h.o.workDir, "peak-heap.pprof")
+			if err := os.WriteFile(path, profile, 0o644); err != nil {
+				logf("profile: %v", err)
+			} else {
+				logf("profile saved: %s (%s)", path, res.peakHeapWhen)
+			}
+		}
 	}
 	res.peakRSS = max(res.peakRSS, rss)
 }

@@ -43,12 +43,19 @@ type manager struct {
 	stopSampler context.CancelFunc
 	sampled     sync.WaitGroup
 
-	mu       sync.Mutex
-	peakHeap float64       // go_memstats_heap_inuse_bytes, the highest sample
-	peakAt   time.Duration // when it was sampled, since started
-	idle     int           // consecutive samples that saw empty work queues and no active workers
-	peakRSS  int64         // VmHWM, bytes
+	mu          sync.Mutex
+	peakHeap    float64       // go_memstats_heap_inuse_bytes, the highest sample
+	peakAt      time.Duration // when it was sampled, since started
+	idle        int           // consecutive samples that saw empty work queues and no active workers
+	peakRSS     int64         // VmHWM, bytes
+	peakProfile []byte        // with pprofURL, a heap profile taken at one of the highest samples
+	profiling   bool          // a peak's heap profile is being taken
+	profiledAt  time.Time     // when the last one was asked for
 }
+
+// peakProfileEvery bounds how often a rising heap is profiled: each profile costs the
+// manager a walk of its sampled allocations.
+const peakProfileEvery = 5 * time.Second
 
 // startManager runs bin against kubeconfig, watching only the platform's namespace,
 // with extraEnv (NAME=value) added to the harness's environment.
@@ -132,6 +139,7 @@ func (m *manager) sample(ctx context.Context) {
 			case "go_memstats_heap_inuse_bytes":
 				if s.value > m.peakHeap {
 					m.peakHeap, m.peakAt = s.value, time.Since(m.started)
+					m.profilePeakLocked(ctx)
 				}
 			default:
 				busy += s.value
@@ -148,6 +156,31 @@ func (m *manager) sample(ctx context.Context) {
 		}
 		m.mu.Unlock()
 	}
+}
+
+// profilePeakLocked takes a heap profile of the manager in the background when a new
+// peak was sampled, unless one is being taken or was asked for in the last
+// peakProfileEvery. A heap profile describes the heap the last collection found live,
+// the heap that the collector let grow to the peak. Called with mu held.
+func (m *manager) profilePeakLocked(ctx context.Context) {
+	if m.pprofURL == "" || m.profiling || time.Since(m.profiledAt) < peakProfileEvery {
+		return
+	}
+	m.profiling, m.profiledAt = true, time.Now()
+	go func() {
+		var profile []byte
+		body, err := managerProfile(m.pprofURL + "/heap")(ctx)
+		if err == nil {
+			profile, err = io.ReadAll(body)
+			body.Close()
+		}
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		m.profiling = false
+		if err == nil {
+			m.peakProfile = profile
+		}
+	}()
 }
 
 func scrape(ctx context.Context, url string, names ...string) ([]sample, error) {
@@ -242,14 +275,15 @@ func (m *manager) awaitIdle(ctx context.Context) (time.Time, error) {
 }
 
 // peaks returns the highest heap in use, when it was sampled (since the manager
-// started), and the peak RSS seen so far.
-func (m *manager) peaks() (heap float64, at time.Duration, rss float64) {
+// started), the peak RSS seen so far and, with -pprof, a heap profile taken at one of
+// the highest samples (nil if none).
+func (m *manager) peaks() (heap float64, at time.Duration, rss float64, profile []byte) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if r, err := readPeakRSS(m.cmd.Process.Pid); err == nil {
 		m.peakRSS = max(m.peakRSS, r)
 	}
-	return m.peakHeap, m.peakAt, float64(m.peakRSS)
+	return m.peakHeap, m.peakAt, float64(m.peakRSS), m.peakProfile
 }
 
 // liveHeap makes the manager collect its garbage (a heap profile with gc=1, served
