@@ -2,7 +2,9 @@ package controllers
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 	"time"
 
@@ -178,5 +180,53 @@ func TestADeletedBindingsMarkIsNotKept(t *testing.T) {
 	r.results.done(key, marked)
 	if got := r.marks.last(key); got != marked+1 {
 		t.Errorf("mark = %d after the older one was forgotten, want the newer %d", got, marked+1)
+	}
+}
+
+// mapOf identifies the map the marks are kept in.
+func mapOf(m *requestMarks) uintptr { return uintptr(reflect.ValueOf(m.marks).UnsafePointer()) }
+
+func TestRequestMarksGiveBackAMapThatGrewLargeOnceItEmpties(t *testing.T) {
+	key := func(i int) types.NamespacedName {
+		return types.NamespacedName{Namespace: "p", Name: fmt.Sprintf("b%d", i)}
+	}
+	m := newRequestMarks()
+	// A few marks at a time (the steady state) keep the map.
+	small := mapOf(m)
+	for i := range 3 {
+		m.mark(key(i))
+	}
+	for i := range 3 {
+		m.forget(key(i), m.last(key(i)))
+	}
+	if mapOf(m) != small {
+		t.Error("a map that never grew large was replaced")
+	}
+
+	// A cold start marks every binding before the first reconcile forgets one.
+	for i := range marksKeptLarge {
+		m.mark(key(i))
+	}
+	large := mapOf(m)
+	for i := 1; i < marksKeptLarge; i++ {
+		m.forget(key(i), m.last(key(i)))
+	}
+	if mapOf(m) != large {
+		t.Fatal("the map was replaced while it still held a mark")
+	}
+	if got, want := m.last(key(0)), uint64(4); got != want {
+		t.Fatalf("last(b0) = %d, want %d: a mark kept was lost", got, want)
+	}
+	seq := m.sequence()
+	m.forget(key(0), m.last(key(0)))
+	if mapOf(m) == large {
+		t.Error("the map that grew to every binding is kept after it emptied")
+	}
+	if got := m.sequence(); got != seq {
+		t.Errorf("sequence = %d after the map was replaced, want %d: marks must keep counting up", got, seq)
+	}
+	m.mark(key(0))
+	if got := m.last(key(0)); got != seq+1 {
+		t.Errorf("last(b0) = %d after a new mark, want %d", got, seq+1)
 	}
 }
