@@ -524,12 +524,12 @@ func (h *harness) incremental(ctx context.Context, m *manager, tr *tracker, step
 	}
 	procs := findRunProcesses(m.cmd.Process.Pid)
 	inc.memAvailable = memAvailable()
+	collectOwnGarbage() // before the CPU sample: the collection is not the step's
 	cpuBefore := procs.sample()
 	checks, err := h.checks(ctx)
 	if err != nil {
 		return inc, exp, err
 	}
-	collectOwnGarbage()
 	tr.startStep()
 	start := time.Now()
 	if err := write(ctx, h.c); err != nil {
