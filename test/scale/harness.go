@@ -278,9 +278,9 @@ func profileSelf(path string) (stop func()) {
 // harness holds the whole platform and every expected document (on the full platform
 // hundreds of megabytes, most of it pointers to mark), and compiling an expectation
 // leaves as much garbage again; a collection that came due during a measurement would
-// take the CPU of the machine the manager and the API server share (on the full
-// platform's user block, the harness used 0.57 s of CPU in the 2.08 s measured). Right
-// after a collection the next one is as far off as it can be.
+// take CPU from the machine the manager and the API server share. Right after a
+// collection the next one is as far off as it can be. Each step collects before its CPU
+// sample, so the collection is not counted as the step's.
 func collectOwnGarbage() { runtime.GC() }
 
 // startManager starts the manager binary with the run's limits, serving pprof (the
@@ -524,7 +524,7 @@ func (h *harness) incremental(ctx context.Context, m *manager, tr *tracker, step
 	}
 	procs := findRunProcesses(m.cmd.Process.Pid)
 	inc.memAvailable = memAvailable()
-	collectOwnGarbage() // before the CPU sample: the collection is not the step's
+	collectOwnGarbage()
 	cpuBefore := procs.sample()
 	checks, err := h.checks(ctx)
 	if err != nil {
