@@ -155,8 +155,7 @@ func (r *bindingResults) compile(ctx context.Context, org types.NamespacedName, 
 	if next, ok := p.NextChange(); ok {
 		e.validUntil = next
 	}
-	for i := range in.Bindings {
-		b := &in.Bindings[i]
+	for _, b := range in.Bindings {
 		if string(b.Spec.OrganizationRef.Name) != org.Name {
 			continue // an ancestor's: its own organization's compile decides it
 		}

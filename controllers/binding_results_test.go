@@ -59,7 +59,7 @@ func TestBindingResultsAreTheEnginesWithOneGatherPerOrganization(t *testing.T) {
 	orgs := map[string]bool{}
 	order := rand.New(rand.NewPCG(1, 2)).Perm(len(in.Bindings))
 	for _, i := range order {
-		b := &in.Bindings[i]
+		b := in.Bindings[i]
 		org := string(b.Spec.OrganizationRef.Name)
 		orgs[org] = true
 		got := bindingResult(t, results, client.ObjectKeyFromObject(b), org, now)
@@ -84,12 +84,12 @@ func TestBindingResultsAreTheEnginesWithOneGatherPerOrganization(t *testing.T) {
 // reader answers from the returned input, so tests change the input under it.
 func resultsPlatform(expires time.Time) (*permissions.Input, *gatherCounter, *bindingResults) {
 	in := &permissions.Input{
-		Organizations: []v1alpha1.Organization{*builders.Customer("acme").Obj()},
-		Roles:         []v1alpha1.Role{*builders.Role("editor").Permissions("sales").Obj()},
-		Bindings: []v1alpha1.RoleBinding{
-			*builders.Binding("ann@x.example", "editor", "acme").Named("ann").Obj(),
-			*builders.Binding("bob@x.example", "editor", "acme").Named("bob").ExpiresAt(expires).Obj(),
-			*builders.Binding("cy@x.example", "editor", "acme").Named("cy").Obj(),
+		Organizations: []*v1alpha1.Organization{builders.Customer("acme").Obj()},
+		Roles:         []*v1alpha1.Role{builders.Role("editor").Permissions("sales").Obj()},
+		Bindings: []*v1alpha1.RoleBinding{
+			builders.Binding("ann@x.example", "editor", "acme").Named("ann").Obj(),
+			builders.Binding("bob@x.example", "editor", "acme").Named("bob").ExpiresAt(expires).Obj(),
+			builders.Binding("cy@x.example", "editor", "acme").Named("cy").Obj(),
 		},
 	}
 	in.Organizations[0].Namespace, in.Roles[0].Namespace = "p", "p"

@@ -34,7 +34,7 @@ func convergedWire(tb testing.TB) (bindings, invitations [][]byte) {
 		}}
 	}
 	for i := range in.Bindings {
-		b := &in.Bindings[i]
+		b := in.Bindings[i]
 		b.TypeMeta = metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: "RoleBinding"}
 		stamp(&b.ObjectMeta, i)
 		if res, ok := p.Binding(b.Name); ok {
@@ -50,7 +50,7 @@ func convergedWire(tb testing.TB) (bindings, invitations [][]byte) {
 		bindings = append(bindings, raw)
 	}
 	for i := range in.Invitations {
-		inv := &in.Invitations[i]
+		inv := in.Invitations[i]
 		inv.TypeMeta = metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: "UserInvitation"}
 		stamp(&inv.ObjectMeta, len(in.Bindings)+i)
 		if res, ok := p.Invitation(inv.Name); ok {

@@ -77,24 +77,20 @@ func (c *compileCache) compile(in permissions.Input, now time.Time) *permissions
 // hashed one by one and summed, so the cache's listing order does not matter.
 func fingerprintOf(in permissions.Input) fingerprint {
 	var f fingerprinter
-	for i := range in.Organizations {
-		o := &in.Organizations[i]
+	for _, o := range in.Organizations {
 		f.head("Organization", o.Name, string(o.UID), o.Generation)
 		f.sum()
 	}
-	for i := range in.Trees {
-		t := &in.Trees[i]
+	for _, t := range in.Trees {
 		f.head("PermissionTree", t.Name, string(t.UID), t.Generation)
 		f.sum()
 	}
-	for i := range in.Roles {
-		r := &in.Roles[i]
+	for _, r := range in.Roles {
 		f.head("Role", r.Name, string(r.UID), r.Generation)
 		f.bool(r.DeletionTimestamp != nil)
 		f.sum()
 	}
-	for i := range in.Bindings {
-		b := &in.Bindings[i]
+	for _, b := range in.Bindings {
 		f.head("RoleBinding", b.Name, string(b.UID), b.Generation)
 		for _, ref := range b.OwnerReferences {
 			f.string(ref.APIVersion)
@@ -103,8 +99,7 @@ func fingerprintOf(in permissions.Input) fingerprint {
 		}
 		f.sum()
 	}
-	for i := range in.Invitations {
-		inv := &in.Invitations[i]
+	for _, inv := range in.Invitations {
 		f.head("UserInvitation", inv.Name, string(inv.UID), inv.Generation)
 		f.int(inv.CreationTimestamp.Unix())
 		f.string(string(inv.Status.Phase))

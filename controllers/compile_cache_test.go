@@ -23,10 +23,10 @@ func fingerprintInput() permissions.Input {
 		o.SetGeneration(int64(i + 1))
 	}
 	return permissions.Input{
-		Organizations: []v1alpha1.Organization{*org},
-		Roles:         []v1alpha1.Role{*role},
-		Bindings:      []v1alpha1.RoleBinding{*b1, *b2},
-		Invitations:   []v1alpha1.UserInvitation{*inv},
+		Organizations: []*v1alpha1.Organization{org},
+		Roles:         []*v1alpha1.Role{role},
+		Bindings:      []*v1alpha1.RoleBinding{b1, b2},
+		Invitations:   []*v1alpha1.UserInvitation{inv},
 	}
 }
 
@@ -74,7 +74,7 @@ func TestCompileCacheReusesOnlyWhileResultsHold(t *testing.T) {
 	now := expiry.Add(-time.Hour)
 
 	first := cache.compile(in, now)
-	if again := cache.compile(fingerprintInput2(in), now.Add(time.Minute)); again != first {
+	if again := cache.compile(copyOfInput(in), now.Add(time.Minute)); again != first {
 		t.Error("same input before the next change: compiled again")
 	}
 	if earlier := cache.compile(in, now.Add(-time.Minute)); earlier == first {
@@ -83,13 +83,13 @@ func TestCompileCacheReusesOnlyWhileResultsHold(t *testing.T) {
 	if after := cache.compile(in, expiry); after == first {
 		t.Error("at the binding's expiry the platform compiled before it was reused")
 	}
-	changed := fingerprintInput2(in)
+	changed := copyOfInput(in)
 	changed.Roles[0].Generation++
 	if other := cache.compile(changed, now); other == first {
 		t.Error("a changed input reused the platform of the old one")
 	}
 	for i := range 8 {
-		more := fingerprintInput2(in)
+		more := copyOfInput(in)
 		more.Organizations[0].Generation = int64(100 + i)
 		cache.compile(more, now)
 	}
@@ -98,13 +98,21 @@ func TestCompileCacheReusesOnlyWhileResultsHold(t *testing.T) {
 	}
 }
 
-// fingerprintInput2 copies in's lists so a test can change one without the other.
-func fingerprintInput2(in permissions.Input) permissions.Input {
+// copyOfInput deep-copies in's objects, so a test can change one input without the other.
+func copyOfInput(in permissions.Input) permissions.Input {
 	return permissions.Input{
-		Organizations: append([]v1alpha1.Organization(nil), in.Organizations...),
-		Trees:         append([]v1alpha1.PermissionTree(nil), in.Trees...),
-		Roles:         append([]v1alpha1.Role(nil), in.Roles...),
-		Bindings:      append([]v1alpha1.RoleBinding(nil), in.Bindings...),
-		Invitations:   append([]v1alpha1.UserInvitation(nil), in.Invitations...),
+		Organizations: deepCopies(in.Organizations),
+		Trees:         deepCopies(in.Trees),
+		Roles:         deepCopies(in.Roles),
+		Bindings:      deepCopies(in.Bindings),
+		Invitations:   deepCopies(in.Invitations),
 	}
+}
+
+func deepCopies[T interface{ DeepCopy() T }](objs []T) []T {
+	out := make([]T, len(objs))
+	for i, o := range objs {
+		out[i] = o.DeepCopy()
+	}
+	return out
 }

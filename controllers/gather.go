@@ -3,11 +3,13 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
+	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
@@ -18,11 +20,14 @@ import (
 // gathers the smallest input its results depend on (controllers/permissions/doc.go says
 // which).
 //
-// The objects gathered are the cache's own, not copies (client.UnsafeDisableDeepCopy,
-// or straight from the informers' indexers): a reconcile of a large platform would
-// otherwise copy every binding it reads. Neither
-// the engine, which only reads its input, nor the reconcilers modify them; a reconciler
-// modifies only the object it got for itself.
+// The objects gathered are the cache's own, not copies: bindings, invitations and every
+// namespace-wide list come straight from the informers' indexers as pointers, and the
+// few Gets and Lists that go through the reader use client.UnsafeDisableDeepCopy. A
+// reconcile of a large platform would otherwise copy every binding it reads, and a
+// compiled platform in the compile cache would keep the copies. Neither the engine,
+// which only reads its input, nor the reconcilers modify them; a reconciler modifies
+// only the object it got for itself, and an informer replaces an object on an update
+// rather than modifying it, so a platform compiled from the old one stays consistent.
 type gatherer struct {
 	reader    client.Reader
 	informers *Informers    // the cache's informers; without them, look-ups go through reader
@@ -97,13 +102,13 @@ func (g gatherer) forOrganization(ctx context.Context, ns, name string) (permiss
 
 // ancestry returns the organization (when it exists) and its ancestors, nearest first,
 // stopping at a missing parent or where a parent cycle closes.
-func (g gatherer) ancestry(ctx context.Context, ns, name string) ([]v1alpha1.Organization, error) {
-	var chain []v1alpha1.Organization
+func (g gatherer) ancestry(ctx context.Context, ns, name string) ([]*v1alpha1.Organization, error) {
+	var chain []*v1alpha1.Organization
 	seen := map[string]bool{}
 	for next := name; next != "" && !seen[next]; {
 		seen[next] = true
-		var org v1alpha1.Organization
-		err := g.reader.Get(ctx, types.NamespacedName{Namespace: ns, Name: next}, &org, noCopy)
+		org := &v1alpha1.Organization{}
+		err := g.reader.Get(ctx, types.NamespacedName{Namespace: ns, Name: next}, org, noCopy)
 		if apierrors.IsNotFound(err) {
 			break
 		}
@@ -150,11 +155,11 @@ func (g gatherer) invitationsInto(ctx context.Context, ns, field, key string, in
 	return nil
 }
 
-// sortedValues returns the objects m points to, ordered by key.
-func sortedValues[T any](m map[string]*T) []T {
-	out := make([]T, 0, len(m))
+// sortedValues returns the objects m points to, ordered by key. They are not copied.
+func sortedValues[T any](m map[string]*T) []*T {
+	out := make([]*T, 0, len(m))
 	for _, k := range sortedKeys(m) {
-		out = append(out, *m[k])
+		out = append(out, m[k])
 	}
 	return out
 }
@@ -168,16 +173,57 @@ func (g gatherer) forTrees(ctx context.Context, ns string) (permissions.Input, e
 	return in, err
 }
 
-func (g gatherer) rolesAndTrees(ctx context.Context, ns string) ([]v1alpha1.Role, []v1alpha1.PermissionTree, error) {
-	var roles v1alpha1.RoleList
-	if err := g.reader.List(ctx, &roles, client.InNamespace(ns), noCopy); err != nil {
-		return nil, nil, fmt.Errorf("list Roles in %s: %w", ns, err)
+func (g gatherer) rolesAndTrees(ctx context.Context, ns string) ([]*v1alpha1.Role, []*v1alpha1.PermissionTree, error) {
+	roles, err := listed(ctx, g, ns, func(l *v1alpha1.RoleList) []v1alpha1.Role { return l.Items })
+	if err != nil {
+		return nil, nil, err
 	}
-	var trees v1alpha1.PermissionTreeList
-	if err := g.reader.List(ctx, &trees, client.InNamespace(ns), noCopy); err != nil {
-		return nil, nil, fmt.Errorf("list PermissionTrees in %s: %w", ns, err)
+	trees, err := listed(ctx, g, ns, func(l *v1alpha1.PermissionTreeList) []v1alpha1.PermissionTree { return l.Items })
+	if err != nil {
+		return nil, nil, err
 	}
-	return roles.Items, trees.Items, nil
+	return roles, trees, nil
+}
+
+// listed returns every object of type T in ns. They are the cache's own, read straight
+// from the namespace index of its informers when those are recorded: a List, even
+// without deep copies, copies every object into its Items, which for the bindings of a
+// whole namespace is tens of megabytes. Without recorded informers it lists through
+// reader, and items says where the list type L keeps its objects.
+func listed[T any, PT interface {
+	*T
+	client.Object
+}, L any, PL interface {
+	*L
+	client.ObjectList
+}](ctx context.Context, g gatherer, ns string, items func(*L) []T) ([]PT, error) {
+	if ix := g.informers.indexers(reflect.TypeFor[PT]()); len(ix) > 0 {
+		var out []PT
+		for _, indexer := range ix {
+			objs, err := indexer.ByIndex(toolscache.NamespaceIndex, ns)
+			if err != nil {
+				return nil, fmt.Errorf("look up %T objects in %s: %w", PT(nil), ns, err)
+			}
+			for _, o := range objs {
+				obj, ok := o.(PT)
+				if !ok {
+					return nil, fmt.Errorf("look up %T objects in %s: the cache holds a %T", PT(nil), ns, o)
+				}
+				out = append(out, obj)
+			}
+		}
+		return out, nil
+	}
+	list := PL(new(L))
+	if err := g.reader.List(ctx, list, client.InNamespace(ns), noCopy); err != nil {
+		return nil, fmt.Errorf("list %T in %s: %w", list, ns, err)
+	}
+	objs := items(list)
+	out := make([]PT, len(objs))
+	for i := range objs {
+		out[i] = &objs[i]
+	}
+	return out, nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -4,16 +4,20 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	. "github.com/onsi/gomega"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/orgaccess/orgaccess/controllers/permissions"
+	"github.com/orgaccess/orgaccess/test/builders"
 	"github.com/orgaccess/orgaccess/test/platformgen"
 )
 
@@ -52,21 +56,44 @@ func newInputReader(in permissions.Input) *inputReader {
 		}
 	}
 	for i := range in.Organizations {
-		add(&in.Organizations[i])
+		add(in.Organizations[i])
 	}
 	for i := range in.Trees {
-		add(&in.Trees[i])
+		add(in.Trees[i])
 	}
 	for i := range in.Roles {
-		add(&in.Roles[i])
+		add(in.Roles[i])
 	}
 	for i := range in.Bindings {
-		add(&in.Bindings[i])
+		add(in.Bindings[i])
 	}
 	for i := range in.Invitations {
-		add(&in.Invitations[i])
+		add(in.Invitations[i])
 	}
 	return r
+}
+
+// indexedInformers records, for every kind of in, an indexer holding its objects with
+// the indexes the manager's cache keeps: by namespace and by every field index.
+func indexedInformers(tb testing.TB, in permissions.Input) *Informers {
+	tb.Helper()
+	informers := NewInformers()
+	for kind, objs := range inputObjects(in) {
+		indexers := toolscache.Indexers{toolscache.NamespaceIndex: toolscache.MetaNamespaceIndexFunc}
+		for _, ix := range fieldIndexes {
+			if reflect.TypeOf(ix.obj) == reflect.TypeOf(objs[0]) {
+				indexers[fieldIndexName(ix.field)] = perNamespace(ix.extract)
+			}
+		}
+		indexer := toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, indexers)
+		for _, o := range objs {
+			if err := indexer.Add(o); err != nil {
+				tb.Fatalf("index %s %s: %v", kind, o.GetName(), err)
+			}
+		}
+		informers.byType[reflect.TypeOf(objs[0])] = []toolscache.Indexer{indexer}
+	}
+	return informers
 }
 
 func (r *inputReader) Get(_ context.Context, key client.ObjectKey, obj client.Object, _ ...client.GetOption) error {
@@ -104,10 +131,16 @@ func (r *inputReader) List(_ context.Context, list client.ObjectList, opts ...cl
 // invitations, equal those compiled from the whole platform.
 func TestGatheredSubsetsGiveTheWholePlatformsResults(t *testing.T) {
 	c, in := generatedPlatform(t)
+	t.Run("through the client", func(t *testing.T) { checkGatheredSubsets(t, gatherer{reader: c}, in) })
+	t.Run("from the informers", func(t *testing.T) {
+		checkGatheredSubsets(t, gatherer{reader: c, informers: indexedInformers(t, in)}, in)
+	})
+}
+
+func checkGatheredSubsets(t *testing.T, g gatherer, in permissions.Input) {
 	ctx := context.Background()
 	now := platformgen.Now()
 	whole := permissions.Compile(in, now)
-	g := gatherer{reader: c}
 	ns := in.Organizations[0].Namespace
 
 	bindingsOf := map[string][]string{}
@@ -193,15 +226,16 @@ func compare[R any](t *testing.T, what string, whole, subset func(string) (R, bo
 }
 
 // BenchmarkReconcileSubset measures what a binding's or invitation's reconcile spends
-// outside the API server: gathering its organization's subset from the cache, and
-// compiling it (fresh, and through the compile cache).
+// outside the API server: gathering its organization's subset from the cache (from
+// informers' indexers, as the manager's gathers read them), and compiling it (fresh, and
+// through the compile cache).
 func BenchmarkReconcileSubset(b *testing.B) {
 	c, in := generatedPlatform(b)
 	ctx := context.Background()
 	ns := in.Organizations[0].Namespace
 	org := string(in.Bindings[len(in.Bindings)/2].Spec.OrganizationRef.Name)
 	now := platformgen.Now()
-	g := gatherer{reader: c, compiled: newCompileCache(16)}
+	g := gatherer{reader: c, informers: indexedInformers(b, in), compiled: newCompileCache(16)}
 	b.Run("gather", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := g.forOrganization(ctx, ns, org); err != nil {
@@ -235,4 +269,84 @@ func BenchmarkReconcileSubset(b *testing.B) {
 			}
 		}
 	})
+}
+
+// A namespace-wide gather (the role snapshot's: every binding of the namespace) reads
+// the informers' own objects rather than a List's copies of them, and finds the same
+// objects a List through the client finds, in its namespace only.
+func TestNamespaceGatherReadsTheCachesOwnObjects(t *testing.T) {
+	ns, other := newPlatform(t), newPlatform(t)
+	for _, n := range []string{ns, other} {
+		seedPlatform(t, n)
+		create(t, n,
+			builders.Tree("catalog", "sales").Obj(),
+			builders.Binding("dora@acme.example", "customer", "acme").Named("dora-customer").Obj(),
+			builders.Invitation("erin@acme.example", "acme", "customer").Obj(),
+		)
+	}
+	ctx := context.Background()
+	eventually(t, func(g Gomega) {
+		direct, err := gatherer{reader: cached, informers: cachedInformers}.forNamespace(ctx, ns)
+		g.Expect(err).NotTo(HaveOccurred())
+		listed, err := gatherer{reader: cached}.forNamespace(ctx, ns)
+		g.Expect(err).NotTo(HaveOccurred())
+
+		want := inputObjects(listed)
+		for _, kind := range []string{"Organization", "PermissionTree", "Role", "RoleBinding", "UserInvitation"} {
+			g.Expect(want).To(HaveKeyWithValue(kind, Not(BeEmpty())), "no %s listed", kind)
+		}
+		got := inputObjects(direct)
+		g.Expect(objectKeys(got)).To(Equal(objectKeys(want)))
+		for kind, objs := range got {
+			for _, o := range objs {
+				stored := storedObject(g, o)
+				g.Expect(o).To(BeIdenticalTo(stored), "%s %s is a copy of the cache's object", kind, o.GetName())
+				g.Expect(o.GetNamespace()).To(Equal(ns))
+			}
+		}
+	})
+}
+
+// inputObjects is in's objects by kind.
+func inputObjects(in permissions.Input) map[string][]client.Object {
+	out := map[string][]client.Object{}
+	for _, o := range in.Organizations {
+		out["Organization"] = append(out["Organization"], o)
+	}
+	for _, o := range in.Trees {
+		out["PermissionTree"] = append(out["PermissionTree"], o)
+	}
+	for _, o := range in.Roles {
+		out["Role"] = append(out["Role"], o)
+	}
+	for _, o := range in.Bindings {
+		out["RoleBinding"] = append(out["RoleBinding"], o)
+	}
+	for _, o := range in.Invitations {
+		out["UserInvitation"] = append(out["UserInvitation"], o)
+	}
+	return out
+}
+
+// objectKeys is "Kind namespace/name" of every object, sorted.
+func objectKeys(byKind map[string][]client.Object) []string {
+	var keys []string
+	for kind, objs := range byKind {
+		for _, o := range objs {
+			keys = append(keys, kind+" "+o.GetNamespace()+"/"+o.GetName())
+		}
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// storedObject is the object the manager's informers hold under o's key.
+func storedObject(g Gomega, o client.Object) any {
+	for _, indexer := range cachedInformers.indexers(reflect.TypeOf(o)) {
+		if stored, ok, err := indexer.GetByKey(o.GetNamespace() + "/" + o.GetName()); err == nil && ok {
+			return stored
+		}
+	}
+	g.Expect(o).To(BeNil(), "the informers hold no %T %s/%s", o, o.GetNamespace(), o.GetName())
+	return nil
 }

@@ -236,7 +236,7 @@ func TestRoleMapEnqueuesEveryDocumentListingItsHolders(t *testing.T) {
 		t.Fatal("no document lists a role")
 	}
 	for i := range in.Roles {
-		role := &in.Roles[i]
+		role := in.Roles[i]
 		enqueued := map[string]bool{}
 		for _, req := range rel.organizationsForRole(context.Background(), role) {
 			enqueued[req.Name] = true
@@ -254,33 +254,33 @@ func TestRoleMapEnqueuesEveryDocumentListingItsHolders(t *testing.T) {
 // a role that includes it; nothing a grant of another role reaches.
 func TestRoleMapEnqueuesWhatEachGrantReaches(t *testing.T) {
 	in := permissions.Input{
-		Organizations: []v1alpha1.Organization{
-			*builders.Distributor("north").Obj(),
-			*builders.Seller("s1").Under("north").Obj(),
-			*builders.Customer("c1").Under("s1").Obj(),
-			*builders.Customer("c2").Under("s1").Obj(),
-			*builders.Seller("s2").Under("north").Obj(),
-			*builders.Customer("c3").Under("s2").Obj(),
-			*builders.Customer("c4").Under("s2").Obj(),
-			*builders.Unit("u4").Under("c4").Obj(),
+		Organizations: []*v1alpha1.Organization{
+			builders.Distributor("north").Obj(),
+			builders.Seller("s1").Under("north").Obj(),
+			builders.Customer("c1").Under("s1").Obj(),
+			builders.Customer("c2").Under("s1").Obj(),
+			builders.Seller("s2").Under("north").Obj(),
+			builders.Customer("c3").Under("s2").Obj(),
+			builders.Customer("c4").Under("s2").Obj(),
+			builders.Unit("u4").Under("c4").Obj(),
 		},
-		Roles: []v1alpha1.Role{
-			*builders.Role("editor").Permissions("sales").Obj(),
-			*builders.Role("lead").Includes("editor").Obj(),
-			*builders.Role("other").Permissions("reports").Obj(),
+		Roles: []*v1alpha1.Role{
+			builders.Role("editor").Permissions("sales").Obj(),
+			builders.Role("lead").Includes("editor").Obj(),
+			builders.Role("other").Permissions("reports").Obj(),
 		},
-		Bindings: []v1alpha1.RoleBinding{
-			*builders.Binding("ann@x.example", "editor", "s1").Obj(),
-			*builders.Binding("bob@x.example", "lead", "s2").ThisOrganizationOnly().Obj(),
-			*builders.Binding("dan@x.example", "other", "north").Obj(),
+		Bindings: []*v1alpha1.RoleBinding{
+			builders.Binding("ann@x.example", "editor", "s1").Obj(),
+			builders.Binding("bob@x.example", "lead", "s2").ThisOrganizationOnly().Obj(),
+			builders.Binding("dan@x.example", "other", "north").Obj(),
 		},
-		Invitations: []v1alpha1.UserInvitation{*builders.Invitation("cat@x.example", "c4", "editor").Obj()},
+		Invitations: []*v1alpha1.UserInvitation{builders.Invitation("cat@x.example", "c4", "editor").Obj()},
 	}
 	inNamespace("p", &in)
 	rel := relations{reader: newInputReader(in)}
 
 	var got []string
-	for _, req := range rel.organizationsForRole(context.Background(), &in.Roles[0]) {
+	for _, req := range rel.organizationsForRole(context.Background(), in.Roles[0]) {
 		got = append(got, req.Name)
 	}
 	if want := []string{"c1", "c2", "c4", "s1", "s2", "u4"}; !slices.Equal(got, want) {
@@ -297,7 +297,7 @@ func BenchmarkRoleEditMapping(b *testing.B) {
 	var widest *v1alpha1.Role
 	for i := range in.Roles {
 		if widest == nil || len(listing[in.Roles[i].Name]) > len(listing[widest.Name]) {
-			widest = &in.Roles[i]
+			widest = in.Roles[i]
 		}
 	}
 	for b.Loop() {

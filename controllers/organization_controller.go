@@ -159,20 +159,20 @@ func (r *OrganizationReconciler) writeStatus(ctx context.Context, org *v1alpha1.
 func (r *OrganizationReconciler) observePublish(in permissions.Input, changed time.Time, observed bool) {
 	if !observed {
 		var objs []metav1.Object
-		for i := range in.Organizations {
-			objs = append(objs, &in.Organizations[i])
+		for _, o := range in.Organizations {
+			objs = append(objs, o)
 		}
-		for i := range in.Roles {
-			objs = append(objs, &in.Roles[i])
+		for _, o := range in.Roles {
+			objs = append(objs, o)
 		}
-		for i := range in.Trees {
-			objs = append(objs, &in.Trees[i])
+		for _, o := range in.Trees {
+			objs = append(objs, o)
 		}
-		for i := range in.Bindings {
-			objs = append(objs, &in.Bindings[i])
+		for _, o := range in.Bindings {
+			objs = append(objs, o)
 		}
-		for i := range in.Invitations {
-			objs = append(objs, &in.Invitations[i])
+		for _, o := range in.Invitations {
+			objs = append(objs, o)
 		}
 		if changed = newestChange(objs...); changed.IsZero() {
 			return

@@ -213,20 +213,14 @@ func (g gatherer) forNamespace(ctx context.Context, ns string) (permissions.Inpu
 	if in.Roles, in.Trees, err = g.rolesAndTrees(ctx, ns); err != nil {
 		return in, err
 	}
-	var orgs v1alpha1.OrganizationList
-	if err := g.reader.List(ctx, &orgs, client.InNamespace(ns), noCopy); err != nil {
-		return in, fmt.Errorf("list Organizations in %s: %w", ns, err)
+	if in.Organizations, err = listed(ctx, g, ns, func(l *v1alpha1.OrganizationList) []v1alpha1.Organization { return l.Items }); err != nil {
+		return in, err
 	}
-	var bindings v1alpha1.RoleBindingList
-	if err := g.reader.List(ctx, &bindings, client.InNamespace(ns), noCopy); err != nil {
-		return in, fmt.Errorf("list RoleBindings in %s: %w", ns, err)
+	if in.Bindings, err = listed(ctx, g, ns, func(l *v1alpha1.RoleBindingList) []v1alpha1.RoleBinding { return l.Items }); err != nil {
+		return in, err
 	}
-	var invitations v1alpha1.UserInvitationList
-	if err := g.reader.List(ctx, &invitations, client.InNamespace(ns), noCopy); err != nil {
-		return in, fmt.Errorf("list UserInvitations in %s: %w", ns, err)
-	}
-	in.Organizations, in.Bindings, in.Invitations = orgs.Items, bindings.Items, invitations.Items
-	return in, nil
+	in.Invitations, err = listed(ctx, g, ns, func(l *v1alpha1.UserInvitationList) []v1alpha1.UserInvitation { return l.Items })
+	return in, err
 }
 
 // bumping wraps an event handler so that every event it receives bumps its object's

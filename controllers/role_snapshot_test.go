@@ -18,14 +18,14 @@ import (
 // A binding expires at expires and a deprecated role is removed at removeAfter.
 func snapshotPlatform(expires, removeAfter time.Time) (*permissions.Input, *roleSnapshots) {
 	in := &permissions.Input{
-		Organizations: []v1alpha1.Organization{*builders.Customer("acme").Obj()},
-		Roles: []v1alpha1.Role{
-			*builders.Role("editor").Permissions("sales").Obj(),
-			*builders.Role("viewer").Permissions("reports").Obj(),
-			*builders.Role("legacy").Permissions("old").Deprecated("", removeAfter).Obj(),
+		Organizations: []*v1alpha1.Organization{builders.Customer("acme").Obj()},
+		Roles: []*v1alpha1.Role{
+			builders.Role("editor").Permissions("sales").Obj(),
+			builders.Role("viewer").Permissions("reports").Obj(),
+			builders.Role("legacy").Permissions("old").Deprecated("", removeAfter).Obj(),
 		},
-		Bindings: []v1alpha1.RoleBinding{
-			*builders.Binding("ann@x.example", "editor", "acme").ExpiresAt(expires).Obj(),
+		Bindings: []*v1alpha1.RoleBinding{
+			builders.Binding("ann@x.example", "editor", "acme").ExpiresAt(expires).Obj(),
 		},
 	}
 	inNamespace("p", in)

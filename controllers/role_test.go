@@ -8,7 +8,6 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
 	"github.com/orgaccess/orgaccess/controllers/permissions"
@@ -160,23 +159,9 @@ func TestRoleStatusConditionsDoNotFlap(t *testing.T) {
 // compiledShards is org's document as the engine compiles it from every object now in
 // ns (read from the API server): what the operator publishes once it has converged.
 func compiledShards(g Gomega, ns, org string) [][]byte {
-	var (
-		orgs        v1alpha1.OrganizationList
-		trees       v1alpha1.PermissionTreeList
-		roles       v1alpha1.RoleList
-		bindings    v1alpha1.RoleBindingList
-		invitations v1alpha1.UserInvitationList
-	)
-	for _, list := range []client.ObjectList{&orgs, &trees, &roles, &bindings, &invitations} {
-		g.ExpectWithOffset(1, k8s.List(context.Background(), list, client.InNamespace(ns))).To(Succeed())
-	}
-	platform := permissions.Compile(permissions.Input{
-		Organizations: orgs.Items,
-		Trees:         trees.Items,
-		Roles:         roles.Items,
-		Bindings:      bindings.Items,
-		Invitations:   invitations.Items,
-	}, testClock.Now())
+	in, err := gatherer{reader: k8s}.forNamespace(context.Background(), ns)
+	g.ExpectWithOffset(1, err).NotTo(HaveOccurred())
+	platform := permissions.Compile(in, testClock.Now())
 	doc, ok := platform.Document(org)
 	g.ExpectWithOffset(1, ok).To(BeTrue(), "no document compiled for %s", org)
 	return doc.Shards

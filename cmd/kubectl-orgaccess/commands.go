@@ -73,7 +73,8 @@ func gather(ctx context.Context, c client.Client, namespace string) (permissions
 			return in, fmt.Errorf("list %T in %s: %w", l, namespace, err)
 		}
 	}
-	in.Organizations, in.Trees, in.Roles, in.Bindings, in.Invitations = orgs.Items, trees.Items, roles.Items, rbs.Items, invs.Items
+	in.Organizations, in.Trees, in.Roles = permissions.Pointers(orgs.Items), permissions.Pointers(trees.Items), permissions.Pointers(roles.Items)
+	in.Bindings, in.Invitations = permissions.Pointers(rbs.Items), permissions.Pointers(invs.Items)
 	return in, nil
 }
 

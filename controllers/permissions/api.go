@@ -7,13 +7,29 @@ import (
 )
 
 // Input is what the engine reads: the objects of one platform, or the subset one
-// organization depends on (see the package documentation). Order does not matter.
+// organization depends on (see the package documentation). Order does not matter, and
+// nil entries are skipped.
+//
+// The engine holds on to the objects, never copying or modifying them: a Platform
+// compiled from an Input reads them for as long as it is in use, so the caller must not
+// modify them meanwhile. Controllers pass the informer cache's own objects, which the
+// cache replaces rather than modifies.
 type Input struct {
-	Organizations []v1alpha1.Organization
-	Trees         []v1alpha1.PermissionTree
-	Roles         []v1alpha1.Role
-	Bindings      []v1alpha1.RoleBinding
-	Invitations   []v1alpha1.UserInvitation
+	Organizations []*v1alpha1.Organization
+	Trees         []*v1alpha1.PermissionTree
+	Roles         []*v1alpha1.Role
+	Bindings      []*v1alpha1.RoleBinding
+	Invitations   []*v1alpha1.UserInvitation
+}
+
+// Pointers returns pointers to the elements of items, for building an Input from the
+// Items of API lists. The elements are not copied.
+func Pointers[T any](items []T) []*T {
+	out := make([]*T, len(items))
+	for i := range items {
+		out[i] = &items[i]
+	}
+	return out
 }
 
 // Condition is a status condition the engine decided for an object. Controllers turn it

@@ -116,7 +116,7 @@ func fuzzPlatform(s *byteSource) permissions.Input {
 		}
 		o.Spec.Owner = v1alpha1.Email(s.name("u", 4))
 		o.Spec.DefaultRoles = []v1alpha1.RoleName{v1alpha1.RoleName(s.name("r", 6))}
-		in.Organizations = append(in.Organizations, o)
+		in.Organizations = append(in.Organizations, &o)
 	}
 	for range s.below(3) {
 		t := v1alpha1.PermissionTree{ObjectMeta: meta(s.name("t", 3))}
@@ -127,7 +127,7 @@ func fuzzPlatform(s *byteSource) permissions.Input {
 			}
 			t.Spec.Permissions = append(t.Spec.Permissions, perm)
 		}
-		in.Trees = append(in.Trees, t)
+		in.Trees = append(in.Trees, &t)
 	}
 	for range s.below(7) {
 		r := v1alpha1.Role{ObjectMeta: meta(s.name("r", 6))}
@@ -158,7 +158,7 @@ func fuzzPlatform(s *byteSource) permissions.Input {
 				RemoveAfter: metav1.NewTime(epoch.Add(time.Duration(s.below(5)-2) * time.Hour)),
 			}
 		}
-		in.Roles = append(in.Roles, r)
+		in.Roles = append(in.Roles, &r)
 	}
 	for range s.below(6) {
 		inv := v1alpha1.UserInvitation{ObjectMeta: meta(s.name("i", 6))}
@@ -184,7 +184,7 @@ func fuzzPlatform(s *byteSource) permissions.Input {
 			inv.Status.GrantedRoles = []string{s.name("r", 7)}
 			inv.Status.GrantedBy = string(inv.Spec.InvitedBy)
 		}
-		in.Invitations = append(in.Invitations, inv)
+		in.Invitations = append(in.Invitations, &inv)
 	}
 	for range s.below(10) {
 		b := v1alpha1.RoleBinding{ObjectMeta: meta(s.name("b", 10))}
@@ -199,7 +199,7 @@ func fuzzPlatform(s *byteSource) permissions.Input {
 		if s.below(3) == 0 {
 			b.OwnerReferences = []metav1.OwnerReference{{APIVersion: v1alpha1.GroupVersion.String(), Kind: "UserInvitation", Name: s.name("i", 7)}}
 		}
-		in.Bindings = append(in.Bindings, b)
+		in.Bindings = append(in.Bindings, &b)
 	}
 	return in
 }

@@ -52,7 +52,7 @@ func platform(objs ...any) permissions.Input {
 func placed[T any, P interface {
 	*T
 	metav1.Object
-}](obj P) T {
+}](obj P) P {
 	m := meta(obj.GetName())
 	if obj.GetNamespace() == "" {
 		obj.SetNamespace(m.Namespace)
@@ -63,7 +63,7 @@ func placed[T any, P interface {
 	if created := obj.GetCreationTimestamp(); created.IsZero() {
 		obj.SetCreationTimestamp(m.CreationTimestamp)
 	}
-	return *obj
+	return obj
 }
 
 // held is what a user holds in one organization's document.

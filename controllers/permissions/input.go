@@ -10,8 +10,10 @@ import (
 // document, byte for byte, as compiling everything.
 func InputFor(in Input, org string) Input {
 	orgs := map[string]*v1alpha1.Organization{}
-	for i := range in.Organizations {
-		orgs[in.Organizations[i].Name] = &in.Organizations[i]
+	for _, o := range in.Organizations {
+		if o != nil {
+			orgs[o.Name] = o
+		}
 	}
 	included := map[string]bool{} // organizations in the subset, or looked for
 	var out Input
@@ -23,7 +25,7 @@ func InputFor(in Input, org string) Input {
 			if !ok {
 				return
 			}
-			out.Organizations = append(out.Organizations, *o)
+			out.Organizations = append(out.Organizations, o)
 			if o.Spec.ParentRef == nil {
 				return
 			}
@@ -37,19 +39,19 @@ func InputFor(in Input, org string) Input {
 	}
 	// A custom role is Ready only while its organization exists.
 	for _, r := range in.Roles {
-		if r.Spec.OrganizationRef != nil {
+		if r != nil && r.Spec.OrganizationRef != nil {
 			addChain(string(r.Spec.OrganizationRef.Name))
 		}
 	}
 	// The users who appear: bound or invited in the organization or an ancestor.
 	users := map[v1alpha1.Email]bool{}
 	for _, b := range in.Bindings {
-		if chain[string(b.Spec.OrganizationRef.Name)] {
+		if b != nil && chain[string(b.Spec.OrganizationRef.Name)] {
 			users[b.Spec.Subject.Email] = true
 		}
 	}
 	for _, inv := range in.Invitations {
-		if chain[string(inv.Spec.OrganizationRef.Name)] {
+		if inv != nil && chain[string(inv.Spec.OrganizationRef.Name)] {
 			users[inv.Spec.Email] = true
 		}
 	}
@@ -60,7 +62,7 @@ func InputFor(in Input, org string) Input {
 	for changed := true; changed; {
 		changed = false
 		for _, inv := range in.Invitations {
-			if !users[inv.Spec.Email] {
+			if inv == nil || !users[inv.Spec.Email] {
 				continue
 			}
 			if !included[string(inv.Spec.OrganizationRef.Name)] {
@@ -74,12 +76,12 @@ func InputFor(in Input, org string) Input {
 		}
 	}
 	for _, b := range in.Bindings {
-		if users[b.Spec.Subject.Email] {
+		if b != nil && users[b.Spec.Subject.Email] {
 			out.Bindings = append(out.Bindings, b)
 		}
 	}
 	for _, inv := range in.Invitations {
-		if users[inv.Spec.Email] {
+		if inv != nil && users[inv.Spec.Email] {
 			out.Invitations = append(out.Invitations, inv)
 		}
 	}

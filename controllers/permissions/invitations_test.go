@@ -260,8 +260,8 @@ func outputsAfterStatusEdits(t *testing.T, in permissions.Input) string {
 	changed := in
 	changed.Invitations = slices.Clone(in.Invitations)
 	for i := range changed.Invitations {
+		changed.Invitations[i] = changed.Invitations[i].DeepCopy()
 		st := &changed.Invitations[i].Status
-		*st = *st.DeepCopy()
 		switch st.Phase {
 		case v1alpha1.UserPhaseActive:
 			st.Phase = v1alpha1.UserPhaseBlocked

@@ -56,30 +56,19 @@ func Compile(in Input, now time.Time) *Platform {
 	return p
 }
 
-// uniqueByName returns pointers to the objects sorted by name, keeping one object per
-// name (a namespace cannot hold two; given them anyway, the engine keeps the first in
-// input order rather than fail).
-func uniqueByName[T any](objs []T, name func(*T) string) []*T {
-	type named struct {
-		name string
-		i    int
-	}
-	keys := make([]named, len(objs))
-	for i := range objs {
-		keys[i] = named{name(&objs[i]), i}
-	}
-	slices.SortFunc(keys, func(a, b named) int {
-		if c := strings.Compare(a.name, b.name); c != 0 {
-			return c
+// uniqueByName returns the objects sorted by name, keeping one object per name (a
+// namespace cannot hold two; given them anyway, the engine keeps the first in input
+// order rather than fail) and skipping nil entries. The objects are not copied.
+func uniqueByName[T any](objs []*T, name func(*T) string) []*T {
+	out := make([]*T, 0, len(objs))
+	for _, o := range objs {
+		if o != nil {
+			out = append(out, o)
 		}
-		return a.i - b.i
-	})
-	keys = slices.CompactFunc(keys, func(a, b named) bool { return a.name == b.name })
-	out := make([]*T, len(keys))
-	for k, key := range keys {
-		out[k] = &objs[key.i]
 	}
-	return out
+	// A stable sort keeps same-named objects in input order, so compacting keeps the first.
+	slices.SortStableFunc(out, func(a, b *T) int { return strings.Compare(name(a), name(b)) })
+	return slices.CompactFunc(out, func(a, b *T) bool { return name(a) == name(b) })
 }
 
 // Organizations returns the names of every organization, sorted.

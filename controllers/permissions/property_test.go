@@ -28,7 +28,7 @@ func TestEngineAgreesWithReference(t *testing.T) {
 			}
 		}
 		for i := range in.Bindings {
-			b := &in.Bindings[i]
+			b := in.Bindings[i]
 			if got, want := must(t, p.Binding, b.Name).Ready, ref.grants(b); got != want {
 				t.Fatalf("seed %d: binding %s Ready %v, reference %v (%+v)\n%s", seed, b.Name, got, want, must(t, p.Binding, b.Name).Conditions, describe(in))
 			}
@@ -108,7 +108,7 @@ func randomPlatform(rng *rand.Rand) permissions.Input {
 		if chance(3) {
 			o.Spec.DefaultRoles = []v1alpha1.RoleName{"r0"}
 		}
-		in.Organizations = append(in.Organizations, o)
+		in.Organizations = append(in.Organizations, &o)
 	}
 
 	paths := []string{"a", "a/x", "a/y", "a/x/deep", "b", "b/x", "c", "c/y"}
@@ -125,7 +125,7 @@ func randomPlatform(rng *rand.Rand) permissions.Input {
 				}
 				t.Spec.Permissions = append(t.Spec.Permissions, perm)
 			}
-			in.Trees = append(in.Trees, t)
+			in.Trees = append(in.Trees, &t)
 		}
 	}
 
@@ -158,7 +158,7 @@ func randomPlatform(rng *rand.Rand) permissions.Input {
 			}
 			r.Spec.Deprecation = d
 		}
-		in.Roles = append(in.Roles, r)
+		in.Roles = append(in.Roles, &r)
 	}
 
 	for k := range rng.IntN(5) {
@@ -184,7 +184,7 @@ func randomPlatform(rng *rand.Rand) permissions.Input {
 			}
 			inv.Status.GrantedBy = string(inv.Spec.InvitedBy)
 		}
-		in.Invitations = append(in.Invitations, inv)
+		in.Invitations = append(in.Invitations, &inv)
 	}
 
 	for k := range rng.IntN(14) {
@@ -209,7 +209,7 @@ func randomPlatform(rng *rand.Rand) permissions.Input {
 			}
 			b.OwnerReferences = []metav1.OwnerReference{{APIVersion: v1alpha1.GroupVersion.String(), Kind: "UserInvitation", Name: name}}
 		}
-		in.Bindings = append(in.Bindings, b)
+		in.Bindings = append(in.Bindings, &b)
 	}
 	return in
 }
@@ -260,12 +260,14 @@ func TestAffectedOrganizationsCoverEveryChange(t *testing.T) {
 			changes = append(changes, change{permissions.ObjectRef{Kind: "UserInvitation", Name: inv.Name}, after})
 			blocked := in
 			blocked.Invitations = slices.Clone(in.Invitations)
+			blocked.Invitations[i] = inv.DeepCopy()
 			blocked.Invitations[i].Spec.Blocked = !inv.Spec.Blocked
 			changes = append(changes, change{permissions.ObjectRef{Kind: "UserInvitation", Name: inv.Name}, blocked})
 		}
 		for i, o := range in.Organizations {
 			owner := in
 			owner.Organizations = slices.Clone(in.Organizations)
+			owner.Organizations[i] = o.DeepCopy()
 			owner.Organizations[i].Spec.Owner = "a@x.example"
 			changes = append(changes, change{permissions.ObjectRef{Kind: "Organization", Name: o.Name}, owner})
 		}

@@ -37,13 +37,13 @@ type refUser struct {
 func newReference(in permissions.Input, now time.Time) *reference {
 	r := &reference{in: in, now: now, orgs: map[string]*v1alpha1.Organization{}, roles: map[string]*v1alpha1.Role{}, paths: map[string][]string{}}
 	for i := range in.Organizations {
-		r.orgs[in.Organizations[i].Name] = &in.Organizations[i]
+		r.orgs[in.Organizations[i].Name] = in.Organizations[i]
 	}
 	for i := range in.Roles {
-		r.roles[in.Roles[i].Name] = &in.Roles[i]
+		r.roles[in.Roles[i].Name] = in.Roles[i]
 	}
 	trees := slices.Clone(in.Trees)
-	slices.SortFunc(trees, func(a, b v1alpha1.PermissionTree) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(trees, func(a, b *v1alpha1.PermissionTree) int { return strings.Compare(a.Name, b.Name) })
 	for _, t := range trees {
 		r.tree = true
 		for _, p := range t.Spec.Permissions {
@@ -288,7 +288,7 @@ func (r *reference) blocked(email string) bool {
 func (r *reference) invitation(name string) *v1alpha1.UserInvitation {
 	for i := range r.in.Invitations {
 		if r.in.Invitations[i].Name == name {
-			return &r.in.Invitations[i]
+			return r.in.Invitations[i]
 		}
 	}
 	return nil
@@ -365,7 +365,7 @@ func (r *reference) delegates(inviter, org string, roles []string) bool {
 	}
 	grant, feats, assign, any := map[string]bool{}, map[string]bool{}, map[string]bool{}, false
 	for i := range r.in.Bindings {
-		b := &r.in.Bindings[i]
+		b := r.in.Bindings[i]
 		if string(b.Spec.Subject.Email) != inviter || !r.reaches(b, org) || !r.grants(b) {
 			continue
 		}
@@ -431,14 +431,14 @@ func (r *reference) decidePhases() {
 		case inv.Spec.Blocked:
 			r.phase[inv.Name] = v1alpha1.UserPhaseBlocked
 		case inv.Spec.AcceptedAt != nil && (inv.Status.Phase == v1alpha1.UserPhaseActive || inv.Status.Phase == v1alpha1.UserPhaseBlocked) &&
-			slices.Equal(granted, r.invitedRoles(&inv)) && inv.Status.GrantedBy == string(inv.Spec.InvitedBy):
+			slices.Equal(granted, r.invitedRoles(inv)) && inv.Status.GrantedBy == string(inv.Spec.InvitedBy):
 			r.phase[inv.Name] = v1alpha1.UserPhaseActive
 		}
 	}
 	for changed := true; changed; {
 		changed = false
 		for i := range r.in.Invitations {
-			inv := &r.in.Invitations[i]
+			inv := r.in.Invitations[i]
 			if r.phase[inv.Name] == "" && inv.Spec.AcceptedAt != nil && r.judge(inv) {
 				r.phase[inv.Name] = v1alpha1.UserPhaseActive
 				changed = true
@@ -446,7 +446,7 @@ func (r *reference) decidePhases() {
 		}
 	}
 	for i := range r.in.Invitations {
-		inv := &r.in.Invitations[i]
+		inv := r.in.Invitations[i]
 		if r.phase[inv.Name] != "" {
 			continue
 		}
@@ -475,7 +475,7 @@ func (r *reference) status(email, org string) v1alpha1.UserPhase {
 		}
 	}
 	for _, b := range r.in.Bindings {
-		if _, owned := bindingOwner(&b); string(b.Spec.Subject.Email) == email && !owned {
+		if _, owned := bindingOwner(b); string(b.Spec.Subject.Email) == email && !owned {
 			return v1alpha1.UserPhaseActive
 		}
 	}
@@ -499,7 +499,7 @@ func (r *reference) status(email, org string) v1alpha1.UserPhase {
 func (r *reference) document(org string) map[string]refUser {
 	emails := map[string]bool{}
 	for i := range r.in.Bindings {
-		b := &r.in.Bindings[i]
+		b := r.in.Bindings[i]
 		if owner, owned := bindingOwner(b); owned && r.invitation(owner) == nil {
 			continue
 		}
@@ -519,7 +519,7 @@ func (r *reference) document(org string) map[string]refUser {
 		if u.status == v1alpha1.UserPhaseActive {
 			perms, feats := map[string]bool{}, map[string]bool{}
 			for i := range r.in.Bindings {
-				b := &r.in.Bindings[i]
+				b := r.in.Bindings[i]
 				if string(b.Spec.Subject.Email) != email || !r.reaches(b, org) || !r.grants(b) {
 					continue
 				}

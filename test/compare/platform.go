@@ -126,7 +126,7 @@ func NewPlatform(size platformgen.Size, seed int64) (*Platform, error) {
 // the orgaccess engine itself (a one-organization platform binding a copy of the role
 // stripped of includes and restrictions), so no second implementation of wildcards,
 // implications and the tree is written here.
-func roleGrants(in permissions.Input, role v1alpha1.Role, now time.Time) (RoleGrants, error) {
+func roleGrants(in permissions.Input, role *v1alpha1.Role, now time.Time) (RoleGrants, error) {
 	if d := role.Spec.Deprecation; d != nil && !now.Before(d.RemoveAfter.Time) {
 		// Past removeAfter a binding grants the replacement's closure, or nothing.
 		if d.Replacement == "" {
@@ -144,12 +144,12 @@ func roleGrants(in permissions.Input, role v1alpha1.Role, now time.Time) (RoleGr
 	const org, user = "probe-org", "probe@probe.example"
 	probe := permissions.Input{
 		Trees: in.Trees,
-		Roles: []v1alpha1.Role{*own},
-		Organizations: []v1alpha1.Organization{{
+		Roles: []*v1alpha1.Role{own},
+		Organizations: []*v1alpha1.Organization{{
 			ObjectMeta: own.ObjectMeta,
 			Spec:       v1alpha1.OrganizationSpec{Type: v1alpha1.OrganizationTypeCustomer},
 		}},
-		Bindings: []v1alpha1.RoleBinding{{
+		Bindings: []*v1alpha1.RoleBinding{{
 			ObjectMeta: own.ObjectMeta,
 			Spec: v1alpha1.RoleBindingSpec{
 				Subject:         v1alpha1.Subject{Email: user},

@@ -141,7 +141,7 @@ func (g *generator) tree() {
 	}
 	for _, t := range trees {
 		if len(t.Spec.Permissions) > 0 {
-			g.in.Trees = append(g.in.Trees, *t)
+			g.in.Trees = append(g.in.Trees, t)
 		}
 	}
 }
@@ -175,7 +175,7 @@ func (g *generator) organizations() {
 		if o.typ == v1alpha1.OrganizationTypeCustomer {
 			org.Spec.DefaultRoles = []v1alpha1.RoleName{"customer"}
 		}
-		g.in.Organizations = append(g.in.Organizations, org)
+		g.in.Organizations = append(g.in.Organizations, &org)
 	}
 }
 
@@ -299,7 +299,7 @@ func (g *generator) roles() {
 		if r.deprecation != nil && (r.deprecation.Replacement == "" || kept[string(r.deprecation.Replacement)]) {
 			role.Spec.Deprecation = r.deprecation
 		}
-		g.in.Roles = append(g.in.Roles, role)
+		g.in.Roles = append(g.in.Roles, &role)
 		g.classify(r)
 	}
 	g.custom = map[string]string{}
@@ -313,7 +313,7 @@ func (g *generator) roles() {
 		if kept["team-member"] {
 			role.Spec.Includes = []v1alpha1.RoleName{"team-member"}
 		}
-		g.in.Roles = append(g.in.Roles, role)
+		g.in.Roles = append(g.in.Roles, &role)
 		g.custom[org] = name
 	}
 }
@@ -508,7 +508,7 @@ func (g *generator) writeInvitation(name string, u *user, roles []string) {
 		inv.Spec.AcceptedAt = &accepted
 		inv.Status.Phase = v1alpha1.UserPhaseRejected
 	}
-	g.in.Invitations = append(g.in.Invitations, inv)
+	g.in.Invitations = append(g.in.Invitations, &inv)
 }
 
 func (g *generator) writeBinding(email, role string, o orgInfo, invitation string) {
@@ -537,7 +537,7 @@ func (g *generator) writeBinding(email, role string, o orgInfo, invitation strin
 			UID: uid(invitation), Controller: ptr(true), BlockOwnerDeletion: ptr(true),
 		}}
 	}
-	g.in.Bindings = append(g.in.Bindings, b)
+	g.in.Bindings = append(g.in.Bindings, &b)
 }
 
 // meta is an object's metadata, created age before Now.

@@ -19,7 +19,7 @@ import (
 
 // parallel runs fn on every item with at most workers at a time and returns the first
 // error.
-func parallel[T any](ctx context.Context, workers int, items []T, fn func(context.Context, *T) error) error {
+func parallel[T any](ctx context.Context, workers int, items []T, fn func(context.Context, T) error) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var next atomic.Int64
@@ -31,7 +31,7 @@ func parallel[T any](ctx context.Context, workers int, items []T, fn func(contex
 				if i >= len(items) || ctx.Err() != nil {
 					return
 				}
-				if err := fn(ctx, &items[i]); err != nil {
+				if err := fn(ctx, items[i]); err != nil {
 					cancel(err)
 					return
 				}
@@ -160,8 +160,8 @@ func readPlatform(ctx context.Context, c client.Client) (permissions.Input, erro
 			return in, fmt.Errorf("list %T: %w", list, err)
 		}
 	}
-	in.Trees, in.Roles, in.Organizations = trees.Items, roles.Items, orgs.Items
-	in.Invitations, in.Bindings = invitations.Items, bindings.Items
+	in.Trees, in.Roles, in.Organizations = permissions.Pointers(trees.Items), permissions.Pointers(roles.Items), permissions.Pointers(orgs.Items)
+	in.Invitations, in.Bindings = permissions.Pointers(invitations.Items), permissions.Pointers(bindings.Items)
 	return in, nil
 }
 
@@ -183,7 +183,7 @@ func ownBindingsAsController(in *permissions.Input, now time.Time) {
 	for _, inv := range in.Invitations {
 		res, _ := p.Invitation(inv.Name)
 		for _, d := range res.Bindings {
-			kept = append(kept, v1alpha1.RoleBinding{
+			kept = append(kept, &v1alpha1.RoleBinding{
 				ObjectMeta: metav1.ObjectMeta{
 					Name: d.Name, Namespace: inv.Namespace,
 					Labels: map[string]string{v1alpha1.InvitationLabel: inv.Name},

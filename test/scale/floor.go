@@ -51,7 +51,7 @@ func measureFloor(ctx context.Context, cfg *rest.Config, exp expectation, limits
 		items = append(items, item{name, doc})
 	}
 	start := time.Now()
-	err = parallel(ctx, limits.workers, items, func(ctx context.Context, it *item) error {
+	err = parallel(ctx, limits.workers, items, func(ctx context.Context, it item) error {
 		cm := it.doc.configMap(it.name, floorNamespace)
 		if _, err := cs.CoreV1().ConfigMaps(floorNamespace).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
 			return fmt.Errorf("floor: create ConfigMap %s: %w", it.name, err)

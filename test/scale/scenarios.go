@@ -61,16 +61,15 @@ func addBinding(in *permissions.Input, _ expectation) (string, func(context.Cont
 	if org == "" || role == "" {
 		return "", nil, fmt.Errorf("no customer or unrestricted role to bind")
 	}
-	b := v1alpha1.RoleBinding{}
+	b := &v1alpha1.RoleBinding{}
 	b.Name, b.Namespace = "scale-added-binding", platformgen.Namespace
 	b.Spec.Subject.Email = v1alpha1.Email("scale-added@" + org + ".example")
 	b.Spec.RoleRef.Name = v1alpha1.ObjectName(role)
 	b.Spec.OrganizationRef.Name = v1alpha1.ObjectName(org)
 	b.Spec.Inheritance = v1alpha1.InheritanceSubtree
 	in.Bindings = append(in.Bindings, b)
-	obj := &in.Bindings[len(in.Bindings)-1]
 	return fmt.Sprintf("RoleBinding %s: %s holds %s in %s", b.Name, b.Spec.Subject.Email, role, org),
-		func(ctx context.Context, c client.Client) error { return c.Create(ctx, obj) }, nil
+		func(ctx context.Context, c client.Client) error { return c.Create(ctx, b) }, nil
 }
 
 // editRole grants one more permission to the role listed in the most documents (one
@@ -88,7 +87,7 @@ func editRole(in *permissions.Input, exp expectation) (string, func(context.Cont
 	if best < 0 {
 		return "", nil, fmt.Errorf("no role to edit")
 	}
-	role := &in.Roles[best]
+	role := in.Roles[best]
 	before := role.DeepCopy()
 	var added v1alpha1.PermissionPattern
 	for _, t := range in.Trees {
@@ -124,7 +123,7 @@ func reparentSeller(in *permissions.Input, _ expectation) (string, func(context.
 	if best < 0 {
 		return "", nil, fmt.Errorf("no seller under a distributor")
 	}
-	seller := &in.Organizations[best]
+	seller := in.Organizations[best]
 	before := seller.DeepCopy()
 	from := seller.Spec.ParentRef.Name
 	seller.Spec.ParentRef = nil
@@ -153,7 +152,7 @@ func blockUser(in *permissions.Input, exp expectation) (string, func(context.Con
 	if best < 0 {
 		return "", nil, fmt.Errorf("no active seller-level invitation")
 	}
-	inv := &in.Invitations[best]
+	inv := in.Invitations[best]
 	before := inv.DeepCopy()
 	inv.Spec.Blocked = true
 	return fmt.Sprintf("UserInvitation %s: %s (in %d documents) blocked", inv.Name, inv.Spec.Email, reach(best)),
