@@ -51,6 +51,10 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	// An organization's subset is compiled once for its publisher and the reconcilers of
 	// its bindings and invitations.
 	subsets := gatherer{reader: c, informers: opts.Informers, compiled: newCompileCache(compileCacheSize)}
+	// Role statuses compile the whole namespace once per snapshot, and tree statuses
+	// their trees and roles: no compiled platform is shared, but they read the cache's
+	// own objects too (a List of every binding copies each of them).
+	namespaces := gatherer{reader: c, informers: opts.Informers}
 	recorder := mgr.GetEventRecorder(EventReporter)
 	controllerOpts := controller.Options{
 		MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
@@ -63,9 +67,9 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		setup func(ctrl.Manager, controller.Options) error
 	}{
 		{"Organization", newOrganizationReconciler(c, mgr.GetAPIReader(), clk, subsets, backlog).SetupWithManager},
-		{"Role", newRoleReconciler(c, clk, gatherer{reader: c}, backlog, recorder).SetupWithManager},
+		{"Role", newRoleReconciler(c, clk, namespaces, backlog, recorder).SetupWithManager},
 		{"RoleBinding", newRoleBindingReconciler(c, clk, subsets, backlog).SetupWithManager},
-		{"PermissionTree", newPermissionTreeReconciler(c, clk, gatherer{reader: c}).SetupWithManager},
+		{"PermissionTree", newPermissionTreeReconciler(c, clk, namespaces).SetupWithManager},
 		{"UserInvitation", newUserInvitationReconciler(c, clk, subsets, backlog, recorder).SetupWithManager},
 	}
 	for _, r := range reconcilers {
