@@ -8,6 +8,7 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -174,56 +175,63 @@ func (g gatherer) forTrees(ctx context.Context, ns string) (permissions.Input, e
 }
 
 func (g gatherer) rolesAndTrees(ctx context.Context, ns string) ([]*v1alpha1.Role, []*v1alpha1.PermissionTree, error) {
-	roles, err := listed(ctx, g, ns, func(l *v1alpha1.RoleList) []v1alpha1.Role { return l.Items })
+	roles, err := listed[*v1alpha1.Role](ctx, g, ns, &v1alpha1.RoleList{})
 	if err != nil {
 		return nil, nil, err
 	}
-	trees, err := listed(ctx, g, ns, func(l *v1alpha1.PermissionTreeList) []v1alpha1.PermissionTree { return l.Items })
+	trees, err := listed[*v1alpha1.PermissionTree](ctx, g, ns, &v1alpha1.PermissionTreeList{})
 	if err != nil {
 		return nil, nil, err
 	}
 	return roles, trees, nil
 }
 
-// listed returns every object of type T in ns. They are the cache's own, read straight
+// listed returns every object of type PT in ns. They are the cache's own, read straight
 // from the namespace index of its informers when those are recorded: a List, even
 // without deep copies, copies every object into its Items, which for the bindings of a
-// whole namespace is tens of megabytes. Without recorded informers it lists through
-// reader, and items says where the list type L keeps its objects.
-func listed[T any, PT interface {
-	*T
-	client.Object
-}, L any, PL interface {
-	*L
-	client.ObjectList
-}](ctx context.Context, g gatherer, ns string, items func(*L) []T) ([]PT, error) {
+// whole namespace is tens of megabytes. Without recorded informers it lists into list
+// through reader.
+func listed[PT client.Object](ctx context.Context, g gatherer, ns string, list client.ObjectList) ([]PT, error) {
+	var out []PT
 	if ix := g.informers.indexers(reflect.TypeFor[PT]()); len(ix) > 0 {
-		var out []PT
-		for _, indexer := range ix {
-			objs, err := indexer.ByIndex(toolscache.NamespaceIndex, ns)
-			if err != nil {
-				return nil, fmt.Errorf("look up %T objects in %s: %w", PT(nil), ns, err)
-			}
-			for _, o := range objs {
-				obj, ok := o.(PT)
-				if !ok {
-					return nil, fmt.Errorf("look up %T objects in %s: the cache holds a %T", PT(nil), ns, o)
-				}
-				out = append(out, obj)
-			}
-		}
-		return out, nil
+		err := eachIndexed(ix, toolscache.NamespaceIndex, ns, func(obj PT) { out = append(out, obj) })
+		return out, err
 	}
-	list := PL(new(L))
 	if err := g.reader.List(ctx, list, client.InNamespace(ns), noCopy); err != nil {
 		return nil, fmt.Errorf("list %T in %s: %w", list, ns, err)
 	}
-	objs := items(list)
-	out := make([]PT, len(objs))
-	for i := range objs {
-		out[i] = &objs[i]
+	// ExtractList points into the list's Items rather than copying them.
+	items, err := meta.ExtractList(list)
+	if err != nil {
+		return nil, fmt.Errorf("list %T in %s: %w", list, ns, err)
+	}
+	for _, item := range items {
+		obj, ok := item.(PT)
+		if !ok {
+			return nil, fmt.Errorf("list %T in %s: it holds a %T", list, ns, item)
+		}
+		out = append(out, obj)
 	}
 	return out, nil
+}
+
+// eachObject calls each with every object of in, kind by kind.
+func eachObject(in permissions.Input, each func(client.Object)) {
+	for _, o := range in.Organizations {
+		each(o)
+	}
+	for _, o := range in.Trees {
+		each(o)
+	}
+	for _, o := range in.Roles {
+		each(o)
+	}
+	for _, o := range in.Bindings {
+		each(o)
+	}
+	for _, o := range in.Invitations {
+		each(o)
+	}
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -55,21 +55,7 @@ func newInputReader(in permissions.Input) *inputReader {
 			}
 		}
 	}
-	for i := range in.Organizations {
-		add(in.Organizations[i])
-	}
-	for i := range in.Trees {
-		add(in.Trees[i])
-	}
-	for i := range in.Roles {
-		add(in.Roles[i])
-	}
-	for i := range in.Bindings {
-		add(in.Bindings[i])
-	}
-	for i := range in.Invitations {
-		add(in.Invitations[i])
-	}
+	eachObject(in, add)
 	return r
 }
 
@@ -310,21 +296,10 @@ func TestNamespaceGatherReadsTheCachesOwnObjects(t *testing.T) {
 // inputObjects is in's objects by kind.
 func inputObjects(in permissions.Input) map[string][]client.Object {
 	out := map[string][]client.Object{}
-	for _, o := range in.Organizations {
-		out["Organization"] = append(out["Organization"], o)
-	}
-	for _, o := range in.Trees {
-		out["PermissionTree"] = append(out["PermissionTree"], o)
-	}
-	for _, o := range in.Roles {
-		out["Role"] = append(out["Role"], o)
-	}
-	for _, o := range in.Bindings {
-		out["RoleBinding"] = append(out["RoleBinding"], o)
-	}
-	for _, o := range in.Invitations {
-		out["UserInvitation"] = append(out["UserInvitation"], o)
-	}
+	eachObject(in, func(o client.Object) {
+		kind := reflect.TypeOf(o).Elem().Name()
+		out[kind] = append(out[kind], o)
+	})
 	return out
 }
 

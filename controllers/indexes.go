@@ -207,18 +207,26 @@ func indexedInto[T any, PT interface {
 	if ns == "" {
 		return errNoNamespace(field, key)
 	}
-	// A cache of several namespaces has an informer per namespace; only ns's holds the key.
+	return eachIndexed(indexers, fieldIndexName(field), indexKey(ns, key), func(obj PT) {
+		into[obj.GetName()] = obj
+	})
+}
+
+// eachIndexed calls each with every object whose index holds key in the indexers of
+// one type's informers. A cache of several namespaces has an informer per namespace,
+// and only the object's namespace's holds it.
+func eachIndexed[PT client.Object](indexers []toolscache.Indexer, index, key string, each func(PT)) error {
 	for _, indexer := range indexers {
-		objs, err := indexer.ByIndex(fieldIndexName(field), indexKey(ns, key))
+		objs, err := indexer.ByIndex(index, key)
 		if err != nil {
-			return fmt.Errorf("look up %s=%s in %s: %w", field, key, ns, err)
+			return fmt.Errorf("look up %s=%s: %w", index, key, err)
 		}
 		for _, o := range objs {
 			obj, ok := o.(PT)
 			if !ok {
-				return fmt.Errorf("look up %s=%s in %s: the cache holds a %T", field, key, ns, o)
+				return fmt.Errorf("look up %s=%s: the cache holds a %T", index, key, o)
 			}
-			into[obj.GetName()] = obj
+			each(obj)
 		}
 	}
 	return nil

@@ -159,21 +159,7 @@ func (r *OrganizationReconciler) writeStatus(ctx context.Context, org *v1alpha1.
 func (r *OrganizationReconciler) observePublish(in permissions.Input, changed time.Time, observed bool) {
 	if !observed {
 		var objs []metav1.Object
-		for _, o := range in.Organizations {
-			objs = append(objs, o)
-		}
-		for _, o := range in.Roles {
-			objs = append(objs, o)
-		}
-		for _, o := range in.Trees {
-			objs = append(objs, o)
-		}
-		for _, o := range in.Bindings {
-			objs = append(objs, o)
-		}
-		for _, o := range in.Invitations {
-			objs = append(objs, o)
-		}
+		eachObject(in, func(o client.Object) { objs = append(objs, o) })
 		if changed = newestChange(objs...); changed.IsZero() {
 			return
 		}

@@ -213,13 +213,13 @@ func (g gatherer) forNamespace(ctx context.Context, ns string) (permissions.Inpu
 	if in.Roles, in.Trees, err = g.rolesAndTrees(ctx, ns); err != nil {
 		return in, err
 	}
-	if in.Organizations, err = listed(ctx, g, ns, func(l *v1alpha1.OrganizationList) []v1alpha1.Organization { return l.Items }); err != nil {
+	if in.Organizations, err = listed[*v1alpha1.Organization](ctx, g, ns, &v1alpha1.OrganizationList{}); err != nil {
 		return in, err
 	}
-	if in.Bindings, err = listed(ctx, g, ns, func(l *v1alpha1.RoleBindingList) []v1alpha1.RoleBinding { return l.Items }); err != nil {
+	if in.Bindings, err = listed[*v1alpha1.RoleBinding](ctx, g, ns, &v1alpha1.RoleBindingList{}); err != nil {
 		return in, err
 	}
-	in.Invitations, err = listed(ctx, g, ns, func(l *v1alpha1.UserInvitationList) []v1alpha1.UserInvitation { return l.Items })
+	in.Invitations, err = listed[*v1alpha1.UserInvitation](ctx, g, ns, &v1alpha1.UserInvitationList{})
 	return in, err
 }
 
