@@ -37,11 +37,11 @@ func newCompileCache(limit int) *compileCache {
 	return &compileCache{entries: map[fingerprint]compiled{}, limit: limit}
 }
 
-// compile returns permissions.Compile(in, now), reusing a platform compiled for the same
+// compile returns compiler.Compile(in, now), reusing a platform compiled for the same
 // input at an earlier instant whose results still hold at now. A nil cache compiles.
-func (c *compileCache) compile(in permissions.Input, now time.Time) *permissions.Platform {
+func (c *compileCache) compile(in permissions.Input, now time.Time, compiler *permissions.Compiler) *permissions.Platform {
 	if c == nil {
-		return permissions.Compile(in, now)
+		return compiler.Compile(in, now)
 	}
 	key := fingerprintOf(in)
 	c.mu.Lock()
@@ -51,7 +51,7 @@ func (c *compileCache) compile(in permissions.Input, now time.Time) *permissions
 		return e.platform
 	}
 
-	p := permissions.Compile(in, now)
+	p := compiler.Compile(in, now)
 	e = compiled{platform: p, at: now}
 	if next, ok := p.NextChange(); ok {
 		e.validUntil = next

@@ -73,25 +73,25 @@ func TestCompileCacheReusesOnlyWhileResultsHold(t *testing.T) {
 	cache := newCompileCache(4)
 	now := expiry.Add(-time.Hour)
 
-	first := cache.compile(in, now)
-	if again := cache.compile(copyOfInput(in), now.Add(time.Minute)); again != first {
+	first := cache.compile(in, now, nil)
+	if again := cache.compile(copyOfInput(in), now.Add(time.Minute), nil); again != first {
 		t.Error("same input before the next change: compiled again")
 	}
-	if earlier := cache.compile(in, now.Add(-time.Minute)); earlier == first {
+	if earlier := cache.compile(in, now.Add(-time.Minute), nil); earlier == first {
 		t.Error("an instant before the compile reused it")
 	}
-	if after := cache.compile(in, expiry); after == first {
+	if after := cache.compile(in, expiry, nil); after == first {
 		t.Error("at the binding's expiry the platform compiled before it was reused")
 	}
 	changed := copyOfInput(in)
 	changed.Roles[0].Generation++
-	if other := cache.compile(changed, now); other == first {
+	if other := cache.compile(changed, now, nil); other == first {
 		t.Error("a changed input reused the platform of the old one")
 	}
 	for i := range 8 {
 		more := copyOfInput(in)
 		more.Organizations[0].Generation = int64(100 + i)
-		cache.compile(more, now)
+		cache.compile(more, now, nil)
 	}
 	if len(cache.entries) > 4 || len(cache.order) > 4 {
 		t.Errorf("cache holds %d entries, limit 4", len(cache.entries))

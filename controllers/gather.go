@@ -31,17 +31,18 @@ import (
 // rather than modifying it, so a platform compiled from the old one stays consistent.
 type gatherer struct {
 	reader    client.Reader
-	informers *Informers    // the cache's informers; without them, look-ups go through reader
-	compiled  *compileCache // shared by every reconciler; nil compiles every time
+	informers *Informers            // the cache's informers; without them, look-ups go through reader
+	compiler  *permissions.Compiler // shares compiled trees and roles between compiles; nil shares nothing
+	compiled  *compileCache         // shared by every reconciler; nil compiles every time
 }
 
 // noCopy reads the cache's objects without copying them (see gatherer).
 var noCopy = client.UnsafeDisableDeepCopy
 
 // compile compiles in at now, reusing a platform compiled for the same input when its
-// results still hold.
+// results still hold, and otherwise the trees and roles compiled for an earlier input.
 func (g gatherer) compile(in permissions.Input, now time.Time) *permissions.Platform {
-	return g.compiled.compile(in, now)
+	return g.compiled.compile(in, now, g.compiler)
 }
 
 // forOrganization gathers what one organization's results depend on, and with it every

@@ -119,7 +119,9 @@ func TestGatheredSubsetsGiveTheWholePlatformsResults(t *testing.T) {
 	c, in := generatedPlatform(t)
 	t.Run("through the client", func(t *testing.T) { checkGatheredSubsets(t, gatherer{reader: c}, in) })
 	t.Run("from the informers", func(t *testing.T) {
-		checkGatheredSubsets(t, gatherer{reader: c, informers: indexedInformers(t, in)}, in)
+		// As the manager gathers and compiles: every subset shares one catalog.
+		g := gatherer{reader: c, informers: indexedInformers(t, in), compiler: permissions.NewCompiler(1)}
+		checkGatheredSubsets(t, g, in)
 	})
 }
 
@@ -148,7 +150,7 @@ func checkGatheredSubsets(t *testing.T, g gatherer, in permissions.Input) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := permissions.Compile(subset, now)
+		p := g.compile(subset, now)
 		compare(t, "Organization "+org, whole.Organization, p.Organization, org)
 		wantDoc, _ := whole.Document(org)
 		gotDoc, _ := p.Document(org)
@@ -213,15 +215,16 @@ func compare[R any](t *testing.T, what string, whole, subset func(string) (R, bo
 
 // BenchmarkReconcileSubset measures what a binding's or invitation's reconcile spends
 // outside the API server: gathering its organization's subset from the cache (from
-// informers' indexers, as the manager's gathers read them), and compiling it (fresh, and
-// through the compile cache).
+// informers' indexers, as the manager's gathers read them), and compiling it (fresh;
+// with the trees and roles compiled for an earlier subset, as the manager's Compiler
+// does; and through the compile cache).
 func BenchmarkReconcileSubset(b *testing.B) {
 	c, in := generatedPlatform(b)
 	ctx := context.Background()
 	ns := in.Organizations[0].Namespace
 	org := string(in.Bindings[len(in.Bindings)/2].Spec.OrganizationRef.Name)
 	now := platformgen.Now()
-	g := gatherer{reader: c, informers: indexedInformers(b, in), compiled: newCompileCache(16)}
+	g := gatherer{reader: c, informers: indexedInformers(b, in), compiler: permissions.NewCompiler(1), compiled: newCompileCache(16)}
 	b.Run("gather", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := g.forOrganization(ctx, ns, org); err != nil {
@@ -238,6 +241,11 @@ func BenchmarkReconcileSubset(b *testing.B) {
 	b.Run("compile", func(b *testing.B) {
 		for b.Loop() {
 			permissions.Compile(subset, now)
+		}
+	})
+	b.Run("compile-shared", func(b *testing.B) {
+		for b.Loop() {
+			g.compiler.Compile(subset, now)
 		}
 	})
 	b.Run("compile-cached", func(b *testing.B) {

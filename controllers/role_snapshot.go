@@ -183,7 +183,7 @@ func (s *roleSnapshots) compute(ctx context.Context, n *namespaceRoles, ns strin
 	if err != nil {
 		return err
 	}
-	p := permissions.Compile(in, now)
+	p := s.gather.compile(in, now)
 	roles := make(map[string]permissions.RoleResult, len(in.Roles))
 	for i := range in.Roles {
 		name := in.Roles[i].Name

@@ -167,21 +167,22 @@ func (p *Platform) permissionSetOf(grant bitset) *permissionSet {
 		// Grants that differ only in covered patterns are the same set.
 		grant = p.universe.reduce(grant)
 	}
-	p.cache.mu.RLock()
-	s, ok := p.cache.byGrants[string(grant.key())]
-	p.cache.mu.RUnlock()
+	c := &p.catalog.sets
+	c.mu.RLock()
+	s, ok := c.bySet[string(grant.key())]
+	c.mu.RUnlock()
 	if ok {
 		return s
 	}
 	paths := p.universe.render(grant)
 	s = &permissionSet{id: PermissionSetID(paths), paths: paths, json: encodeStrings(nil, paths)}
-	p.cache.mu.Lock()
-	if existing, ok := p.cache.byGrants[string(grant.key())]; ok {
+	c.mu.Lock()
+	if existing, ok := c.bySet[string(grant.key())]; ok {
 		s = existing
 	} else {
-		p.cache.byGrants[string(grant.key())] = s
+		c.bySet[string(grant.key())] = s
 	}
-	p.cache.mu.Unlock()
+	c.mu.Unlock()
 	return s
 }
 

@@ -92,7 +92,7 @@ func (p *Platform) explainRole(r int32, permission string, chain []string, repla
 // covers reports whether granting pattern grants permission, and through which
 // implications ("x implies y" steps), if any.
 func (p *Platform) covers(pattern, permission string) ([]string, bool) {
-	u := &p.universe
+	u := p.universe
 	if !u.closure {
 		return nil, patternCovers(strings.Split(pattern, "/"), strings.Split(permission, "/"))
 	}

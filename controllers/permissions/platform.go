@@ -15,8 +15,11 @@ import (
 type Platform struct {
 	now time.Time
 
-	universe universe
-	features features
+	// The compiled trees and roles, perhaps shared with other platforms (Compiler), and
+	// its parts, for brevity.
+	catalog  *catalog
+	universe *universe
+	features *features
 	trees    map[string]TreeResult
 
 	orgs      []org
@@ -37,18 +40,21 @@ type Platform struct {
 // Compile builds the platform's indexes. It never fails: every problem of the input
 // becomes a condition on the object at fault.
 func Compile(in Input, now time.Time) *Platform {
-	p := &Platform{now: now}
+	return (*Compiler)(nil).Compile(in, now)
+}
+
+// compile builds a platform of in's organizations, bindings and invitations on the
+// catalog of its trees and roles.
+func compile(in Input, cat *catalog, now time.Time) *Platform {
+	p := &Platform{now: now, catalog: cat, universe: &cat.universe, features: &cat.features, trees: cat.trees, roleIndex: cat.roleIndex}
 	p.cache.init()
 	orgs := uniqueByName(in.Organizations, func(o *v1alpha1.Organization) string { return o.Name })
-	trees := uniqueByName(in.Trees, func(t *v1alpha1.PermissionTree) string { return t.Name })
-	roles := uniqueByName(in.Roles, func(r *v1alpha1.Role) string { return r.Name })
 	bindings := uniqueByName(in.Bindings, func(b *v1alpha1.RoleBinding) string { return b.Name })
 	invites := uniqueByName(in.Invitations, func(i *v1alpha1.UserInvitation) string { return i.Name })
 
 	p.internUsers(orgs, bindings, invites)
-	p.compileTrees(trees, roles)
 	p.compileForest(orgs)
-	p.compileRoles(roles)
+	p.compileRoles()
 	p.compileInvitations(invites)
 	p.compileBindings(bindings)
 	p.decideInvitations()
@@ -147,15 +153,14 @@ func (p *Platform) Invitation(name string) (InvitationResult, bool) {
 	return p.invitationResult(i), true
 }
 
-// renderCache holds rendered permission sets, shared by every document of the platform:
-// the users of a platform hold few distinct combinations of roles.
+// renderCache holds the rendered grants of combinations of roles, shared by every
+// document of the platform: the users of a platform hold few distinct combinations.
+// (The permission sets they render to are the catalog's: setCache.)
 type renderCache struct {
-	mu       sync.RWMutex
-	byRoles  map[string]*grantSet // key: sorted role ids
-	byGrants map[string]*permissionSet
+	mu      sync.RWMutex
+	byRoles map[string]*grantSet // key: sorted role ids
 }
 
 func (c *renderCache) init() {
 	c.byRoles = map[string]*grantSet{}
-	c.byGrants = map[string]*permissionSet{}
 }

@@ -9,25 +9,30 @@ import (
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
 )
 
-// role is one Role, resolved.
+// role is one Role, resolved. The catalog fills the fields that depend on the Roles and
+// PermissionTrees alone; each Platform copies them and fills the rest, sharing the
+// catalog's slices and bitsets, which neither modifies.
 type role struct {
-	name     string
-	spec     *v1alpha1.RoleSpec
-	deleting bool
+	// From the catalog.
+	name        string
+	spec        *v1alpha1.RoleSpec
+	deleting    bool
+	includes    []int32 // included roles that exist
+	own         bitset  // the role's own permissions, expanded
+	ownFeat     bitset
+	types       []v1alpha1.OrganizationType
+	assignable  bitset // roles named in assignableRoles
+	assignAny   bool   // "*" in assignableRoles
+	replacement int32  // -1 none, -2 missing
 
-	includes   []int32 // included roles that exist
-	own        bitset  // the role's own permissions, expanded
-	ownFeat    bitset
-	customOrg  int32 // organizationRef: -1 none, -2 missing
-	types      []v1alpha1.OrganizationType
-	assignable bitset // roles named in assignableRoles
-	assignAny  bool   // "*" in assignableRoles
-
-	removed     bool  // deprecated and now at or past removeAfter
-	replacement int32 // -1 none, -2 missing
-
-	ready    bool
+	// The catalog's problems (missing includes, unknown permissions, include cycles),
+	// then the platform's own.
 	problems []problem
+
+	// The platform's.
+	customOrg int32 // organizationRef: -1 none, -2 missing
+	removed   bool  // deprecated and now at or past removeAfter
+	ready     bool
 
 	// What a binding to the role grants now: the least fixpoint of
 	// grant(r) = own(r) ∪ grant(includes) before removal, grant(replacement) after.
@@ -47,43 +52,43 @@ type features struct {
 	index map[string]int
 }
 
-// compileRoles resolves includes, detects include cycles, expands permissions, and
-// computes what a binding to each role grants now.
-func (p *Platform) compileRoles(roles []*v1alpha1.Role) {
-	p.roles = make([]role, len(roles))
-	p.roleIndex = make(map[string]int32, len(roles))
+// compileRoles resolves includes, detects include cycles and expands each role's own
+// permissions and features: what a role is, whatever organizations, bindings and time
+// it is compiled with.
+func (c *catalog) compileRoles(roles []*v1alpha1.Role) {
+	c.roles = make([]role, len(roles))
+	c.roleIndex = make(map[string]int32, len(roles))
 	var feats []string
 	for i, r := range roles {
-		p.roleIndex[r.Name] = int32(i)
+		c.roleIndex[r.Name] = int32(i)
 		for _, f := range r.Spec.Features {
 			feats = append(feats, string(f))
 		}
 	}
-	p.features.items = sortedUnique(feats)
-	p.features.index = make(map[string]int, len(p.features.items))
-	for i, f := range p.features.items {
-		p.features.index[f] = i
+	c.features.items = sortedUnique(feats)
+	c.features.index = make(map[string]int, len(c.features.items))
+	for i, f := range c.features.items {
+		c.features.index[f] = i
 	}
 
 	n := len(roles)
 	expanded := map[string]expansion{} // roles share patterns
-	own, ownFeat, assignable := newBitsets(n, p.universe.size()), newBitsets(n, len(p.features.items)), newBitsets(n, n)
+	own, ownFeat, assignable := newBitsets(n, c.universe.size()), newBitsets(n, len(c.features.items)), newBitsets(n, n)
 	for i, r := range roles {
-		ro := &p.roles[i]
+		ro := &c.roles[i]
 		*ro = role{
 			name:        r.Name,
 			spec:        &r.Spec,
 			deleting:    r.DeletionTimestamp != nil,
 			own:         own[i],
 			ownFeat:     ownFeat[i],
-			customOrg:   -1,
 			types:       r.Spec.OrganizationTypes,
 			assignable:  assignable[i],
 			replacement: -1,
 		}
 		var missing, unknown []string
 		for _, inc := range r.Spec.Includes {
-			if j, ok := p.roleIndex[string(inc)]; ok {
+			if j, ok := c.roleIndex[string(inc)]; ok {
 				ro.includes = append(ro.includes, j)
 			} else {
 				missing = append(missing, string(inc))
@@ -92,7 +97,7 @@ func (p *Platform) compileRoles(roles []*v1alpha1.Role) {
 		for _, pat := range r.Spec.Permissions {
 			e, ok := expanded[string(pat)]
 			if !ok {
-				e = p.universe.expand(string(pat))
+				e = c.universe.expand(string(pat))
 				expanded[string(pat)] = e
 			}
 			if !e.known {
@@ -101,31 +106,19 @@ func (p *Platform) compileRoles(roles []*v1alpha1.Role) {
 			ro.own.or(e.bits)
 		}
 		for _, f := range r.Spec.Features {
-			ro.ownFeat.set(p.features.index[string(f)])
+			ro.ownFeat.set(c.features.index[string(f)])
 		}
 		for _, a := range r.Spec.AssignableRoles {
 			if a == v1alpha1.AnyRole {
 				ro.assignAny = true
-			} else if j, ok := p.roleIndex[string(a)]; ok {
+			} else if j, ok := c.roleIndex[string(a)]; ok {
 				ro.assignable.set(int(j))
 			}
 		}
-		if ref := r.Spec.OrganizationRef; ref != nil {
-			ro.customOrg = -2
-			if j, ok := p.orgIndex[string(ref.Name)]; ok {
-				ro.customOrg = j
-			} else {
-				ro.problems = append(ro.problems, problem{v1alpha1.ReasonOrganizationNotFound,
-					fmt.Sprintf("organization %s of custom role %s does not exist", ref.Name, r.Name)})
-			}
-		}
-		if d := r.Spec.Deprecation; d != nil {
-			ro.removed = !p.now.Before(d.RemoveAfter.Time)
-			if d.Replacement != "" {
-				ro.replacement = -2
-				if j, ok := p.roleIndex[string(d.Replacement)]; ok {
-					ro.replacement = j
-				}
+		if d := r.Spec.Deprecation; d != nil && d.Replacement != "" {
+			ro.replacement = -2
+			if j, ok := c.roleIndex[string(d.Replacement)]; ok {
+				ro.replacement = j
 			}
 		}
 		if len(missing) > 0 {
@@ -137,15 +130,39 @@ func (p *Platform) compileRoles(roles []*v1alpha1.Role) {
 				fmt.Sprintf("role %s grants %s, which no PermissionTree defines", r.Name, listOf(sortedUnique(unknown)))})
 		}
 	}
-	for _, cycle := range includeCycles(p.roles) {
+	for _, cycle := range includeCycles(c.roles) {
 		names := make([]string, len(cycle))
 		for k, i := range cycle {
-			names[k] = p.roles[i].name
+			names[k] = c.roles[i].name
 		}
 		slices.Sort(names)
 		for _, i := range cycle {
-			p.roles[i].problems = append(p.roles[i].problems, problem{v1alpha1.ReasonIncludeCycle,
-				fmt.Sprintf("role %s is in an include cycle with %s; roles in a cycle grant nothing", p.roles[i].name, listOf(names))})
+			c.roles[i].problems = append(c.roles[i].problems, problem{v1alpha1.ReasonIncludeCycle,
+				fmt.Sprintf("role %s is in an include cycle with %s; roles in a cycle grant nothing", c.roles[i].name, listOf(names))})
+		}
+	}
+}
+
+// compileRoles completes the catalog's roles for this platform: custom roles'
+// organizations, removal at now, readiness, and what a binding to each role grants.
+func (p *Platform) compileRoles() {
+	p.roles = slices.Clone(p.catalog.roles)
+	for i := range p.roles {
+		ro := &p.roles[i]
+		// The platform sorts and adds to its problems: never in the catalog's array.
+		ro.problems = slices.Clone(ro.problems)
+		ro.customOrg = -1
+		if ref := ro.spec.OrganizationRef; ref != nil {
+			ro.customOrg = -2
+			if j, ok := p.orgIndex[string(ref.Name)]; ok {
+				ro.customOrg = j
+			} else {
+				ro.problems = append(ro.problems, problem{v1alpha1.ReasonOrganizationNotFound,
+					fmt.Sprintf("organization %s of custom role %s does not exist", ref.Name, ro.name)})
+			}
+		}
+		if d := ro.spec.Deprecation; d != nil {
+			ro.removed = !p.now.Before(d.RemoveAfter.Time)
 		}
 	}
 	p.resolveReadiness()

@@ -40,9 +40,9 @@ func (u *universe) size() int { return len(u.items) }
 // compileTrees merges the PermissionTrees into the universe, reporting duplicate paths,
 // unknown implications and missing parents on the tree at fault. Without a tree the
 // universe is the patterns that the roles name.
-func (p *Platform) compileTrees(trees []*v1alpha1.PermissionTree, roles []*v1alpha1.Role) {
-	u := &p.universe
-	p.trees = make(map[string]TreeResult, len(trees))
+func (c *catalog) compileTrees(trees []*v1alpha1.PermissionTree, roles []*v1alpha1.Role) {
+	u := &c.universe
+	c.trees = make(map[string]TreeResult, len(trees))
 	if len(trees) == 0 {
 		var patterns []string
 		for _, r := range roles {
@@ -131,7 +131,7 @@ func (p *Platform) compileTrees(trees []*v1alpha1.PermissionTree, roles []*v1alp
 	for ti, t := range trees {
 		ps := problems[ti]
 		slices.SortStableFunc(ps, func(a, b problem) int { return reasonRank(a.reason) - reasonRank(b.reason) })
-		p.trees[t.Name] = TreeResult{
+		c.trees[t.Name] = TreeResult{
 			Paths:      int32(len(t.Spec.Permissions)),
 			Conditions: []Condition{readyCondition(fmt.Sprintf("%d paths", len(t.Spec.Permissions)), ps)},
 		}
