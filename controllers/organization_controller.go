@@ -88,12 +88,12 @@ func (r *OrganizationReconciler) reconcile(ctx context.Context, req ctrl.Request
 	now := r.clock.Now()
 	platform := r.gather.compile(in, now)
 	result, found := platform.Organization(org.Name)
-	document, published := platform.Document(org.Name)
+	shards, published := platform.Shards(org.Name)
 	if !found || !published {
 		return ctrl.Result{}, notCompiled(ctx, r.client, &v1alpha1.Organization{}, "Organization", req)
 	}
 
-	written, publishErr := r.publisher.publish(ctx, org, document.Shards)
+	written, publishErr := r.publisher.publish(ctx, org, shards)
 	if publishErr != nil && transient(publishErr) {
 		return ctrl.Result{}, publishErr // a race with another writer: retry, report nothing
 	}

@@ -82,15 +82,21 @@ func BenchmarkCompile(b *testing.B) {
 	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(len(in.Bindings)), "kept-B/binding")
 }
 
-// BenchmarkDocument renders one customer's document on a compiled platform.
+// BenchmarkDocument renders one customer's document on a compiled platform: the parsed
+// document and its bytes (Document), or the bytes alone, as the publisher does (Shards).
 func BenchmarkDocument(b *testing.B) {
 	p := permissions.Compile(fullPlatform(), platformgen.Now())
-	measure(b, func() { p.Document("customer-42-17") })
+	b.Run("Document", func(b *testing.B) {
+		measure(b, func() { p.Document("customer-42-17") })
+	})
+	b.Run("Shards", func(b *testing.B) {
+		measure(b, func() { p.Shards("customer-42-17") })
+	})
 }
 
 // BenchmarkOrganizationRecompute is what a controller does for one organization after
 // a change: compile the subset of the platform that organization depends on (see the
-// package documentation), then render its document. Compile compiles the trees and
+// package documentation), then render its document's bytes. Compile compiles the trees and
 // roles too; Compiler reuses them from an earlier subset's compile, as the controllers'
 // Compiler does for every organization but the first.
 func BenchmarkOrganizationRecompute(b *testing.B) {
@@ -99,15 +105,15 @@ func BenchmarkOrganizationRecompute(b *testing.B) {
 	b.Run("Compile", func(b *testing.B) {
 		measure(b, func() {
 			p := permissions.Compile(sub, now)
-			p.Document("customer-42-17")
+			p.Shards("customer-42-17")
 		})
 	})
 	b.Run("Compiler", func(b *testing.B) {
 		c := permissions.NewCompiler(1)
-		c.Compile(permissions.InputFor(fullPlatform(), "customer-1-1"), now).Document("customer-1-1")
+		c.Compile(permissions.InputFor(fullPlatform(), "customer-1-1"), now).Shards("customer-1-1")
 		measure(b, func() {
 			p := c.Compile(sub, now)
-			p.Document("customer-42-17")
+			p.Shards("customer-42-17")
 		})
 	})
 }

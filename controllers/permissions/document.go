@@ -224,6 +224,16 @@ func (p *Platform) Document(org string) (PublishedDocument, bool) {
 	return PublishedDocument{Document: doc, Shards: p.encodeShards(o, users)}, true
 }
 
+// Shards returns the bytes Document publishes for org (its PublishedDocument.Shards)
+// without building the parsed document, which a publisher does not read.
+func (p *Platform) Shards(org string) ([][]byte, bool) {
+	o, ok := p.orgIndex[org]
+	if !ok {
+		return nil, false
+	}
+	return p.encodeShards(o, p.orgUsers(o)), true
+}
+
 // encodeShards renders the document's bytes: one document, or, above
 // v1alpha1.MaxDocumentBytes, self-contained shards of consecutive users (sorted by
 // email), each holding the permission sets its users use, numbered from 1, every shard

@@ -16,7 +16,7 @@ import (
 )
 
 // The document's bytes must be exactly encoding/json's, with a trailing newline, on a
-// realistic platform (every phase, closure sets, features).
+// realistic platform (every phase, closure sets, features); Shards gives the same bytes.
 func TestDocumentBytesAreEncodingJSON(t *testing.T) {
 	p := permissions.Compile(platformgen.Generate(platformgen.Small(), 3), platformgen.Now())
 	for _, org := range p.Organizations() {
@@ -32,6 +32,12 @@ func TestDocumentBytesAreEncodingJSON(t *testing.T) {
 		if len(doc.Shards) != 1 || !bytes.Equal(doc.Shards[0], want) {
 			t.Fatalf("Document(%s) bytes differ from encoding/json:\n got %.300s\nwant %.300s", org, doc.Shards[0], want)
 		}
+		if shards, ok := p.Shards(org); !ok || len(shards) != 1 || !bytes.Equal(shards[0], want) {
+			t.Fatalf("Shards(%s) differ from Document's bytes:\n got %.300s\nwant %.300s", org, shards, want)
+		}
+	}
+	if _, ok := p.Shards("no-such-organization"); ok {
+		t.Error("Shards of an unknown organization found")
 	}
 }
 
@@ -117,6 +123,9 @@ func TestDocumentShards(t *testing.T) {
 	doc, _ := p.Document("acme")
 	if len(doc.Shards) < 2 {
 		t.Fatalf("document of %d users in %d shard(s); want it split", len(doc.Document.Users), len(doc.Shards))
+	}
+	if shards, _ := p.Shards("acme"); !slices.EqualFunc(shards, doc.Shards, bytes.Equal) {
+		t.Errorf("Shards gives %d shards that differ from Document's %d", len(shards), len(doc.Shards))
 	}
 	merged := map[string]v1alpha1.DocumentUser{}
 	var decoded []*v1alpha1.AccessDocument
