@@ -55,23 +55,13 @@ func compareResults(in permissions.Input, got, want *permissions.Platform) strin
 			return fmt.Sprintf("document of %s:\n got %.400s\nwant %.400s", name, g.Shards, w.Shards)
 		}
 	}
-	for _, t := range in.Trees {
-		if d := compareResult("PermissionTree", t.Name, got.Tree, want.Tree); d != "" {
-			return d
-		}
-	}
-	for _, r := range in.Roles {
-		if d := compareResult("Role", r.Name, got.Role, want.Role); d != "" {
-			return d
-		}
-	}
-	for _, b := range in.Bindings {
-		if d := compareResult("RoleBinding", b.Name, got.Binding, want.Binding); d != "" {
-			return d
-		}
-	}
-	for _, i := range in.Invitations {
-		if d := compareResult("UserInvitation", i.Name, got.Invitation, want.Invitation); d != "" {
+	for _, d := range []string{
+		compareAll("PermissionTree", in.Trees, got.Tree, want.Tree),
+		compareAll("Role", in.Roles, got.Role, want.Role),
+		compareAll("RoleBinding", in.Bindings, got.Binding, want.Binding),
+		compareAll("UserInvitation", in.Invitations, got.Invitation, want.Invitation),
+	} {
+		if d != "" {
 			return d
 		}
 	}
@@ -79,6 +69,16 @@ func compareResults(in permissions.Input, got, want *permissions.Platform) strin
 	wantNext, wantOK := want.NextChange()
 	if gotOK != wantOK || !gotNext.Equal(wantNext) {
 		return fmt.Sprintf("next change %v %v, want %v %v", gotNext, gotOK, wantNext, wantOK)
+	}
+	return ""
+}
+
+// compareAll describes the first object of objs whose results differ, or returns "".
+func compareAll[O interface{ GetName() string }, R any](kind string, objs []O, got, want func(string) (R, bool)) string {
+	for _, o := range objs {
+		if d := compareResult(kind, o.GetName(), got, want); d != "" {
+			return d
+		}
 	}
 	return ""
 }
