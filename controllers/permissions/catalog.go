@@ -94,7 +94,7 @@ func (c *Compiler) catalog(trees []*v1alpha1.PermissionTree, roles []*v1alpha1.R
 	}
 
 	// Compiled outside the lock: reconciles of other namespaces need not wait. Two
-	// reconciles that miss at once both compile, and both catalogs are correct.
+	// reconciles that miss at once both compile; the first to store its catalog wins.
 	compiled := compileCatalog(trees, roles)
 	c.mu.Lock()
 	defer c.mu.Unlock()
