@@ -90,7 +90,10 @@ func (r *UserInvitationReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	}
 	// Only after the status says so: an event never announces what a failed write lost.
 	r.recordTransition(inv, previous)
-	return requeueForTime(platform, now), nil
+	// Requeued when this invitation's result changes by time: a settled one (its grant
+	// recorded, or blocked) never is, whatever expires around it.
+	next, ok := platform.NextInvitationChange(inv.Name)
+	return requeueAt(next, ok, now), nil
 }
 
 // invitationStatus is inv's status for the engine's result.

@@ -182,6 +182,45 @@ func TestInvitationExpiresExactlyWhenDue(t *testing.T) {
 	})
 }
 
+// A settled invitation (its grant recorded) is not requeued for the expiries around it:
+// on a large platform every subset has some binding expiring, and requeueing every
+// invitation then kept a timer per invitation. An unsettled one still is.
+func TestOnlyUnsettledInvitationsAreRequeuedForTime(t *testing.T) {
+	ns := newPlatform(t)
+	seedPlatform(t, ns)
+	now := testClock.Now().Truncate(time.Second) // as the API stores expiresAt
+	create(t, ns,
+		builders.Binding("eve@acme.example", "customer", "acme").Named("eve-expiring").ExpiresAt(now.Add(time.Hour)).Obj(),
+		builders.Invitation("ivy@acme.example", "acme", "customer").Named("ivy").AcceptedAt(now).Obj(),
+		builders.Invitation("nat@acme.example", "acme", "customer").Named("nat").Obj(),
+	)
+	eventually(t, func(g Gomega) {
+		var inv v1alpha1.UserInvitation
+		get(g, ns, "ivy", &inv)
+		g.Expect(inv.Status.Phase).To(Equal(v1alpha1.UserPhaseActive))
+		g.Expect(inv.Status.GrantedRoles).To(Equal([]string{"customer"}))
+		get(g, ns, "nat", &inv)
+		g.Expect(inv.Status.Phase).To(Equal(v1alpha1.UserPhaseNew))
+	})
+
+	direct := newUserInvitationReconciler(cached, clocktesting.NewFakePassiveClock(now), gatherer{reader: cached}, nil, nopRecorder{})
+	reconcile := func(name string) ctrl.Result {
+		t.Helper()
+		res, err := direct.Reconcile(context.Background(), ctrl.Request{NamespacedName: types.NamespacedName{Namespace: ns, Name: name}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	if res := reconcile("ivy"); res.RequeueAfter != 0 {
+		t.Errorf("the settled invitation ivy is requeued after %v; nothing its result depends on changes by time", res.RequeueAfter)
+	}
+	// nat is judged again whenever the subset changes by time: first eve's expiry.
+	if res := reconcile("nat"); res.RequeueAfter != time.Hour {
+		t.Errorf("the New invitation nat is requeued after %v, want 1h (eve's binding expires then)", res.RequeueAfter)
+	}
+}
+
 func TestDelegationRefusedNamesTheRole(t *testing.T) {
 	ns := newPlatform(t)
 	seedPlatform(t, ns)

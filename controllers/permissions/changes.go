@@ -8,7 +8,11 @@ import (
 
 // NextChange returns the earliest instant after now at which some result changes by
 // time alone (invitation expiry, binding expiry, a deprecated role's removeAfter).
-func (p *Platform) NextChange() (time.Time, bool) {
+func (p *Platform) NextChange() (time.Time, bool) { return p.next.result() }
+
+// nextChange computes NextChange once, when the platform is compiled: the invitations
+// and bindings that are not settled by time alone ask for it too.
+func (p *Platform) nextChange() soonest {
 	next := p.removals()
 	for i := range p.bindings {
 		if t := p.bindings[i].expiresAt; t != nil {
@@ -20,7 +24,7 @@ func (p *Platform) NextChange() (time.Time, bool) {
 			next.consider(p.invites[i].expiresAt)
 		}
 	}
-	return next.result()
+	return next
 }
 
 // NextRoleChange returns the earliest instant after now at which a Role's result
@@ -34,24 +38,72 @@ func (p *Platform) NextRoleChange() (time.Time, bool) {
 }
 
 // NextBindingChange returns the earliest instant after now at which the named
-// RoleBinding's result changes by time alone: its own expiry, any role's removeAfter
-// (its role's, or that of a role its grant comes through), or the expiry of the
-// invitation that owns it while that invitation is New. ok is false when nothing
-// changes it, or when the platform has no such binding.
+// RoleBinding's result changes by time alone: its own expiry, the removeAfter of its
+// role or of a role its grant comes through (an included role, a replacement, and
+// theirs), and, when an invitation owns it whose phase is not settled (see
+// NextInvitationChange), the platform's NextChange. ok is false when nothing changes
+// it, or when the platform has no such binding.
+//
+// A deprecated role's removeAfter thus requeues only the bindings it concerns, not
+// every binding of the platform at once.
 func (p *Platform) NextBindingChange(name string) (time.Time, bool) {
 	i, found := p.bindingIndex[name]
 	if !found {
 		return time.Time{}, false
 	}
 	b := &p.bindings[i]
-	next := p.removals()
+	next := soonest{after: p.now}
 	if b.expiresAt != nil {
 		next.consider(*b.expiresAt)
 	}
-	if b.owner >= 0 && p.invites[b.owner].phase == v1alpha1.UserPhaseNew {
-		next.consider(p.invites[b.owner].expiresAt)
+	if b.role >= 0 {
+		p.considerRemovals(&next, b.role)
+	}
+	if b.owner >= 0 && !p.invites[b.owner].settled {
+		next.considerNext(p.next)
 	}
 	return next.result()
+}
+
+// NextInvitationChange returns the earliest instant after now at which the named
+// UserInvitation's result changes by time alone. A blocked invitation, and one whose
+// status records the grant it still asks for, are settled: their results do not depend
+// on the time (ok is false). Any other is judged against what its inviter holds, and
+// so, through the delegation fixpoint, against bindings' expiries and roles' removals
+// anywhere on the platform, and a New one expires: it changes at the platform's
+// NextChange. ok is false too when the platform has no such invitation.
+//
+// On a converged platform almost every invitation is settled, so only the few New or
+// refused ones are requeued at every expiry of their subset.
+func (p *Platform) NextInvitationChange(name string) (time.Time, bool) {
+	i, found := p.inviteIndex[name]
+	if !found || p.invites[i].settled {
+		return time.Time{}, false
+	}
+	return p.NextChange()
+}
+
+// considerRemovals considers the removeAfter of role r and of every role its grant may
+// come through: what it includes and its replacement, transitively.
+func (p *Platform) considerRemovals(next *soonest, r int32) {
+	seen := newBitset(len(p.roles))
+	stack := []int32{r}
+	for len(stack) > 0 {
+		i := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if seen.has(int(i)) {
+			continue
+		}
+		seen.set(int(i))
+		ro := &p.roles[i]
+		if d := ro.spec.Deprecation; d != nil {
+			next.consider(d.RemoveAfter.Time)
+		}
+		stack = append(stack, ro.includes...)
+		if ro.replacement >= 0 {
+			stack = append(stack, ro.replacement)
+		}
+	}
 }
 
 // removals is the earliest removeAfter of any role after now, to consider more instants.
@@ -77,6 +129,13 @@ func (s *soonest) consider(t time.Time) {
 }
 
 func (s soonest) result() (time.Time, bool) { return s.at, !s.at.IsZero() }
+
+// considerNext considers the instant another soonest found, if any.
+func (s *soonest) considerNext(o soonest) {
+	if !o.at.IsZero() {
+		s.consider(o.at)
+	}
+}
 
 // AffectedOrganizations returns, sorted, the organizations whose documents may change
 // when the named object changes or is deleted, judged on this platform. Callers union

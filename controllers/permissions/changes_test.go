@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/orgaccess/orgaccess/api/v1alpha1"
 	"github.com/orgaccess/orgaccess/controllers/permissions"
 	"github.com/orgaccess/orgaccess/test/builders"
 	"github.com/orgaccess/orgaccess/test/platformgen"
@@ -50,12 +51,13 @@ func TestAffectedOrganizationsOfACustomRolesOrganization(t *testing.T) {
 	}
 }
 
-// TestRoleAndBindingResultsChangeOnlyWhenTheySay walks a generated platform through
-// the instants at which its results change by time (NextChange, one after another)
-// and checks that every Role's result holds until NextRoleChange and every
-// RoleBinding's until its NextBindingChange: controllers requeue them then, not at
-// every expiry of the platform.
-func TestRoleAndBindingResultsChangeOnlyWhenTheySay(t *testing.T) {
+// TestResultsChangeOnlyWhenTheySay walks a generated platform through the instants at
+// which its results change by time (NextChange, one after another, and past the
+// deprecated roles' removeAfter) and checks that every Role's result holds until
+// NextRoleChange, every RoleBinding's until its NextBindingChange and every
+// UserInvitation's until its NextInvitationChange: controllers requeue them then, not
+// at every expiry of the platform.
+func TestResultsChangeOnlyWhenTheySay(t *testing.T) {
 	in := platformgen.Generate(platformgen.Small(), 1)
 	now := platformgen.Now()
 	base := permissions.Compile(in, now)
@@ -72,39 +74,168 @@ func TestRoleAndBindingResultsChangeOnlyWhenTheySay(t *testing.T) {
 	if len(instants) < 10 {
 		t.Fatalf("the generated platform changes by time at only %d instants; the test means to cross many", len(instants))
 	}
+	removal, ok := base.NextRoleChange()
+	if !ok {
+		t.Fatal("the generated platform has no role to remove; the test means to cross a removeAfter")
+	}
+	instants = append(instants, removal)
 
+	seen := checkResultsHold(t, in, now, instants)
+	for _, kind := range []string{"Role", "RoleBinding", "UserInvitation"} {
+		if seen.held[kind] == 0 || seen.changed[kind] == 0 {
+			t.Errorf("the walk checked %d %s results that hold and saw %d change; it means to check both",
+				seen.held[kind], kind, seen.changed[kind])
+		}
+	}
+	// Settled invitations and bindings to roles that nothing removes are never requeued.
+	var never int
+	for _, b := range in.Bindings {
+		if _, ok := base.NextBindingChange(b.Name); !ok {
+			never++
+		}
+	}
+	if never < len(in.Bindings)/2 {
+		t.Errorf("only %d of %d bindings change by time never; a removeAfter should concern only the bindings of its role", never, len(in.Bindings))
+	}
+}
+
+// TestRandomResultsChangeOnlyWhenTheySay checks the same on random platforms, at every
+// instant their results can change (roles' removeAfter, bindings' and invitations'
+// expiry: results are constant between them), from two starting instants.
+func TestRandomResultsChangeOnlyWhenTheySay(t *testing.T) {
+	total := results{held: map[string]int{}, changed: map[string]int{}}
+	for seed, in := range randomPlatforms(300, 13) {
+		var instants []time.Time
+		for _, r := range in.Roles {
+			if d := r.Spec.Deprecation; d != nil {
+				instants = append(instants, d.RemoveAfter.Time)
+			}
+		}
+		for _, b := range in.Bindings {
+			if b.Spec.ExpiresAt != nil {
+				instants = append(instants, b.Spec.ExpiresAt.Time)
+			}
+		}
+		for _, inv := range in.Invitations {
+			instants = append(instants, inv.CreationTimestamp.Add(7*24*time.Hour)) // the default expiresAfter
+		}
+		for _, now := range []time.Time{epoch.Add(-2 * time.Hour), epoch} {
+			seen := checkResultsHold(t, in, now, instants)
+			if t.Failed() {
+				t.Fatalf("seed %d, from %s:\n%s", seed, now, describe(in))
+			}
+			for kind, n := range seen.held {
+				total.held[kind] += n
+				total.changed[kind] += seen.changed[kind]
+			}
+		}
+	}
+	for _, kind := range []string{"Role", "RoleBinding", "UserInvitation"} {
+		if total.held[kind] == 0 || total.changed[kind] == 0 {
+			t.Errorf("the platforms had %d %s results that hold and %d that change; the test means to check both",
+				total.held[kind], kind, total.changed[kind])
+		}
+	}
+}
+
+// results counts, by kind, the results checkResultsHold found holding before their next
+// change, and those it found changed after it.
+type results struct{ held, changed map[string]int }
+
+// checkResultsHold compiles in at now and at each of the instants after now, and checks
+// that no Role, RoleBinding or UserInvitation result differs from now's before the
+// instant its Next*Change at now gives.
+func checkResultsHold(t *testing.T, in permissions.Input, now time.Time, instants []time.Time) results {
+	t.Helper()
+	base := permissions.Compile(in, now)
+	seen := results{held: map[string]int{}, changed: map[string]int{}}
 	roleNext, roleOK := base.NextRoleChange()
-	var heldRoles, heldBindings, changedBindings int
+	check := func(kind, name string, at time.Time, want, got any, next time.Time, ok bool) {
+		t.Helper()
+		switch {
+		case !ok || at.Before(next):
+			if !reflect.DeepEqual(want, got) {
+				t.Errorf("%s %s changed at %v, before its next change %v (ok %v)", kind, name, at, next, ok)
+			}
+			seen.held[kind]++
+		case !reflect.DeepEqual(want, got):
+			seen.changed[kind]++
+		}
+	}
 	for _, at := range instants {
+		if !at.After(now) {
+			continue
+		}
 		later := permissions.Compile(in, at)
 		for _, r := range in.Roles {
 			want, _ := base.Role(r.Name)
 			got, _ := later.Role(r.Name)
-			held := !roleOK || at.Before(roleNext)
-			if held && !reflect.DeepEqual(want, got) {
-				t.Errorf("Role %s changed at %v, before its NextRoleChange %v", r.Name, at, roleNext)
-			}
-			if held {
-				heldRoles++
-			}
+			check("Role", r.Name, at, want, got, roleNext, roleOK)
 		}
 		for _, b := range in.Bindings {
 			want, _ := base.Binding(b.Name)
 			got, _ := later.Binding(b.Name)
 			next, ok := base.NextBindingChange(b.Name)
-			switch {
-			case !ok || at.Before(next):
-				if !reflect.DeepEqual(want, got) {
-					t.Errorf("RoleBinding %s changed at %v, before its NextBindingChange %v (ok %v)", b.Name, at, next, ok)
-				}
-				heldBindings++
-			case !reflect.DeepEqual(want, got):
-				changedBindings++
-			}
+			check("RoleBinding", b.Name, at, want, got, next, ok)
+		}
+		for _, inv := range in.Invitations {
+			want, _ := base.Invitation(inv.Name)
+			got, _ := later.Invitation(inv.Name)
+			next, ok := base.NextInvitationChange(inv.Name)
+			check("UserInvitation", inv.Name, at, want, got, next, ok)
 		}
 	}
-	if heldRoles == 0 || heldBindings == 0 || changedBindings == 0 {
-		t.Errorf("the walk checked %d role and %d binding results that hold, and saw %d binding results change; it means to check both",
-			heldRoles, heldBindings, changedBindings)
+	return seen
+}
+
+// TestNextChangesConcernOnlyWhatTheyChange: a removeAfter concerns the bindings whose
+// grant comes through the role (here a removed role's replacement's include), not every
+// binding; a settled invitation, and the bindings it owns, change by time never; an
+// unsettled one changes when the platform does.
+func TestNextChangesConcernOnlyWhatTheyChange(t *testing.T) {
+	t1, t2, t3 := epoch.Add(2*time.Hour), epoch.Add(3*time.Hour), epoch.Add(time.Hour)
+	in := platform(
+		builders.Role("a").Permissions("x").Deprecated("b", t1),
+		builders.Role("b").Includes("c"),
+		builders.Role("c").Permissions("x").Deprecated("", t2),
+		builders.Role("d").Permissions("y"),
+		builders.Role("e").Permissions("z").Deprecated("", t3),
+		builders.Customer("acme"),
+		builders.Binding("a@x.example", "a", "acme").Named("to-a"),
+		builders.Binding("d@x.example", "d", "acme").Named("to-d"),
+		builders.Binding("i@x.example", "d", "acme").OwnedBy("kept").Named("kept-d"),
+		builders.Invitation("i@x.example", "acme", "d").AcceptedAt(acceptedAt).Granted("", "d").Named("kept"),
+		builders.Invitation("n@x.example", "acme", "d").CreatedAt(epoch).Named("new"),
+	)
+	p := permissions.Compile(in, epoch)
+	if next, ok := p.NextChange(); !ok || !next.Equal(t3) {
+		t.Fatalf("NextChange = %v %v, want e's removeAfter %v", next, ok, t3)
+	}
+	for _, tt := range []struct {
+		at   time.Time
+		want time.Time // zero: no next change
+	}{
+		{epoch, t1}, // a's own removeAfter, not e's
+		{t1, t2},    // then c's, which a's replacement b includes
+		{t2, time.Time{}},
+	} {
+		next, ok := permissions.Compile(in, tt.at).NextBindingChange("to-a")
+		if ok != !tt.want.IsZero() || !next.Equal(tt.want) {
+			t.Errorf("at %v, NextBindingChange(to-a) = %v %v, want %v", tt.at, next, ok, tt.want)
+		}
+	}
+	if b := must(t, permissions.Compile(in, t2).Binding, "to-a"); b.Ready || ready(t, b.Conditions).Reason != v1alpha1.ReasonRemoved {
+		t.Errorf("at c's removeAfter, a's replacement grants nothing and the binding is Removed: %+v", b)
+	}
+	for _, name := range []string{"to-d", "kept-d"} {
+		if next, ok := p.NextBindingChange(name); ok {
+			t.Errorf("NextBindingChange(%s) = %v; nothing its result depends on changes by time", name, next)
+		}
+	}
+	if next, ok := p.NextInvitationChange("kept"); ok {
+		t.Errorf("NextInvitationChange(kept) = %v; its recorded grant is kept whatever the time", next)
+	}
+	if next, ok := p.NextInvitationChange("new"); !ok || !next.Equal(t3) {
+		t.Errorf("NextInvitationChange(new) = %v %v, want the platform's NextChange %v", next, ok, t3)
 	}
 }

@@ -28,6 +28,7 @@ type invitation struct {
 	status    *v1alpha1.UserInvitationStatus
 
 	phase     v1alpha1.UserPhase // "" while undecided
+	settled   bool               // blocked, or its recorded grant kept: decided whatever the time
 	granted   []string
 	grantedBy string
 	problem   *problem // why a Rejected invitation was rejected
@@ -91,9 +92,11 @@ func (p *Platform) decideInvitations() {
 		case inv.blocked:
 			inv.phase = v1alpha1.UserPhaseBlocked
 			inv.granted, inv.grantedBy = slices.Clone(st.GrantedRoles), st.GrantedBy
+			inv.settled = true
 		case inv.accepted && RecordsGrant(st.Phase) &&
 			slices.Equal(sortedUnique(st.GrantedRoles), inv.roles) && st.GrantedBy == p.email(inv.invitedBy):
 			p.grant(inv)
+			inv.settled = true
 		default:
 			pending = append(pending, int32(i))
 		}

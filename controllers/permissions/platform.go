@@ -34,6 +34,8 @@ type Platform struct {
 	invites      []invitation
 	inviteIndex  map[string]int32
 
+	next soonest // NextChange
+
 	cache renderCache
 }
 
@@ -59,6 +61,7 @@ func compile(in Input, cat *catalog, now time.Time) *Platform {
 	p.compileBindings(bindings)
 	p.decideInvitations()
 	p.finishBindings()
+	p.next = p.nextChange()
 	return p
 }
 
