@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/orgaccess/orgaccess/controllers/permissions"
 )
 
@@ -22,6 +24,9 @@ type compileCache struct {
 	entries map[fingerprint]compiled
 	order   []fingerprint // oldest first, for eviction
 	limit   int
+
+	// compiled and reused count compiles and reuses (orgaccess_compiles_total).
+	compiled, reused prometheus.Counter
 }
 
 type compiled struct {
@@ -34,13 +39,15 @@ type compiled struct {
 type fingerprint [2]uint64
 
 func newCompileCache(limit int) *compileCache {
-	return &compileCache{entries: map[fingerprint]compiled{}, limit: limit}
+	return &compileCache{entries: map[fingerprint]compiled{}, limit: limit,
+		compiled: compiles.WithLabelValues(compileCompiled), reused: compiles.WithLabelValues(compileReused)}
 }
 
 // compile returns compiler.Compile(in, now), reusing a platform compiled for the same
 // input at an earlier instant whose results still hold at now. A nil cache compiles.
 func (c *compileCache) compile(in permissions.Input, now time.Time, compiler *permissions.Compiler) *permissions.Platform {
 	if c == nil {
+		compiles.WithLabelValues(compileCompiled).Inc()
 		return compiler.Compile(in, now)
 	}
 	key := fingerprintOf(in)
@@ -48,9 +55,11 @@ func (c *compileCache) compile(in permissions.Input, now time.Time, compiler *pe
 	e, ok := c.entries[key]
 	c.mu.Unlock()
 	if ok && !now.Before(e.at) && (e.validUntil.IsZero() || now.Before(e.validUntil)) {
+		c.reused.Inc()
 		return e.platform
 	}
 
+	c.compiled.Inc()
 	p := compiler.Compile(in, now)
 	e = compiled{platform: p, at: now}
 	if next, ok := p.NextChange(); ok {

@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -71,6 +73,7 @@ func TestCompileCacheReusesOnlyWhileResultsHold(t *testing.T) {
 	expiry := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	in.Bindings[0].Spec.ExpiresAt = &metav1.Time{Time: expiry}
 	cache := newCompileCache(4)
+	cache.compiled, cache.reused = prometheus.NewCounter(prometheus.CounterOpts{Name: "c"}), prometheus.NewCounter(prometheus.CounterOpts{Name: "r"})
 	now := expiry.Add(-time.Hour)
 
 	first := cache.compile(in, now, nil)
@@ -95,6 +98,10 @@ func TestCompileCacheReusesOnlyWhileResultsHold(t *testing.T) {
 	}
 	if len(cache.entries) > 4 || len(cache.order) > 4 {
 		t.Errorf("cache holds %d entries, limit 4", len(cache.entries))
+	}
+	// orgaccess_compiles_total: one reuse above, every other call compiled.
+	if c, r := testutil.ToFloat64(cache.compiled), testutil.ToFloat64(cache.reused); c != 12 || r != 1 {
+		t.Errorf("counted %v compiles and %v reuses, want 12 and 1", c, r)
 	}
 }
 

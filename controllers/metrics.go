@@ -22,6 +22,14 @@ var (
 		Help: "Writes skipped because the object already held what the reconciler computed, by resource.",
 	}, []string{"resource"})
 
+	// compiles counts the engine compiles the reconcilers made (organization subsets,
+	// whole-namespace inputs), and those the compile cache served instead (result:
+	// compiled, reused).
+	compiles = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "orgaccess_compiles_total",
+		Help: "Engine compiles made for reconciles, or reused from the compile cache, by result (compiled, reused).",
+	}, []string{"result"})
+
 	// changeToPublish is the delay from the watch event announcing a change of a
 	// document's inputs to the write that published it; docs/controllers.md says how a
 	// change's time is decided.
@@ -39,6 +47,12 @@ const (
 	resourceRoleBinding = "rolebinding"
 )
 
+// Label values of compiles.
+const (
+	compileCompiled = "compiled"
+	compileReused   = "reused"
+)
+
 func init() {
-	metrics.Registry.MustRegister(documentWrites, writesSkipped, changeToPublish)
+	metrics.Registry.MustRegister(documentWrites, writesSkipped, compiles, changeToPublish)
 }

@@ -49,9 +49,9 @@ type incremental struct {
 	latency      time.Duration // from the write to the last document that changed
 	first        time.Duration // from the write to the first document that changed
 	changedDocs  int
-	writes       counts // the manager's, the harness's own write taken out
-	runs         counts // reconciles by controller, from the write until idle
-	cpu          cpuUse // each process's CPU from the write to the last document
+	writes       counts   // the manager's, the harness's own write taken out
+	runs         activity // reconciles and compiles, from the write until idle
+	cpu          cpuUse   // each process's CPU from the write to the last document
 	memAvailable float64
 	checks       float64 // API server consistency checks completed from the write to the last document
 	busy         bool    // the manager was not idle before or after: writes include other work
@@ -73,12 +73,12 @@ type results struct {
 	coldIdle   time.Duration // manager start -> every controller idle; 0: not within -idle-timeout
 	coldReady  time.Duration // manager start -> /readyz (informers synced); 0: not seen
 	idleWrites counts        // issued by then
-	coldRuns   counts        // reconciles by controller, by then
+	coldRuns   activity      // reconciles and compiles, by then
 
 	restartReady  time.Duration
 	restartIdle   time.Duration
 	restartWrites counts
-	restartRuns   counts // reconciles by controller, by idle
+	restartRuns   activity // reconciles and compiles, by idle
 
 	incrementals []incremental
 

@@ -199,13 +199,14 @@ func scrape(ctx context.Context, url string, names ...string) ([]sample, error) 
 	return parseMetrics(resp.Body, names...)
 }
 
-// reconciles scrapes how many reconciles each controller has run since the start.
-func (m *manager) reconciles(ctx context.Context) (counts, error) {
-	samples, err := scrape(ctx, m.metricsURL, "controller_runtime_reconcile_total")
+// reconciles scrapes how many reconciles each controller has run since the start, and
+// how many engine compiles they made or reused.
+func (m *manager) reconciles(ctx context.Context) (activity, error) {
+	samples, err := scrape(ctx, m.metricsURL, "controller_runtime_reconcile_total", "orgaccess_compiles_total")
 	if err != nil {
-		return nil, fmt.Errorf("manager metrics: %w", err)
+		return activity{}, fmt.Errorf("manager metrics: %w", err)
 	}
-	return reconcilesFrom(samples), nil
+	return activity{reconciles: reconcilesFrom(samples), compiles: compilesFrom(samples)}, nil
 }
 
 // readPeakRSS reads the process's peak resident set size (VmHWM) from /proc.

@@ -148,6 +148,34 @@ func reconcilesFrom(samples []sample) counts {
 	return r
 }
 
+// compilesFrom sums orgaccess_compiles_total by result (compiled, reused).
+func compilesFrom(samples []sample) counts {
+	c := counts{}
+	for _, s := range samples {
+		if s.name == "orgaccess_compiles_total" {
+			c[s.labels["result"]] += s.value
+		}
+	}
+	return c
+}
+
+// activity is what the manager's metrics say it did: reconciles by controller, and
+// engine compiles made or reused from the compile cache, by result.
+type activity struct {
+	reconciles, compiles counts
+}
+
+// since returns what was done after before was taken.
+func (a activity) since(before activity) activity {
+	return activity{reconciles: a.reconciles.since(before.reconciles), compiles: a.compiles.since(before.compiles)}
+}
+
+// String gives the reconciles' total and counts, then the compiles'.
+func (a activity) String() string {
+	return fmt.Sprintf("%d: %v; compiles %d, reused %d",
+		a.reconciles.total(), a.reconciles, int(a.compiles["compiled"]), int(a.compiles["reused"]))
+}
+
 // since returns what was counted after before was taken.
 func (w counts) since(before counts) counts {
 	d := counts{}

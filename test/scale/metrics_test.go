@@ -69,3 +69,26 @@ controller_runtime_reconcile_errors_total{controller="organization"} 4
 		t.Errorf("reconciles = %q, want every result summed by controller", s)
 	}
 }
+
+func TestActivitySinceCountsReconcilesAndCompiles(t *testing.T) {
+	parse := func(text string) activity {
+		t.Helper()
+		samples, err := parseMetrics(strings.NewReader(text), "controller_runtime_reconcile_total", "orgaccess_compiles_total")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return activity{reconciles: reconcilesFrom(samples), compiles: compilesFrom(samples)}
+	}
+	before := parse(`controller_runtime_reconcile_total{controller="rolebinding",result="success"} 90
+orgaccess_compiles_total{result="compiled"} 40
+orgaccess_compiles_total{result="reused"} 5
+`)
+	after := parse(`controller_runtime_reconcile_total{controller="rolebinding",result="success"} 95
+controller_runtime_reconcile_total{controller="organization",result="success"} 2
+orgaccess_compiles_total{result="compiled"} 43
+orgaccess_compiles_total{result="reused"} 9
+`)
+	if s := after.since(before).String(); s != "7: rolebinding 5, organization 2; compiles 3, reused 4" {
+		t.Errorf("activity since = %q", s)
+	}
+}

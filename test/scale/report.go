@@ -58,14 +58,14 @@ func (r *results) print(out io.Writer, o options, size platformgen.Size) {
 		}
 		if r.idleWrites != nil { // nil: the run ended before the wait did
 			row("cold: manager idle", idleDur(r.coldIdle, o), fmt.Sprintf("%d: %v", r.idleWrites.total(), r.idleWrites), "")
-			row("cold: reconciles by then", fmt.Sprintf("%d: %v", r.coldRuns.total(), r.coldRuns), "", "")
+			row("cold: reconciles by then", r.coldRuns.String(), "", "")
 		}
 	}
 	if r.restartReady > 0 {
 		row("restart: Ready (/readyz)", dur(r.restartReady), "", "")
 		if r.restartWrites != nil {
 			row("restart: manager idle", idleDur(r.restartIdle, o), fmt.Sprintf("%d: %v", r.restartWrites.total(), r.restartWrites), "0 writes")
-			row("restart: reconciles by then", fmt.Sprintf("%d: %v", r.restartRuns.total(), r.restartRuns), "", "")
+			row("restart: reconciles by then", r.restartRuns.String(), "", "")
 		}
 	}
 	targets := map[string]string{
@@ -82,7 +82,7 @@ func (r *results) print(out io.Writer, o options, size platformgen.Size) {
 			latency += fmt.Sprintf(" (first document %s)", dur(inc.first))
 		}
 		row(fmt.Sprintf("%s (%d documents change)", inc.name, inc.changedDocs), latency, writes, targets[inc.name])
-		row("  reconciles from the write to idle", fmt.Sprintf("%d: %v", inc.runs.total(), inc.runs), "", "")
+		row("  reconciles from the write to idle", inc.runs.String(), "", "")
 		if len(inc.cpu.roles) > 0 {
 			row("  CPU from the write to the last document", inc.cpu.String(), fmt.Sprintf("memory available at the write: %s", gib(inc.memAvailable))+checksNote(inc.checks), "")
 		}
