@@ -139,21 +139,20 @@ func writesFrom(samples []sample) counts {
 // reconcilesFrom sums controller_runtime_reconcile_total by controller, whatever the
 // result (success, error, requeue).
 func reconcilesFrom(samples []sample) counts {
-	r := counts{}
-	for _, s := range samples {
-		if s.name == "controller_runtime_reconcile_total" {
-			r[s.labels["controller"]] += s.value
-		}
-	}
-	return r
+	return sumBy(samples, "controller_runtime_reconcile_total", "controller")
 }
 
 // compilesFrom sums orgaccess_compiles_total by result (compiled, reused).
 func compilesFrom(samples []sample) counts {
+	return sumBy(samples, "orgaccess_compiles_total", "result")
+}
+
+// sumBy sums the samples of metric name by the value of one label.
+func sumBy(samples []sample, name, label string) counts {
 	c := counts{}
 	for _, s := range samples {
-		if s.name == "orgaccess_compiles_total" {
-			c[s.labels["result"]] += s.value
+		if s.name == name {
+			c[s.labels[label]] += s.value
 		}
 	}
 	return c
