@@ -39,15 +39,14 @@ type compiled struct {
 type fingerprint [2]uint64
 
 func newCompileCache(limit int) *compileCache {
-	return &compileCache{entries: map[fingerprint]compiled{}, limit: limit,
-		compiled: compiles.WithLabelValues(compileCompiled), reused: compiles.WithLabelValues(compileReused)}
+	return &compileCache{entries: map[fingerprint]compiled{}, limit: limit, compiled: compilesMade, reused: compilesReused}
 }
 
 // compile returns compiler.Compile(in, now), reusing a platform compiled for the same
 // input at an earlier instant whose results still hold at now. A nil cache compiles.
 func (c *compileCache) compile(in permissions.Input, now time.Time, compiler *permissions.Compiler) *permissions.Platform {
 	if c == nil {
-		compiles.WithLabelValues(compileCompiled).Inc()
+		compilesMade.Inc()
 		return compiler.Compile(in, now)
 	}
 	key := fingerprintOf(in)

@@ -47,10 +47,10 @@ const (
 	resourceRoleBinding = "rolebinding"
 )
 
-// Label values of compiles.
-const (
-	compileCompiled = "compiled"
-	compileReused   = "reused"
+// The two series of compiles, resolved once.
+var (
+	compilesMade   = compiles.WithLabelValues("compiled")
+	compilesReused = compiles.WithLabelValues("reused")
 )
 
 func init() {

@@ -25,6 +25,11 @@ type catalog struct {
 	trees     map[string]TreeResult
 	roles     []role
 	roleIndex map[string]int32
+	// removals[i]: the removeAfter of role i and of every role its grant may come through
+	// (what it includes and its replacement, transitively), sorted: the instants at
+	// which time alone can change a binding to it (NextBindingChange). Kept beside
+	// roles, not in them, because every platform copies roles.
+	removals [][]time.Time
 
 	sets setCache
 }

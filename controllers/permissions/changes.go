@@ -57,7 +57,9 @@ func (p *Platform) NextBindingChange(name string) (time.Time, bool) {
 		next.consider(*b.expiresAt)
 	}
 	if b.role >= 0 {
-		p.considerRemovals(&next, b.role)
+		for _, t := range p.catalog.removals[b.role] {
+			next.consider(t)
+		}
 	}
 	if b.owner >= 0 && !p.invites[b.owner].settled {
 		next.considerNext(p.next)
@@ -81,29 +83,6 @@ func (p *Platform) NextInvitationChange(name string) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return p.NextChange()
-}
-
-// considerRemovals considers the removeAfter of role r and of every role its grant may
-// come through: what it includes and its replacement, transitively.
-func (p *Platform) considerRemovals(next *soonest, r int32) {
-	seen := newBitset(len(p.roles))
-	stack := []int32{r}
-	for len(stack) > 0 {
-		i := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if seen.has(int(i)) {
-			continue
-		}
-		seen.set(int(i))
-		ro := &p.roles[i]
-		if d := ro.spec.Deprecation; d != nil {
-			next.consider(d.RemoveAfter.Time)
-		}
-		stack = append(stack, ro.includes...)
-		if ro.replacement >= 0 {
-			stack = append(stack, ro.replacement)
-		}
-	}
 }
 
 // removals is the earliest removeAfter of any role after now, to consider more instants.

@@ -130,6 +130,10 @@ func (c *catalog) compileRoles(roles []*v1alpha1.Role) {
 				fmt.Sprintf("role %s grants %s, which no PermissionTree defines", r.Name, listOf(sortedUnique(unknown)))})
 		}
 	}
+	c.removals = make([][]time.Time, n)
+	for i := range c.roles {
+		c.removals[i] = c.reachableRemovals(int32(i))
+	}
 	for _, cycle := range includeCycles(c.roles) {
 		names := make([]string, len(cycle))
 		for k, i := range cycle {
@@ -452,3 +456,30 @@ func typeNames(types []v1alpha1.OrganizationType) []string {
 }
 
 func firstN(s []string, n int) []string { return s[:min(n, len(s))] }
+
+// reachableRemovals returns, sorted, the removeAfter of role r and of every role its
+// grant may come through: what it includes and its replacement, transitively. It
+// depends on the roles alone, so a catalog computes it once for every platform.
+func (c *catalog) reachableRemovals(r int32) []time.Time {
+	var out []time.Time
+	seen := newBitset(len(c.roles))
+	stack := []int32{r}
+	for len(stack) > 0 {
+		i := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if seen.has(int(i)) {
+			continue
+		}
+		seen.set(int(i))
+		ro := &c.roles[i]
+		if d := ro.spec.Deprecation; d != nil {
+			out = append(out, d.RemoveAfter.Time)
+		}
+		stack = append(stack, ro.includes...)
+		if ro.replacement >= 0 {
+			stack = append(stack, ro.replacement)
+		}
+	}
+	slices.SortFunc(out, func(a, b time.Time) int { return a.Compare(b) })
+	return out
+}
