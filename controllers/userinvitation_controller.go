@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
@@ -19,7 +20,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -37,7 +37,8 @@ const InvitationFinalizer = "access.orgaccess.dev/user-record"
 type UserInvitationReconciler struct {
 	client   client.Client
 	clock    clock.PassiveClock
-	gather   gatherer
+	results  *invitationResults
+	marks    *requestMarks
 	backlog  *publishBacklog
 	recorder events.EventRecorder
 }
@@ -45,7 +46,8 @@ type UserInvitationReconciler struct {
 var _ reconcile.Reconciler = &UserInvitationReconciler{}
 
 func newUserInvitationReconciler(c client.Client, clk clock.PassiveClock, g gatherer, backlog *publishBacklog, recorder events.EventRecorder) *UserInvitationReconciler {
-	return &UserInvitationReconciler{client: c, clock: clk, gather: g, backlog: backlog, recorder: recorder}
+	marks := newRequestMarks()
+	return &UserInvitationReconciler{client: c, clock: clk, results: newInvitationResults(g, marks), marks: marks, backlog: backlog, recorder: recorder}
 }
 
 // +kubebuilder:rbac:groups=access.orgaccess.dev,resources=userinvitations,verbs=get;list;watch;update;patch
@@ -55,31 +57,42 @@ func newUserInvitationReconciler(c client.Client, clk clock.PassiveClock, g gath
 
 // Reconcile advances one invitation: its bindings, then its status, then its events.
 func (r *UserInvitationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	// Read before the Get: an invitation created again after this read keeps its new mark.
+	marked := r.marks.last(req.NamespacedName)
 	// Invitations wait for the documents too: the engine judges an invitation from its
 	// spec when it publishes, and what this reconcile writes (bindings, the persisted
 	// grant) is published again after it.
 	r.backlog.wait(ctx)
 	inv := &v1alpha1.UserInvitation{}
 	if err := r.client.Get(ctx, req.NamespacedName, inv); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.results.done(req.NamespacedName, marked) // a deleted invitation's mark is not kept
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !inv.DeletionTimestamp.IsZero() {
-		return r.finalize(ctx, inv)
+		res, err := r.finalize(ctx, inv)
+		if err == nil {
+			r.results.done(req.NamespacedName, marked)
+		}
+		return res, err
 	}
 	if added, err := ensureFinalizer(ctx, r.client, inv, InvitationFinalizer); err != nil || added {
 		return ctrl.Result{}, err // added: its update event reconciles the invitation again
 	}
 
-	in, err := r.gather.forOrganization(ctx, inv.Namespace, string(inv.Spec.OrganizationRef.Name))
+	// An invitation's result depends on what its organization's results depend on; one
+	// compile of that subset serves every invitation into the organization
+	// (orgResults).
+	now := r.clock.Now()
+	outcome, mark, found, err := r.results.result(ctx, req.NamespacedName, string(inv.Spec.OrganizationRef.Name), now)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	now := r.clock.Now()
-	platform := r.gather.compile(in, now)
-	result, found := platform.Invitation(inv.Name)
 	if !found {
 		return ctrl.Result{}, notCompiled(ctx, r.client, &v1alpha1.UserInvitation{}, "UserInvitation", req)
 	}
+	result := outcome.result
 
 	if err := r.applyBindings(ctx, inv, result.Bindings); err != nil {
 		return ctrl.Result{}, err
@@ -88,12 +101,25 @@ func (r *UserInvitationReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	if err := r.writeStatus(ctx, inv, invitationStatus(inv, result)); err != nil {
 		return ctrl.Result{}, err
 	}
+	r.results.done(req.NamespacedName, mark)
 	// Only after the status says so: an event never announces what a failed write lost.
 	r.recordTransition(inv, previous)
 	// Requeued when this invitation's result changes by time: a settled one (its grant
 	// recorded, or blocked) never is, whatever expires around it.
-	next, ok := platform.NextInvitationChange(inv.Name)
-	return requeueAt(next, ok, now), nil
+	return requeueAt(outcome.next, outcome.ok, now), nil
+}
+
+// invitationOwning maps a RoleBinding to the UserInvitation that controls it, if one
+// does (of any version of the API group, as Owns matches owners).
+func invitationOwning(_ context.Context, o client.Object) []reconcile.Request {
+	owner := metav1.GetControllerOf(o)
+	if owner == nil || owner.Kind != "UserInvitation" {
+		return nil
+	}
+	if gv, err := schema.ParseGroupVersion(owner.APIVersion); err != nil || gv.Group != v1alpha1.GroupVersion.Group {
+		return nil
+	}
+	return requests(o.GetNamespace(), owner.Name)
 }
 
 // invitationStatus is inv's status for the engine's result.
@@ -330,19 +356,22 @@ func (r *UserInvitationReconciler) SetupWithManager(mgr ctrl.Manager, opts contr
 	rel := relations{reader: mgr.GetClient()}
 	specChanged := builder.WithPredicates(predicate.GenerationChangedPredicate{}, afterInitialList)
 	opts.NewQueue = r.backlog.yieldingQueue // its reconciles yield to the publisher
+	// Every request is marked before it is enqueued (orgResults): the For watch's
+	// marking predicate goes after the ones that filter.
 	return ctrl.NewControllerManagedBy(mgr).
 		// Its own status writes enqueue it again only when they change the persisted
 		// grant, which the engine reads (invitationInputChanged).
-		For(&v1alpha1.UserInvitation{}, builder.WithPredicates(predicate.Or[client.Object](notOwnStatus, invitationInputChanged))).
+		For(&v1alpha1.UserInvitation{}, builder.WithPredicates(predicate.Or[client.Object](notOwnStatus, invitationInputChanged), r.marks.ofObject())).
 		// An owned binding changed by hand is put back; its status, which the RoleBinding
 		// reconciler writes and this one never reads, is left out: on a cold start every
-		// owned binding's status write would reconcile its invitation once more.
-		Owns(&v1alpha1.RoleBinding{}, builder.WithPredicates(notOwnStatus)).
-		Watches(&v1alpha1.UserInvitation{}, handler.EnqueueRequestsFromMapFunc(rel.invitationsForInvitation),
+		// owned binding's status write would reconcile its invitation once more. (What
+		// Owns does, with the owner marked.)
+		Watches(&v1alpha1.RoleBinding{}, r.marks.mapped(invitationOwning), builder.WithPredicates(notOwnStatus)).
+		Watches(&v1alpha1.UserInvitation{}, r.marks.mapped(rel.invitationsForInvitation),
 			builder.WithPredicates(invitationInputChanged, afterInitialList)).
-		Watches(&v1alpha1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(rel.invitationsForBinding), specChanged).
-		Watches(&v1alpha1.Role{}, handler.EnqueueRequestsFromMapFunc(rel.invitationsForRole), specChanged).
-		Watches(&v1alpha1.Organization{}, handler.EnqueueRequestsFromMapFunc(rel.invitationsForOrganization), specChanged).
+		Watches(&v1alpha1.RoleBinding{}, r.marks.mapped(rel.invitationsForBinding), specChanged).
+		Watches(&v1alpha1.Role{}, r.marks.mapped(rel.invitationsForRole), specChanged).
+		Watches(&v1alpha1.Organization{}, r.marks.mapped(rel.invitationsForOrganization), specChanged).
 		WithOptions(opts).
 		Complete(r)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -77,6 +78,129 @@ func TestBindingResultsAreTheEnginesWithOneGatherPerOrganization(t *testing.T) {
 	}
 	if n := len(results.byOrg); n != 0 {
 		t.Errorf("%d organizations still hold results once every binding took its own", n)
+	}
+}
+
+// The same for invitations: every invitation taken in a random order gets the result a
+// compile of the whole platform gives it, and each organization is gathered once.
+func TestInvitationResultsAreTheEnginesWithOneGatherPerOrganization(t *testing.T) {
+	reader, in := generatedPlatform(t)
+	counter := &gatherCounter{Reader: reader}
+	results := newInvitationResults(gatherer{reader: counter}, newRequestMarks())
+	now := platformgen.Now()
+	whole := permissions.Compile(in, now)
+
+	orgs := map[string]bool{}
+	settled := 0
+	for _, i := range rand.New(rand.NewPCG(3, 4)).Perm(len(in.Invitations)) {
+		inv := in.Invitations[i]
+		org := string(inv.Spec.OrganizationRef.Name)
+		orgs[org] = true
+		key := client.ObjectKeyFromObject(inv)
+		got, mark, found, err := results.result(context.Background(), key, org, now)
+		if err != nil || !found {
+			t.Fatalf("invitation %s: found %v, error %v", key, found, err)
+		}
+		results.done(key, mark)
+		want, _ := whole.Invitation(inv.Name)
+		if diff := cmp.Diff(want, got.result); diff != "" {
+			t.Fatalf("invitation %s (-whole platform +invitationResults):\n%s", inv.Name, diff)
+		}
+		// An unsettled invitation changes when its subset does (NextInvitationChange),
+		// which the whole platform's other expiries do not move.
+		sub, err := gatherer{reader: reader}.forOrganization(context.Background(), key.Namespace, org)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantNext, wantOK := permissions.Compile(sub, now).NextInvitationChange(inv.Name)
+		if got.ok != wantOK || !got.next.Equal(wantNext) {
+			t.Fatalf("invitation %s next change %v %v, want %v %v", inv.Name, got.next, got.ok, wantNext, wantOK)
+		}
+		if !got.ok {
+			settled++
+		}
+	}
+	if len(orgs) < 2 || settled == 0 || settled == len(in.Invitations) {
+		t.Fatalf("the generated platform has %d organizations with invitations and %d of %d settled: too uniform to test", len(orgs), settled, len(in.Invitations))
+	}
+	if counter.gathers != len(orgs) {
+		t.Errorf("%d gathers for the invitations of %d organizations, want one each", counter.gathers, len(orgs))
+	}
+	if n := len(results.byOrg); n != 0 {
+		t.Errorf("%d organizations still hold results once every invitation took its own", n)
+	}
+}
+
+// An invitation marked after the gather (an event: here its user blocked) is judged
+// again; one that was not is served from the compile.
+func TestAnInvitationMarkedAfterTheGatherIsJudgedAgain(t *testing.T) {
+	now := platformgen.Now()
+	in := &permissions.Input{
+		Organizations: []*v1alpha1.Organization{builders.Customer("acme").Obj()},
+		Roles:         []*v1alpha1.Role{builders.Role("editor").Permissions("sales").Obj()},
+		Invitations: []*v1alpha1.UserInvitation{
+			builders.Invitation("ann@x.example", "acme", "editor").Named("ann").AcceptedAt(now).Obj(),
+			builders.Invitation("bob@x.example", "acme", "editor").Named("bob").AcceptedAt(now).Obj(),
+			builders.Invitation("cy@x.example", "acme", "editor").Named("cy").AcceptedAt(now).Obj(),
+		},
+	}
+	in.Organizations[0].Namespace, in.Roles[0].Namespace = "p", "p"
+	for _, inv := range in.Invitations {
+		inv.Namespace = "p"
+	}
+	counter := &gatherCounter{Reader: newInputReader(*in)}
+	results := newInvitationResults(gatherer{reader: counter}, newRequestMarks())
+	take := func(name string) permissions.InvitationResult {
+		t.Helper()
+		key := types.NamespacedName{Namespace: "p", Name: name}
+		got, mark, found, err := results.result(context.Background(), key, "acme", now)
+		if err != nil || !found {
+			t.Fatalf("invitation %s: found %v, error %v", name, found, err)
+		}
+		results.done(key, mark)
+		return got.result
+	}
+	if got := take("ann").Phase; got != v1alpha1.UserPhaseActive {
+		t.Fatalf("ann is %s, want Active", got)
+	}
+
+	in.Invitations[1].Spec.Blocked = true
+	results.marks.mark(types.NamespacedName{Namespace: "p", Name: "bob"})
+	if got := take("bob").Phase; got != v1alpha1.UserPhaseBlocked {
+		t.Fatalf("bob after the block's event is %s, want Blocked", got)
+	}
+	if counter.gathers != 2 {
+		t.Fatalf("%d gathers, want 2: ann's, then bob's after its mark", counter.gathers)
+	}
+	if got := take("cy").Phase; got != v1alpha1.UserPhaseActive || counter.gathers != 2 {
+		t.Fatalf("cy is %s after %d gathers, want Active from bob's compile", got, counter.gathers)
+	}
+}
+
+// A binding's change reaches the invitation that controls it, of any version of the API
+// group, and no other owner.
+func TestInvitationOwningMapsOnlyTheControllingInvitation(t *testing.T) {
+	owned := func(apiVersion, kind string, controller bool) *v1alpha1.RoleBinding {
+		b := builders.Binding("ann@x.example", "editor", "acme").Named("ann-editor").Obj()
+		b.Namespace = "p"
+		b.OwnerReferences = []metav1.OwnerReference{{APIVersion: apiVersion, Kind: kind, Name: "ann", UID: "u1", Controller: &controller}}
+		return b
+	}
+	want := []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: "p", Name: "ann"}}}
+	for _, tc := range []struct {
+		binding *v1alpha1.RoleBinding
+		want    []reconcile.Request
+	}{
+		{owned(v1alpha1.GroupVersion.String(), "UserInvitation", true), want},
+		{owned(v1alpha1.GroupVersion.Group+"/v1", "UserInvitation", true), want},
+		{owned(v1alpha1.GroupVersion.String(), "UserInvitation", false), nil},
+		{owned("other.example/v1", "UserInvitation", true), nil},
+		{owned(v1alpha1.GroupVersion.String(), "Organization", true), nil},
+	} {
+		ref := tc.binding.OwnerReferences[0]
+		if got := invitationOwning(context.Background(), tc.binding); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("owner %s %s controller %v: %v, want %v", ref.APIVersion, ref.Kind, *ref.Controller, got, tc.want)
+		}
 	}
 }
 
