@@ -54,6 +54,9 @@ func TestBindingResultsAreTheEnginesWithOneGatherPerOrganization(t *testing.T) {
 	reader, in := generatedPlatform(t)
 	counter := &gatherCounter{Reader: reader}
 	results := newBindingResults(gatherer{reader: counter}, newRequestMarks())
+	for _, b := range in.Bindings {
+		results.marks.mark(client.ObjectKeyFromObject(b)) // the initial list enqueues each
+	}
 	now := platformgen.Now()
 	whole := permissions.Compile(in, now)
 
@@ -81,12 +84,40 @@ func TestBindingResultsAreTheEnginesWithOneGatherPerOrganization(t *testing.T) {
 	}
 }
 
+// A compile keeps only the results a queued reconcile can take: not those of objects
+// without a mark (their reconcile finished, or none was ever queued), nor of objects
+// marked after it began.
+func TestOnlyQueuedObjectsResultsAreKept(t *testing.T) {
+	now := platformgen.Now()
+	_, counter, results := resultsPlatform(now.Add(time.Hour))
+	key := func(name string) types.NamespacedName { return types.NamespacedName{Namespace: "p", Name: name} }
+	bindingResult(t, results, key("cy"), "acme", now)                               // cy is done: its mark is forgotten
+	results.marks.mark(key("cy"))                                                   // and queued again: kept once more
+	results.byOrg = map[types.NamespacedName]*orgEntry[permissions.BindingResult]{} // ann compiles anew
+	results.marks.forget(key("bob"), results.marks.last(key("bob")))                // bob has no reconcile queued
+
+	bindingResult(t, results, key("ann"), "acme", now)
+	e := results.byOrg[key("acme")]
+	if e == nil {
+		t.Fatal("nothing kept after ann's compile, want cy's result")
+	}
+	if _, kept := e.results["cy"]; len(e.results) != 1 || !kept {
+		t.Fatalf("kept after ann's compile: %v, want cy's result alone", e.results)
+	}
+	if counter.gathers != 2 {
+		t.Fatalf("%d gathers, want 2", counter.gathers)
+	}
+}
+
 // The same for invitations: every invitation taken in a random order gets the result a
 // compile of the whole platform gives it, and each organization is gathered once.
 func TestInvitationResultsAreTheEnginesWithOneGatherPerOrganization(t *testing.T) {
 	reader, in := generatedPlatform(t)
 	counter := &gatherCounter{Reader: reader}
 	results := newInvitationResults(gatherer{reader: counter}, newRequestMarks())
+	for _, inv := range in.Invitations {
+		results.marks.mark(client.ObjectKeyFromObject(inv)) // the initial list enqueues each
+	}
 	now := platformgen.Now()
 	whole := permissions.Compile(in, now)
 
@@ -150,6 +181,9 @@ func TestAnInvitationMarkedAfterTheGatherIsJudgedAgain(t *testing.T) {
 	}
 	counter := &gatherCounter{Reader: newInputReader(*in)}
 	results := newInvitationResults(gatherer{reader: counter}, newRequestMarks())
+	for _, inv := range in.Invitations {
+		results.marks.mark(client.ObjectKeyFromObject(inv))
+	}
 	take := func(name string) permissions.InvitationResult {
 		t.Helper()
 		key := types.NamespacedName{Namespace: "p", Name: name}
@@ -221,7 +255,11 @@ func resultsPlatform(expires time.Time) (*permissions.Input, *gatherCounter, *bi
 		in.Bindings[i].Namespace = "p"
 	}
 	counter := &gatherCounter{Reader: newInputReader(*in)}
-	return in, counter, newBindingResults(gatherer{reader: counter}, newRequestMarks())
+	results := newBindingResults(gatherer{reader: counter}, newRequestMarks())
+	for _, b := range in.Bindings {
+		results.marks.mark(client.ObjectKeyFromObject(b)) // each queued, as the initial list does
+	}
+	return in, counter, results
 }
 
 func ready(o bindingOutcome) bool { return o.result.Ready }
