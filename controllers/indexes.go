@@ -454,16 +454,32 @@ var afterInitialList = predicate.Funcs{
 // edited by someone else is corrected at the object's next change. The UserInvitation
 // reconciler filters its owned bindings' events with it too: it reads their spec and
 // metadata, never their status.
-var notOwnStatus = predicate.Funcs{
-	UpdateFunc: func(e event.UpdateEvent) bool {
-		old, cur := e.ObjectOld, e.ObjectNew
-		return old.GetGeneration() != cur.GetGeneration() ||
-			!maps.Equal(old.GetLabels(), cur.GetLabels()) ||
-			!maps.Equal(old.GetAnnotations(), cur.GetAnnotations()) ||
-			!equality.Semantic.DeepEqual(old.GetOwnerReferences(), cur.GetOwnerReferences()) ||
-			!slices.Equal(old.GetFinalizers(), cur.GetFinalizers()) ||
-			!old.GetDeletionTimestamp().Equal(cur.GetDeletionTimestamp())
-	},
+var notOwnStatus = notOwnWrites("")
+
+// notOwnWrites is notOwnStatus that also drops the update that only added finalizer,
+// when the reconciler that adds it goes on to the rest of its reconcile in the same
+// pass: that update changes nothing the reconcile reads, and reconciling it again read
+// a cache from before the status the first pass wrote. An update that removes the
+// finalizer, or adds it beside another change, passes.
+func notOwnWrites(finalizer string) predicate.Funcs {
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			old, cur := e.ObjectOld, e.ObjectNew
+			return old.GetGeneration() != cur.GetGeneration() ||
+				!maps.Equal(old.GetLabels(), cur.GetLabels()) ||
+				!maps.Equal(old.GetAnnotations(), cur.GetAnnotations()) ||
+				!equality.Semantic.DeepEqual(old.GetOwnerReferences(), cur.GetOwnerReferences()) ||
+				(!slices.Equal(old.GetFinalizers(), cur.GetFinalizers()) && !onlyAdded(old.GetFinalizers(), cur.GetFinalizers(), finalizer)) ||
+				!old.GetDeletionTimestamp().Equal(cur.GetDeletionTimestamp())
+		},
+	}
+}
+
+// onlyAdded says whether cur is old with finalizer appended, as
+// controllerutil.AddFinalizer makes it.
+func onlyAdded(old, cur []string, finalizer string) bool {
+	return finalizer != "" && !slices.Contains(old, finalizer) &&
+		len(cur) == len(old)+1 && cur[len(old)] == finalizer && slices.Equal(cur[:len(old)], old)
 }
 
 // invitationInputChanged passes an invitation's creation, deletion and the updates that

@@ -163,6 +163,54 @@ func TestNotOwnStatusPassesEveryChangeButTheStatus(t *testing.T) {
 	}
 }
 
+// The UserInvitation reconciler's own watch drops the update that only added its
+// finalizer, which the reconcile that added it has already gone past; every other
+// finalizer change still passes.
+func TestNotOwnWritesDropsOnlyTheFinalizersOwnAddition(t *testing.T) {
+	old := builders.Invitation("ada@example.com", "acme", "viewer").Named("ada").Obj()
+	old.Generation = 1
+	old.Finalizers = []string{"example.com/keep"}
+	changes := map[string]struct {
+		change func(i *v1alpha1.UserInvitation)
+		want   bool
+	}{
+		"finalizer added": {func(i *v1alpha1.UserInvitation) { i.Finalizers = append(i.Finalizers, InvitationFinalizer) }, false},
+		"status only":     {func(i *v1alpha1.UserInvitation) { i.Status.ObservedGeneration = 1 }, false},
+		"another finalizer added too": {func(i *v1alpha1.UserInvitation) {
+			i.Finalizers = append(i.Finalizers, InvitationFinalizer, "example.com/other")
+		}, true},
+		"another finalizer removed": {func(i *v1alpha1.UserInvitation) { i.Finalizers = []string{InvitationFinalizer} }, true},
+		"finalizer added with a label": {func(i *v1alpha1.UserInvitation) {
+			i.Finalizers = append(i.Finalizers, InvitationFinalizer)
+			i.Labels = map[string]string{"team": "x"}
+		}, true},
+		"finalizer added with the deletion": {func(i *v1alpha1.UserInvitation) {
+			i.Finalizers = append(i.Finalizers, InvitationFinalizer)
+			i.DeletionTimestamp = &metav1.Time{Time: time.Now()}
+		}, true},
+	}
+	for name, c := range changes {
+		cur := old.DeepCopy()
+		c.change(cur)
+		cur.ResourceVersion = "2"
+		if got := notOwnWrites(InvitationFinalizer).Update(event.UpdateEvent{ObjectOld: old, ObjectNew: cur}); got != c.want {
+			t.Errorf("%s: passes = %v, want %v", name, got, c.want)
+		}
+	}
+	// Removed, it passes: the reconcile puts it back.
+	had := old.DeepCopy()
+	had.Finalizers = append(had.Finalizers, InvitationFinalizer)
+	if !notOwnWrites(InvitationFinalizer).Update(event.UpdateEvent{ObjectOld: had, ObjectNew: old}) {
+		t.Error("removing the finalizer is dropped")
+	}
+	// notOwnStatus drops no finalizer change.
+	added := old.DeepCopy()
+	added.Finalizers = append(added.Finalizers, InvitationFinalizer)
+	if !notOwnStatus.Update(event.UpdateEvent{ObjectOld: old, ObjectNew: added}) {
+		t.Error("notOwnStatus drops a finalizer's addition")
+	}
+}
+
 // An invitation's status write passes the watches that fan it out only when it changes
 // the persisted grant the engine reads (permissions.RecordsGrant, grantedRoles,
 // grantedBy); the phases that record none are the operator's output.

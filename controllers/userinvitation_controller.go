@@ -77,8 +77,11 @@ func (r *UserInvitationReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		}
 		return res, err
 	}
-	if added, err := ensureFinalizer(ctx, r.client, inv, InvitationFinalizer); err != nil || added {
-		return ctrl.Result{}, err // added: its update event reconciles the invitation again
+	// Its own update event is dropped (notOwnWrites): this reconcile goes on, so that on
+	// a cold start the invitations into an organization, marked by the initial list
+	// alone, share one compile (orgResults).
+	if _, err := ensureFinalizer(ctx, r.client, inv, InvitationFinalizer); err != nil {
+		return ctrl.Result{}, err
 	}
 
 	// An invitation's result depends on what its organization's results depend on; one
@@ -360,8 +363,10 @@ func (r *UserInvitationReconciler) SetupWithManager(mgr ctrl.Manager, opts contr
 	// marking predicate goes after the ones that filter.
 	return ctrl.NewControllerManagedBy(mgr).
 		// Its own status writes enqueue it again only when they change the persisted
-		// grant, which the engine reads (invitationInputChanged).
-		For(&v1alpha1.UserInvitation{}, builder.WithPredicates(predicate.Or[client.Object](notOwnStatus, invitationInputChanged), r.marks.ofObject())).
+		// grant, which the engine reads (invitationInputChanged); adding its finalizer
+		// does not.
+		For(&v1alpha1.UserInvitation{}, builder.WithPredicates(
+			predicate.Or[client.Object](notOwnWrites(InvitationFinalizer), invitationInputChanged), r.marks.ofObject())).
 		// An owned binding changed by hand is put back; its status, which the RoleBinding
 		// reconciler writes and this one never reads, is left out: on a cold start every
 		// owned binding's status write would reconcile its invitation once more. (What

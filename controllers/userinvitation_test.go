@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -12,9 +13,11 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
 	"github.com/orgaccess/orgaccess/test/builders"
+	"github.com/orgaccess/orgaccess/test/platformgen"
 )
 
 // nopRecorder drops events, for reconcilers a test calls directly.
@@ -298,4 +301,45 @@ func TestInvitationDeletionWaitsWhileOtherBindingsGrant(t *testing.T) {
 		}
 		g.Expect(document(g, ns, "globex").Users).NotTo(HaveKey("lou@acme.example"))
 	})
+}
+
+// The reconcile that adds an invitation's finalizer goes on to its bindings and status
+// (its own update event is dropped, notOwnWrites): on a cold start each invitation is
+// reconciled once, and the invitations into an organization share one compile.
+func TestTheReconcileThatAddsTheFinalizerGoesOn(t *testing.T) {
+	now := platformgen.Now()
+	objs := []client.Object{
+		builders.Customer("acme").Obj(),
+		builders.Role("editor").Permissions("sales").Obj(),
+		builders.Invitation("ann@x.example", "acme", "editor").Named("ann").AcceptedAt(now).Obj(),
+	}
+	for _, o := range objs {
+		o.SetNamespace("p")
+	}
+	b := fake.NewClientBuilder().WithScheme(testScheme).WithObjects(objs...).
+		WithStatusSubresource(&v1alpha1.UserInvitation{}, &v1alpha1.RoleBinding{})
+	for _, ix := range fieldIndexes {
+		b = b.WithIndex(ix.obj, ix.field, ix.extract)
+	}
+	c := b.Build()
+	r := newUserInvitationReconciler(c, clocktesting.NewFakePassiveClock(now), gatherer{reader: c}, nil, nopRecorder{})
+	key := types.NamespacedName{Namespace: "p", Name: "ann"}
+	if _, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: key}); err != nil {
+		t.Fatal(err)
+	}
+
+	var inv v1alpha1.UserInvitation
+	if err := c.Get(context.Background(), key, &inv); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(inv.Finalizers, InvitationFinalizer) {
+		t.Errorf("finalizers %v, want %s", inv.Finalizers, InvitationFinalizer)
+	}
+	if inv.Status.Phase != v1alpha1.UserPhaseActive || !slices.Equal(inv.Status.GrantedRoles, []string{"editor"}) || len(inv.Status.Bindings) != 1 {
+		t.Fatalf("status after the first reconcile: %+v, want Active with editor and its binding", inv.Status)
+	}
+	var owned v1alpha1.RoleBinding
+	if err := c.Get(context.Background(), types.NamespacedName{Namespace: "p", Name: inv.Status.Bindings[0]}, &owned); err != nil {
+		t.Fatalf("the invitation's binding: %v", err)
+	}
 }
