@@ -6,9 +6,11 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
+	"github.com/orgaccess/orgaccess/api/v1alpha1"
 	"github.com/orgaccess/orgaccess/controllers/permissions"
 )
 
@@ -89,32 +91,30 @@ func newOrgResults[R any](g gatherer, marks *requestMarks, collect func(*permiss
 // bindingsOf returns the results of org's own bindings: an ancestor's binding is in the
 // subset too, but its own organization's compile decides it.
 func bindingsOf(p *permissions.Platform, in permissions.Input, org string) map[string]bindingOutcome {
-	out := map[string]bindingOutcome{}
-	for _, b := range in.Bindings {
-		if string(b.Spec.OrganizationRef.Name) != org {
-			continue
-		}
-		if result, ok := p.Binding(b.Name); ok {
-			o := bindingOutcome{result: result}
-			o.next, o.ok = p.NextBindingChange(b.Name)
-			out[b.Name] = o
-		}
-	}
-	return out
+	return outcomesIn(in.Bindings, org, func(b *v1alpha1.RoleBinding) v1alpha1.ObjectName { return b.Spec.OrganizationRef.Name },
+		p.Binding, p.NextBindingChange)
 }
 
 // invitationsOf returns the results of the invitations into org; the subset also holds
 // other invitations of the same users, which their own organizations' compiles decide.
 func invitationsOf(p *permissions.Platform, in permissions.Input, org string) map[string]invitationOutcome {
-	out := map[string]invitationOutcome{}
-	for _, inv := range in.Invitations {
-		if string(inv.Spec.OrganizationRef.Name) != org {
+	return outcomesIn(in.Invitations, org, func(i *v1alpha1.UserInvitation) v1alpha1.ObjectName { return i.Spec.OrganizationRef.Name },
+		p.Invitation, p.NextInvitationChange)
+}
+
+// outcomesIn returns, by name, the result and next change of each of objects whose
+// organization is org.
+func outcomesIn[T client.Object, R any](objects []T, org string, orgOf func(T) v1alpha1.ObjectName,
+	result func(string) (R, bool), next func(string) (time.Time, bool)) map[string]outcome[R] {
+	out := map[string]outcome[R]{}
+	for _, obj := range objects {
+		if string(orgOf(obj)) != org {
 			continue
 		}
-		if result, ok := p.Invitation(inv.Name); ok {
-			o := invitationOutcome{result: result}
-			o.next, o.ok = p.NextInvitationChange(inv.Name)
-			out[inv.Name] = o
+		if r, ok := result(obj.GetName()); ok {
+			o := outcome[R]{result: r}
+			o.next, o.ok = next(obj.GetName())
+			out[obj.GetName()] = o
 		}
 	}
 	return out
