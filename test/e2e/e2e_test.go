@@ -409,13 +409,18 @@ func (e *env) testBlock(t *testing.T) {
 
 	e.patchInvitation(t, "distributor", "cathy", `{"spec":{"blocked":true}}`)
 	e.expectUser(t, "distributor", "acme", "cathy@acme.example", expectedUser{Status: v1alpha1.UserPhaseBlocked})
-	phase, err := e.kubectl(t, "-n", "distributor", "get", "userinvitation", "cathy", "-o", "jsonpath={.status.phase}")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if phase != string(v1alpha1.UserPhaseBlocked) {
-		t.Errorf("cathy's invitation phase = %q, want Blocked", phase)
-	}
+	// The status follows the documents (the status reconcilers yield to the publisher,
+	// docs/controllers.md), within seconds.
+	e.eventually(t, 10*time.Second, func() string {
+		phase, err := e.kubectl(t, "-n", "distributor", "get", "userinvitation", "cathy", "-o", "jsonpath={.status.phase}")
+		if err != nil {
+			return err.Error()
+		}
+		if phase != string(v1alpha1.UserPhaseBlocked) {
+			return fmt.Sprintf("cathy's invitation phase = %q, want Blocked", phase)
+		}
+		return ""
+	})
 
 	e.patchInvitation(t, "distributor", "cathy", `{"spec":{"blocked":false}}`)
 	e.expectUser(t, "distributor", "acme", "cathy@acme.example", active)
