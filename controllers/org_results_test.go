@@ -53,59 +53,49 @@ func bindingResult(t *testing.T, r *bindingResults, key types.NamespacedName, or
 func TestBindingResultsAreTheEnginesWithOneGatherPerOrganization(t *testing.T) {
 	reader, in := generatedPlatform(t)
 	counter := &gatherCounter{Reader: reader}
-	results := newBindingResults(gatherer{reader: counter}, newRequestMarks())
-	for _, b := range in.Bindings {
-		results.marks.mark(client.ObjectKeyFromObject(b)) // the initial list enqueues each
-	}
 	now := platformgen.Now()
 	whole := permissions.Compile(in, now)
-
-	orgs := map[string]bool{}
-	order := rand.New(rand.NewPCG(1, 2)).Perm(len(in.Bindings))
-	for _, i := range order {
-		b := in.Bindings[i]
-		org := string(b.Spec.OrganizationRef.Name)
-		orgs[org] = true
-		got := bindingResult(t, results, client.ObjectKeyFromObject(b), org, now)
-		want, _ := whole.Binding(b.Name)
-		if diff := cmp.Diff(want, got.result); diff != "" {
-			t.Fatalf("binding %s (-whole platform +bindingResults):\n%s", b.Name, diff)
-		}
-		wantNext, wantOK := whole.NextBindingChange(b.Name)
-		if got.ok != wantOK || !got.next.Equal(wantNext) {
-			t.Fatalf("binding %s next change %v %v, want %v %v", b.Name, got.next, got.ok, wantNext, wantOK)
-		}
-	}
-	if counter.gathers != len(orgs) {
-		t.Errorf("%d gathers for the bindings of %d organizations, want one each", counter.gathers, len(orgs))
-	}
-	if n := len(results.byOrg); n != 0 {
-		t.Errorf("%d organizations still hold results once every binding took its own", n)
-	}
+	takeEach(t, newBindingResults(gatherer{reader: counter}, newRequestMarks()), counter, in.Bindings, now, 1,
+		func(b *v1alpha1.RoleBinding) v1alpha1.ObjectName { return b.Spec.OrganizationRef.Name },
+		func(b *v1alpha1.RoleBinding, got bindingOutcome) {
+			want, _ := whole.Binding(b.Name)
+			if diff := cmp.Diff(want, got.result); diff != "" {
+				t.Fatalf("binding %s (-whole platform +bindingResults):\n%s", b.Name, diff)
+			}
+			wantNext, wantOK := whole.NextBindingChange(b.Name)
+			if got.ok != wantOK || !got.next.Equal(wantNext) {
+				t.Fatalf("binding %s next change %v %v, want %v %v", b.Name, got.next, got.ok, wantNext, wantOK)
+			}
+		})
 }
 
-// A compile keeps only the results a queued reconcile can take: not those of objects
-// without a mark (their reconcile finished, or none was ever queued), nor of objects
-// marked after it began.
-func TestOnlyQueuedObjectsResultsAreKept(t *testing.T) {
-	now := platformgen.Now()
-	_, counter, results := resultsPlatform(now.Add(time.Hour))
-	key := func(name string) types.NamespacedName { return types.NamespacedName{Namespace: "p", Name: name} }
-	bindingResult(t, results, key("cy"), "acme", now)                               // cy is done: its mark is forgotten
-	results.marks.mark(key("cy"))                                                   // and queued again: kept once more
-	results.byOrg = map[types.NamespacedName]*orgEntry[permissions.BindingResult]{} // ann compiles anew
-	results.marks.forget(key("bob"), results.marks.last(key("bob")))                // bob has no reconcile queued
-
-	bindingResult(t, results, key("ann"), "acme", now)
-	e := results.byOrg[key("acme")]
-	if e == nil {
-		t.Fatal("nothing kept after ann's compile, want cy's result")
+// takeEach marks every object, as the initial list does, takes each one's result from
+// r in a random order (seed) and hands it to check; then each organization must have
+// been gathered once and no result be left over.
+func takeEach[T client.Object, R any](t *testing.T, r *orgResults[R], counter *gatherCounter, objects []T, now time.Time, seed uint64,
+	orgOf func(T) v1alpha1.ObjectName, check func(T, outcome[R])) {
+	t.Helper()
+	for _, obj := range objects {
+		r.marks.mark(client.ObjectKeyFromObject(obj))
 	}
-	if _, kept := e.results["cy"]; len(e.results) != 1 || !kept {
-		t.Fatalf("kept after ann's compile: %v, want cy's result alone", e.results)
+	orgs := map[string]bool{}
+	for _, i := range rand.New(rand.NewPCG(seed, seed+1)).Perm(len(objects)) {
+		obj := objects[i]
+		org := string(orgOf(obj))
+		orgs[org] = true
+		key := client.ObjectKeyFromObject(obj)
+		got, mark, found, err := r.result(context.Background(), key, org, now)
+		if err != nil || !found {
+			t.Fatalf("%s: found %v, error %v", key, found, err)
+		}
+		r.done(key, mark)
+		check(obj, got)
 	}
-	if counter.gathers != 2 {
-		t.Fatalf("%d gathers, want 2", counter.gathers)
+	if counter.gathers != len(orgs) {
+		t.Errorf("%d gathers for the objects of %d organizations, want one each", counter.gathers, len(orgs))
+	}
+	if n := len(r.byOrg); n != 0 {
+		t.Errorf("%d organizations still hold results once every object took its own", n)
 	}
 }
 
@@ -114,51 +104,34 @@ func TestOnlyQueuedObjectsResultsAreKept(t *testing.T) {
 func TestInvitationResultsAreTheEnginesWithOneGatherPerOrganization(t *testing.T) {
 	reader, in := generatedPlatform(t)
 	counter := &gatherCounter{Reader: reader}
-	results := newInvitationResults(gatherer{reader: counter}, newRequestMarks())
-	for _, inv := range in.Invitations {
-		results.marks.mark(client.ObjectKeyFromObject(inv)) // the initial list enqueues each
-	}
 	now := platformgen.Now()
 	whole := permissions.Compile(in, now)
-
-	orgs := map[string]bool{}
+	orgs := map[v1alpha1.ObjectName]bool{}
 	settled := 0
-	for _, i := range rand.New(rand.NewPCG(3, 4)).Perm(len(in.Invitations)) {
-		inv := in.Invitations[i]
-		org := string(inv.Spec.OrganizationRef.Name)
-		orgs[org] = true
-		key := client.ObjectKeyFromObject(inv)
-		got, mark, found, err := results.result(context.Background(), key, org, now)
-		if err != nil || !found {
-			t.Fatalf("invitation %s: found %v, error %v", key, found, err)
-		}
-		results.done(key, mark)
-		want, _ := whole.Invitation(inv.Name)
-		if diff := cmp.Diff(want, got.result); diff != "" {
-			t.Fatalf("invitation %s (-whole platform +invitationResults):\n%s", inv.Name, diff)
-		}
-		// An unsettled invitation changes when its subset does (NextInvitationChange),
-		// which the whole platform's other expiries do not move.
-		sub, err := gatherer{reader: reader}.forOrganization(context.Background(), key.Namespace, org)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wantNext, wantOK := permissions.Compile(sub, now).NextInvitationChange(inv.Name)
-		if got.ok != wantOK || !got.next.Equal(wantNext) {
-			t.Fatalf("invitation %s next change %v %v, want %v %v", inv.Name, got.next, got.ok, wantNext, wantOK)
-		}
-		if !got.ok {
-			settled++
-		}
-	}
+	orgOf := func(i *v1alpha1.UserInvitation) v1alpha1.ObjectName { return i.Spec.OrganizationRef.Name }
+	takeEach(t, newInvitationResults(gatherer{reader: counter}, newRequestMarks()), counter, in.Invitations, now, 3, orgOf,
+		func(inv *v1alpha1.UserInvitation, got invitationOutcome) {
+			orgs[orgOf(inv)] = true
+			want, _ := whole.Invitation(inv.Name)
+			if diff := cmp.Diff(want, got.result); diff != "" {
+				t.Fatalf("invitation %s (-whole platform +invitationResults):\n%s", inv.Name, diff)
+			}
+			// An unsettled invitation changes when its subset does (NextInvitationChange),
+			// which the whole platform's other expiries do not move.
+			sub, err := gatherer{reader: reader}.forOrganization(context.Background(), inv.Namespace, string(orgOf(inv)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantNext, wantOK := permissions.Compile(sub, now).NextInvitationChange(inv.Name)
+			if got.ok != wantOK || !got.next.Equal(wantNext) {
+				t.Fatalf("invitation %s next change %v %v, want %v %v", inv.Name, got.next, got.ok, wantNext, wantOK)
+			}
+			if !got.ok {
+				settled++
+			}
+		})
 	if len(orgs) < 2 || settled == 0 || settled == len(in.Invitations) {
 		t.Fatalf("the generated platform has %d organizations with invitations and %d of %d settled: too uniform to test", len(orgs), settled, len(in.Invitations))
-	}
-	if counter.gathers != len(orgs) {
-		t.Errorf("%d gathers for the invitations of %d organizations, want one each", counter.gathers, len(orgs))
-	}
-	if n := len(results.byOrg); n != 0 {
-		t.Errorf("%d organizations still hold results once every invitation took its own", n)
 	}
 }
 
