@@ -82,7 +82,8 @@ func main() {
 	cfg.zap.BindFlags(fs)
 	flag.Parse()
 
-	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&cfg.zap)))
+	// Values reach zap only when a line is written (logsink.go).
+	ctrl.SetLogger(deferValues(zap.New(zap.UseFlagOptions(&cfg.zap))))
 	log := ctrl.Log.WithName("setup")
 	if err := run(cfg); err != nil {
 		log.Error(err, "Manager stopped")
