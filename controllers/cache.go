@@ -100,6 +100,7 @@ func digestData(cm *corev1.ConfigMap) {
 
 // dataDigest is a digest of data's keys and values, in key order, each length-prefixed
 // so that consecutive strings cannot run together.
+//
 // The strings go to the hash through one small buffer: a document is hashed on every
 // publish, and converting it to bytes whole copied it each time (docs/performance.md).
 func dataDigest(data map[string]string) string {
@@ -107,16 +108,10 @@ func dataDigest(data map[string]string) string {
 	buf := make([]byte, 0, 4096)
 	for _, k := range sortedKeys(data) {
 		for _, s := range [2]string{k, data[k]} {
-			buf = binary.LittleEndian.AppendUint64(buf[:0], uint64(len(s)))
-			for len(s) > 0 {
-				n := min(len(s), cap(buf)-len(buf))
-				buf = append(buf, s[:n]...)
-				s = s[n:]
-				_, _ = h.Write(buf)
-				buf = buf[:0]
-			}
-			if len(buf) > 0 { // an empty string: its length alone
-				_, _ = h.Write(buf)
+			_, _ = h.Write(binary.LittleEndian.AppendUint64(buf[:0], uint64(len(s))))
+			for n := 0; len(s) > 0; s = s[n:] {
+				n = min(len(s), cap(buf))
+				_, _ = h.Write(append(buf[:0], s[:n]...))
 			}
 		}
 	}
