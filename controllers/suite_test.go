@@ -97,7 +97,7 @@ func runSuite(m *testing.M) int {
 // managerConfig varies the managers a test starts.
 type managerConfig struct {
 	clock      clock.PassiveClock
-	newClient  client.NewClientFunc // nil: controller-runtime's
+	newClient  client.NewClientFunc // nil: the manager binary's (NewClient)
 	namespaces []string             // nil: every namespace
 	informers  *Informers           // nil: new ones
 }
@@ -123,11 +123,15 @@ func startManager(cfg *rest.Config, mc managerConfig) (ctrl.Manager, func(), err
 		return nil, nil, err
 	}
 	cacheOpts.NewInformer = informers.NewInformer
+	newClient := mc.newClient
+	if newClient == nil {
+		newClient = NewClient
+	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 testScheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
-		NewClient:              mc.newClient,
+		NewClient:              newClient,
 		Cache:                  cacheOpts,
 		// A second manager in the same process registers the same controller names.
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},

@@ -139,6 +139,8 @@ func run(cfg config) error {
 		GracefulShutdownTimeout:       &cfg.gracefulShutdown,
 		Cache:                         cacheOpts,
 		MapperProvider:                newMemoizingMapper,
+		// Document and status writes are answered with metadata alone (answers.go).
+		NewClient: controllers.NewClient,
 	})
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)

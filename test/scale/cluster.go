@@ -94,9 +94,9 @@ func unthrottled(cfg *rest.Config) *rest.Config {
 }
 
 // asManager copies cfg to speak protobuf, as the manager's client does for built-in
-// kinds (controller-runtime's default): the floor's ConfigMaps and the tracker's watch
-// of the documents then cost the API server what the manager's do, where JSON would
-// cost it more (encoding and parsing the documents' escaped strings).
+// kinds (controller-runtime's default): the tracker's watch of the documents then costs
+// the API server what the manager's does, where JSON would cost it more (encoding the
+// documents' escaped strings).
 func asManager(cfg *rest.Config) *rest.Config {
 	cfg = rest.CopyConfig(cfg)
 	cfg.ContentType = runtime.ContentTypeProtobuf

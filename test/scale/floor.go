@@ -8,7 +8,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -29,17 +28,18 @@ type clientLimits struct {
 
 // measureFloor creates the final ConfigMaps with a plain writer: no reads, no engine,
 // no status, only one create per document, with the manager's concurrency and
-// client-side rate limit and wire format (protobuf). It is the least any publisher of
-// these documents can take.
+// client-side rate limit, wire format (protobuf) and client (controllers.NewClient,
+// whose creates are answered with the ConfigMap's metadata alone). It is the least any
+// publisher of these documents can take.
 func measureFloor(ctx context.Context, cfg *rest.Config, exp expectation, limits clientLimits) (time.Duration, error) {
-	cfg = asManager(cfg)
+	cfg = rest.CopyConfig(cfg)
 	cfg.QPS, cfg.Burst = limits.qps, limits.burst
-	cs, err := kubernetes.NewForConfig(cfg)
+	c, err := controllers.NewClient(cfg, client.Options{})
 	if err != nil {
 		return 0, fmt.Errorf("floor client: %w", err)
 	}
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: floorNamespace}}
-	if _, err := cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
+	if err := c.Create(ctx, ns); err != nil {
 		return 0, fmt.Errorf("create namespace %s: %w", floorNamespace, err)
 	}
 	type item struct {
@@ -52,8 +52,7 @@ func measureFloor(ctx context.Context, cfg *rest.Config, exp expectation, limits
 	}
 	start := time.Now()
 	err = parallel(ctx, limits.workers, items, func(ctx context.Context, it item) error {
-		cm := it.doc.configMap(it.name, floorNamespace)
-		if _, err := cs.CoreV1().ConfigMaps(floorNamespace).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		if err := c.Create(ctx, it.doc.configMap(it.name, floorNamespace)); err != nil {
 			return fmt.Errorf("floor: create ConfigMap %s: %w", it.name, err)
 		}
 		return nil
