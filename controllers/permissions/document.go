@@ -225,7 +225,9 @@ func (p *Platform) Document(org string) (PublishedDocument, bool) {
 }
 
 // Shards returns the bytes Document publishes for org (its PublishedDocument.Shards)
-// without building the parsed document, which a publisher does not read.
+// without building the parsed document, which a publisher does not read. Each shard is
+// a new buffer the caller owns: the Platform keeps no reference to it and never writes
+// to it again.
 func (p *Platform) Shards(org string) ([][]byte, bool) {
 	o, ok := p.orgIndex[org]
 	if !ok {

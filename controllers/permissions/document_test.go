@@ -41,6 +41,27 @@ func TestDocumentBytesAreEncodingJSON(t *testing.T) {
 	}
 }
 
+// Shards hands out buffers the caller owns (the publisher's ConfigMaps share them): a
+// second call's bytes are another buffer, and writing to the first changes neither
+// it nor a later call's.
+func TestShardsAreTheCallersOwnBuffers(t *testing.T) {
+	p := permissions.Compile(platformgen.Generate(platformgen.Small(), 3), platformgen.Now())
+	org := p.Organizations()[0]
+	first, _ := p.Shards(org)
+	second, _ := p.Shards(org)
+	want := bytes.Clone(second[0])
+	if &first[0][0] == &second[0][0] {
+		t.Fatal("two calls of Shards returned the same buffer")
+	}
+	for i := range first[0] {
+		first[0][i] = 'x'
+	}
+	third, _ := p.Shards(org)
+	if !bytes.Equal(second[0], want) || !bytes.Equal(third[0], want) {
+		t.Fatal("writing to one call's shard changed another call's")
+	}
+}
+
 // Every Active user has a permission set; nobody else has one.
 func TestDocumentPermissionSetOnlyForActiveUsers(t *testing.T) {
 	p := permissions.Compile(platformgen.Generate(platformgen.Small(), 4), platformgen.Now())
