@@ -145,10 +145,10 @@ type answeredWrite struct {
 // the answer's.
 func (c *metadataAnswers) write(ctx context.Context, obj client.Object, w answeredWrite) error {
 	accessor, ok := obj.(metav1.ObjectMetaAccessor)
-	if !ok {
-		return fmt.Errorf("%T has no ObjectMeta to answer into", obj)
+	var m *metav1.ObjectMeta
+	if ok {
+		m, ok = accessor.GetObjectMeta().(*metav1.ObjectMeta)
 	}
-	m, ok := accessor.GetObjectMeta().(*metav1.ObjectMeta)
 	if !ok {
 		return fmt.Errorf("%T has no ObjectMeta to answer into", obj)
 	}
@@ -156,8 +156,9 @@ func (c *metadataAnswers) write(ctx context.Context, obj client.Object, w answer
 	if err != nil {
 		return err
 	}
+	// The kind's client asks for metadataAnswer (its AcceptContentTypes).
 	req := kind.client.Verb(w.verb).NamespaceIfScoped(obj.GetNamespace(), kind.namespaced).
-		Resource(kind.resource).SetHeader("Accept", metadataAnswer)
+		Resource(kind.resource)
 	if w.name != "" {
 		req = req.Name(w.name)
 	}

@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -44,7 +45,7 @@ func (r *answerRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	res.Body = io.NopCloser(strings.NewReader(string(body)))
+	res.Body = io.NopCloser(bytes.NewReader(body))
 	r.mu.Lock()
 	r.answers = append(r.answers, answer{req.Method, req.URL.Path, res.Header.Get("Content-Type"), len(body)})
 	r.mu.Unlock()
