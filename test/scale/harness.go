@@ -53,8 +53,8 @@ type incremental struct {
 	runs         activity // reconciles and compiles, from the write until idle
 	cpu          cpuUse   // each process's CPU from the write to the last document
 	memAvailable float64
-	checks       float64 // API server consistency checks completed from the write to the last document
-	busy         bool    // the manager was not idle before or after: writes include other work
+	background   background // completed from the write to the last document
+	busy         bool       // the manager was not idle before or after: writes include other work
 }
 
 // results is everything one run measured; zero fields were not reached.
@@ -83,10 +83,10 @@ type results struct {
 	incrementals []incremental
 
 	peakHeap, peakRSS float64
-	peakHeapWhen      string  // which manager, how long after its start
-	floorChecks       float64 // API server consistency checks completed during the floor
-	coldChecks        float64 // ... from the manager's start to the last document
-	liveHeap          float64 // allocated after a collection once the cold start is idle (-pprof)
+	peakHeapWhen      string     // which manager, how long after its start
+	floorBackground   background // the API server's and etcd's own work completed during the floor
+	coldBackground    background // ... from the manager's start to the last document
+	liveHeap          float64    // allocated after a collection once the cold start is idle (-pprof)
 
 	loadBefore string // /proc/loadavg when the run started: other work on the machine
 }
@@ -126,7 +126,7 @@ func (h *harness) measure(ctx context.Context, size platformgen.Size) (*results,
 	}
 	res.documents = len(exp.documents)
 	logf("floor: a plain writer creates %d ConfigMaps", res.documents)
-	checks, err := h.checks(ctx)
+	bg, err := h.background(ctx)
 	if err != nil {
 		return res, err
 	}
@@ -134,7 +134,7 @@ func (h *harness) measure(ctx context.Context, size platformgen.Size) (*results,
 	if res.floor, err = measureFloor(ctx, h.cl.config, exp, h.o.limits); err != nil {
 		return res, err
 	}
-	if res.floorChecks, err = h.checksSince(ctx, checks); err != nil {
+	if res.floorBackground, err = h.backgroundSince(ctx, bg); err != nil {
 		return res, err
 	}
 	logf("read floor: a plain cache lists the platform")
@@ -313,7 +313,7 @@ func (h *harness) cold(ctx context.Context, res *results, tr *tracker, in permis
 		return err
 	}
 	logf("cold start: the manager publishes %d documents", len(exp.documents))
-	checks, err := h.checks(ctx)
+	bg, err := h.background(ctx)
 	if err != nil {
 		return err
 	}
@@ -351,7 +351,7 @@ func (h *harness) cold(ctx context.Context, res *results, tr *tracker, in permis
 		return fmt.Errorf("cold convergence: %w", err)
 	}
 	res.cold = matched.Sub(m.started)
-	if res.coldChecks, err = h.checksSince(ctx, checks); err != nil {
+	if res.coldBackground, err = h.backgroundSince(ctx, bg); err != nil {
 		return err
 	}
 	res.coldReady = <-ready
@@ -448,16 +448,15 @@ func (h *harness) writesSince(ctx context.Context, before counts) (counts, error
 	return now.since(before), nil
 }
 
-// checks returns the API server's consistency checks of the platform's resources
-// completed so far (cluster.consistencyChecks).
-func (h *harness) checks(ctx context.Context) (float64, error) {
-	return h.cl.consistencyChecks(ctx, h.cs)
+// background returns the API server's and etcd's own work completed so far.
+func (h *harness) background(ctx context.Context) (background, error) {
+	return h.cl.background(ctx, h.cs)
 }
 
-// checksSince returns the checks completed since before was read.
-func (h *harness) checksSince(ctx context.Context, before float64) (float64, error) {
-	now, err := h.checks(ctx)
-	return now - before, err
+// backgroundSince returns the background work completed since before was read.
+func (h *harness) backgroundSince(ctx context.Context, before background) (background, error) {
+	now, err := h.background(ctx)
+	return now.since(before), err
 }
 
 // restart starts a new manager on the converged platform: it should be Ready quickly
@@ -526,7 +525,7 @@ func (h *harness) incremental(ctx context.Context, m *manager, tr *tracker, step
 	inc.memAvailable = memAvailable()
 	collectOwnGarbage()
 	cpuBefore := procs.sample()
-	checks, err := h.checks(ctx)
+	bg, err := h.background(ctx)
 	if err != nil {
 		return inc, exp, err
 	}
@@ -560,7 +559,7 @@ func (h *harness) incremental(ctx context.Context, m *manager, tr *tracker, step
 		return inc, exp, err
 	}
 	inc.cpu = procs.since(cpuBefore, procs.sample())
-	if inc.checks, err = h.checksSince(ctx, checks); err != nil {
+	if inc.background, err = h.backgroundSince(ctx, bg); err != nil {
 		return inc, exp, err
 	}
 	inc.latency = max(matched.Sub(start), 0)

@@ -1,6 +1,10 @@
 package main
 
 import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -90,5 +94,63 @@ orgaccess_compiles_total{result="reused"} 9
 `)
 	if s := after.since(before).String(); s != "7: rolebinding 5, organization 2; compiles 3, reused 4" {
 		t.Errorf("activity since = %q", s)
+	}
+}
+
+func TestBackgroundFromEtcdMetrics(t *testing.T) {
+	exposition := func(compactions int, ms, keys float64) string {
+		return fmt.Sprintf(`# TYPE etcd_debugging_mvcc_db_compaction_total_duration_milliseconds histogram
+etcd_debugging_mvcc_db_compaction_total_duration_milliseconds_bucket{le="100"} 0
+etcd_debugging_mvcc_db_compaction_total_duration_milliseconds_bucket{le="+Inf"} %[1]d
+etcd_debugging_mvcc_db_compaction_total_duration_milliseconds_sum %[2]g
+etcd_debugging_mvcc_db_compaction_total_duration_milliseconds_count %[1]d
+# TYPE etcd_debugging_mvcc_db_compaction_keys_total counter
+etcd_debugging_mvcc_db_compaction_keys_total %[3]g
+etcd_debugging_mvcc_db_compaction_pause_duration_milliseconds_sum 12
+`, compactions, ms, keys)
+	}
+	var served string
+	etcd := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/metrics" {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = io.WriteString(w, served)
+	}))
+	defer etcd.Close()
+	read := func() background {
+		t.Helper()
+		samples, err := etcdMetrics(t.Context(), etcd.URL+"/metrics", etcdCompactions, etcdCompactionMs, etcdCompactedKeys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := background{checks: 3}
+		b.addCompactions(samples)
+		return b
+	}
+
+	served = exposition(7, 2100, 1.5e6)
+	before := read()
+	if want := (background{checks: 3, compactions: 7, compactionMs: 2100, compactedKeys: 1.5e6}); before != want {
+		t.Fatalf("read %+v, want %+v", before, want)
+	}
+	if note := before.since(before).note(); note != "" {
+		t.Errorf("nothing completed, but the note is %q", note)
+	}
+	served = exposition(8, 5350, 1.62e6)
+	got := read().since(before)
+	if want := (background{compactions: 1, compactionMs: 3250, compactedKeys: 120000}); got != want {
+		t.Errorf("since = %+v, want %+v", got, want)
+	}
+	if note, want := got.note(), " (meanwhile: etcd compactions 1 (3250 ms, 120000 keys))"; note != want {
+		t.Errorf("note = %q, want %q", note, want)
+	}
+	got.checks = 2
+	if note, want := got.note(), " (meanwhile: API server consistency checks 2, etcd compactions 1 (3250 ms, 120000 keys))"; note != want {
+		t.Errorf("note = %q, want %q", note, want)
+	}
+
+	if _, err := etcdMetrics(t.Context(), etcd.URL+"/missing", etcdCompactions); err == nil {
+		t.Error("a 404 from etcd was read as metrics")
 	}
 }

@@ -35,7 +35,7 @@ func (r *results) print(out io.Writer, o options, size platformgen.Size) {
 	row("measure", "result", "writes (manager)", "target")
 	row("-------", "------", "----------------", "------")
 	if r.floor > 0 {
-		row("floor: plain writer creates every ConfigMap", dur(r.floor), fmt.Sprint(r.documents)+checksNote(r.floorChecks), "")
+		row("floor: plain writer creates every ConfigMap", dur(r.floor), fmt.Sprint(r.documents)+r.floorBackground.note(), "")
 	}
 	if r.readFloor > 0 {
 		row("read floor: plain cache of the platform syncs", dur(r.readFloor), "0", "")
@@ -43,7 +43,7 @@ func (r *results) print(out io.Writer, o options, size platformgen.Size) {
 	if r.cold > 0 {
 		ratio := float64(r.cold) / float64(r.floor)
 		row("cold: every document published", fmt.Sprintf("%s = %.2f x floor", dur(r.cold), ratio),
-			fmt.Sprintf("%d: %v", r.coldWrites.total(), r.coldWrites)+checksNote(r.coldChecks), "<= 1.25 x floor")
+			fmt.Sprintf("%d: %v", r.coldWrites.total(), r.coldWrites)+r.coldBackground.note(), "<= 1.25 x floor")
 		if r.coldReady > 0 {
 			start := dur(r.coldReady)
 			if r.readFloor > 0 {
@@ -84,7 +84,7 @@ func (r *results) print(out io.Writer, o options, size platformgen.Size) {
 		row(fmt.Sprintf("%s (%d documents change)", inc.name, inc.changedDocs), latency, writes, targets[inc.name])
 		row("  reconciles from the write to idle", inc.runs.String(), "", "")
 		if len(inc.cpu.roles) > 0 {
-			row("  CPU from the write to the last document", inc.cpu.String(), fmt.Sprintf("memory available at the write: %s", gib(inc.memAvailable))+checksNote(inc.checks), "")
+			row("  CPU from the write to the last document", inc.cpu.String(), fmt.Sprintf("memory available at the write: %s", gib(inc.memAvailable))+inc.background.note(), "")
 		}
 	}
 	if r.peakHeap > 0 {
@@ -100,15 +100,6 @@ func (r *results) print(out io.Writer, o options, size platformgen.Size) {
 	for _, inc := range r.incrementals {
 		fmt.Fprintf(out, "  %s: %s\n", inc.name, inc.change)
 	}
-}
-
-// checksNote tells how many of the API server's watch cache consistency checks (each
-// lists a resource from etcd) completed during a measurement, when any did.
-func checksNote(n float64) string {
-	if n == 0 {
-		return ""
-	}
-	return fmt.Sprintf(" (API server consistency checks meanwhile: %.0f)", n)
 }
 
 func dur(d time.Duration) string {
