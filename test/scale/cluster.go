@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -197,10 +196,11 @@ func (c *cluster) background(ctx context.Context, cs *kubernetes.Clientset) (bac
 	if c.env == nil || c.env.ControlPlane.Etcd == nil || c.env.ControlPlane.Etcd.URL == nil {
 		return b, nil
 	}
-	samples, err = etcdMetrics(ctx, c.env.ControlPlane.Etcd.URL.JoinPath("metrics").String(),
+	// envtest's etcd serves its metrics on its client URL, without authentication.
+	samples, err = scrape(ctx, c.env.ControlPlane.Etcd.URL.JoinPath("metrics").String(),
 		etcdCompactions, etcdCompactionMs, etcdCompactedKeys)
 	if err != nil {
-		return b, err
+		return b, fmt.Errorf("etcd metrics: %w", err)
 	}
 	b.addCompactions(samples)
 	return b, nil
@@ -227,28 +227,6 @@ func (b *background) addCompactions(samples []sample) {
 			b.compactedKeys += s.value
 		}
 	}
-}
-
-// etcdMetrics reads the samples of names from envtest's etcd, which serves its metrics
-// on its client URL without authentication.
-func etcdMetrics(ctx context.Context, url string, names ...string) ([]sample, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, fmt.Errorf("etcd metrics: %w", err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("get etcd metrics: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("get etcd metrics: %s", resp.Status)
-	}
-	samples, err := parseMetrics(resp.Body, names...)
-	if err != nil {
-		return nil, fmt.Errorf("etcd metrics: %w", err)
-	}
-	return samples, nil
 }
 
 // apiserverMetrics reads the samples of names from the apiserver's metrics endpoint.

@@ -120,7 +120,7 @@ etcd_debugging_mvcc_db_compaction_pause_duration_milliseconds_sum 12
 	defer etcd.Close()
 	read := func() background {
 		t.Helper()
-		samples, err := etcdMetrics(t.Context(), etcd.URL+"/metrics", etcdCompactions, etcdCompactionMs, etcdCompactedKeys)
+		samples, err := scrape(t.Context(), etcd.URL+"/metrics", etcdCompactions, etcdCompactionMs, etcdCompactedKeys)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -150,7 +150,7 @@ etcd_debugging_mvcc_db_compaction_pause_duration_milliseconds_sum 12
 		t.Errorf("note = %q, want %q", note, want)
 	}
 
-	if _, err := etcdMetrics(t.Context(), etcd.URL+"/missing", etcdCompactions); err == nil {
+	if _, err := scrape(t.Context(), etcd.URL+"/missing", etcdCompactions); err == nil {
 		t.Error("a 404 from etcd was read as metrics")
 	}
 }
