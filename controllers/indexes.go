@@ -598,33 +598,36 @@ func (r relations) rolesForTree(ctx context.Context, o client.Object) []reconcil
 	return requests(o.GetNamespace(), r.allNames(ctx, &v1alpha1.RoleList{}, o.GetNamespace())...)
 }
 
-// RoleBindings affected (their conditions) by a change of:
+// Organizations whose RoleBindings' conditions (the RoleBinding reconciler's requests,
+// which name the bindings' organization) are affected by a change of:
 
-func (r relations) bindingsForRole(ctx context.Context, o client.Object) []reconcile.Request {
-	ns := o.GetNamespace()
-	var out []string
-	for _, b := range r.bindingsOf(ctx, ns, indexBindingRole, r.dependentRoles(ctx, ns, o.GetName())...) {
-		out = append(out, b.Name)
-	}
-	return requests(ns, out...)
+func organizationOfBinding(_ context.Context, o client.Object) []reconcile.Request {
+	b := o.(*v1alpha1.RoleBinding)
+	return requests(b.Namespace, string(b.Spec.OrganizationRef.Name))
 }
 
-func (r relations) bindingsForOrganization(ctx context.Context, o client.Object) []reconcile.Request {
+func (r relations) bindingOrganizationsForRole(ctx context.Context, o client.Object) []reconcile.Request {
 	ns := o.GetNamespace()
-	var out []string
-	for _, b := range r.bindingsOf(ctx, ns, indexBindingOrganization, r.subtree(ctx, ns, o.GetName())...) {
-		out = append(out, b.Name)
-	}
-	return requests(ns, out...)
+	return bindingOrganizations(ns, r.bindingsOf(ctx, ns, indexBindingRole, r.dependentRoles(ctx, ns, o.GetName())...))
 }
 
-func (r relations) bindingsForInvitation(ctx context.Context, o client.Object) []reconcile.Request {
+func (r relations) bindingOrganizationsForOrganization(ctx context.Context, o client.Object) []reconcile.Request {
+	ns := o.GetNamespace()
+	return bindingOrganizations(ns, r.bindingsOf(ctx, ns, indexBindingOrganization, r.subtree(ctx, ns, o.GetName())...))
+}
+
+func (r relations) bindingOrganizationsForInvitation(ctx context.Context, o client.Object) []reconcile.Request {
 	inv := o.(*v1alpha1.UserInvitation)
-	var out []string
-	for _, b := range r.bindingsOf(ctx, inv.Namespace, indexBindingEmail, string(inv.Spec.Email)) {
-		out = append(out, b.Name)
+	return bindingOrganizations(inv.Namespace, r.bindingsOf(ctx, inv.Namespace, indexBindingEmail, string(inv.Spec.Email)))
+}
+
+// bindingOrganizations returns a request for each organization bindings name.
+func bindingOrganizations(ns string, bindings []v1alpha1.RoleBinding) []reconcile.Request {
+	orgs := make([]string, len(bindings))
+	for i := range bindings {
+		orgs[i] = string(bindings[i].Spec.OrganizationRef.Name)
 	}
-	return requests(inv.Namespace, out...)
+	return requests(ns, orgs...)
 }
 
 // PermissionTrees affected (duplicates and parents are judged across trees) by a change of:

@@ -14,12 +14,14 @@ import (
 	"github.com/orgaccess/orgaccess/controllers/permissions"
 )
 
-// A binding's or an invitation's result depends on its organization's subset
+// An invitation's result depends on its organization's subset
 // (gatherer.forOrganization), and one compile of that subset decides the results of
-// every binding and invitation of the organization. Gathering and compiling the subset
-// once per object made a large platform's statuses CPU-bound: a customer's subset holds
-// its ancestors' bindings too, and a cold start or a restart reconciles every binding
-// and invitation, in no useful order (docs/performance.md).
+// every invitation into the organization. Gathering and compiling the subset once per
+// invitation made a large platform's statuses CPU-bound: a customer's subset holds its
+// ancestors' bindings and their users' invitations too, and a cold start or a restart
+// reconciles every invitation, in no useful order (docs/performance.md). (The
+// RoleBinding reconciler does without: its requests name the organization, and one
+// reconcile writes all of its bindings' statuses.)
 //
 // orgResults keeps, per organization, the results of its objects of one kind from the
 // last compile of its subset, until each has been taken by its object's reconcile. A
@@ -47,12 +49,9 @@ type orgResults[R any] struct {
 	lastSweep time.Time
 }
 
-// bindingResults serves the RoleBinding reconciler, invitationResults the
-// UserInvitation reconciler.
+// invitationResults serves the UserInvitation reconciler.
 type (
-	bindingResults    = orgResults[permissions.BindingResult]
 	invitationResults = orgResults[permissions.InvitationResult]
-	bindingOutcome    = outcome[permissions.BindingResult]
 	invitationOutcome = outcome[permissions.InvitationResult]
 )
 
@@ -76,23 +75,12 @@ type outcome[R any] struct {
 	ok     bool
 }
 
-func newBindingResults(g gatherer, marks *requestMarks) *bindingResults {
-	return newOrgResults(g, marks, bindingsOf)
-}
-
 func newInvitationResults(g gatherer, marks *requestMarks) *invitationResults {
 	return newOrgResults(g, marks, invitationsOf)
 }
 
 func newOrgResults[R any](g gatherer, marks *requestMarks, collect func(*permissions.Platform, permissions.Input, string) map[string]outcome[R]) *orgResults[R] {
 	return &orgResults[R]{gather: g, marks: marks, ttl: resultsTTL, collect: collect, byOrg: map[types.NamespacedName]*orgEntry[R]{}}
-}
-
-// bindingsOf returns the results of org's own bindings: an ancestor's binding is in the
-// subset too, but its own organization's compile decides it.
-func bindingsOf(p *permissions.Platform, in permissions.Input, org string) map[string]bindingOutcome {
-	return outcomesIn(in.Bindings, org, func(b *v1alpha1.RoleBinding) v1alpha1.ObjectName { return b.Spec.OrganizationRef.Name },
-		p.Binding, p.NextBindingChange)
 }
 
 // invitationsOf returns the results of the invitations into org; the subset also holds

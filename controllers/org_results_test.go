@@ -11,9 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
@@ -36,7 +34,21 @@ func (c *gatherCounter) List(ctx context.Context, list client.ObjectList, opts .
 	return c.Reader.List(ctx, list, opts...)
 }
 
-// bindingResult reconciles key as the RoleBinding reconciler does: takes its result
+// bindingResults is orgResults for bindings: the simplest of its kinds, kept to test it.
+// (The RoleBinding reconciler itself reconciles a whole organization at once.)
+type (
+	bindingResults = orgResults[permissions.BindingResult]
+	bindingOutcome = outcome[permissions.BindingResult]
+)
+
+func newBindingResults(g gatherer, marks *requestMarks) *bindingResults {
+	return newOrgResults(g, marks, func(p *permissions.Platform, in permissions.Input, org string) map[string]bindingOutcome {
+		return outcomesIn(in.Bindings, org, func(b *v1alpha1.RoleBinding) v1alpha1.ObjectName { return b.Spec.OrganizationRef.Name },
+			p.Binding, p.NextBindingChange)
+	})
+}
+
+// bindingResult reconciles key as a per-binding reconciler would: takes its result
 // and, the status written, forgets its mark.
 func bindingResult(t *testing.T, r *bindingResults, key types.NamespacedName, org string, now time.Time) bindingOutcome {
 	t.Helper()
@@ -292,29 +304,6 @@ func TestAMarkIsForgottenOnlyByTheReconcileThatReadIt(t *testing.T) {
 	m.forget(key, m.last(key))
 	if m.last(key) != 0 || len(m.marks) != 0 {
 		t.Fatalf("marks left after their reconciles: %v", m.marks)
-	}
-}
-
-// A binding deleted before its reconcile leaves no mark behind, but a binding created
-// again while that reconcile ran keeps the mark of its creation.
-func TestADeletedBindingsMarkIsNotKept(t *testing.T) {
-	c := fake.NewClientBuilder().WithScheme(testScheme).Build()
-	r := newRoleBindingReconciler(c, clocktesting.NewFakePassiveClock(platformgen.Now()), gatherer{reader: c}, newPublishBacklog())
-	key := types.NamespacedName{Namespace: "platform", Name: "rb-gone"}
-	r.marks.mark(key) // the deletion's event
-	if _, err := r.Reconcile(context.Background(), reconcile.Request{NamespacedName: key}); err != nil {
-		t.Fatal(err)
-	}
-	if got := r.marks.last(key); got != 0 {
-		t.Errorf("a deleted binding's mark %d is kept", got)
-	}
-
-	r.marks.mark(key)
-	marked := r.marks.last(key)
-	r.marks.mark(key) // created again after the reconcile read its mark
-	r.results.done(key, marked)
-	if got := r.marks.last(key); got != marked+1 {
-		t.Errorf("mark = %d after the older one was forgotten, want the newer %d", got, marked+1)
 	}
 }
 

@@ -192,6 +192,29 @@ func TestHandEditedOrDeletedConfigMapIsRestored(t *testing.T) {
 	})
 }
 
+// reconciles is controller_runtime_reconcile_total of the named controller, all results.
+func reconciles(t *testing.T, controller string) float64 {
+	t.Helper()
+	families, err := metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total float64
+	for _, f := range families {
+		if f.GetName() != "controller_runtime_reconcile_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "controller" && l.GetValue() == controller {
+					total += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return total
+}
+
 // publishLatencySamples is how many publishes orgaccess_change_to_publish_seconds timed.
 func publishLatencySamples(t *testing.T) uint64 {
 	t.Helper()
@@ -401,19 +424,29 @@ func TestRestartedManagerOnConvergedPlatformWritesNothing(t *testing.T) {
 
 	// A second manager, watching only this platform, counting its writes.
 	skippedBefore := testutil.ToFloat64(writesSkipped.WithLabelValues(resourceConfigMap))
+	bindingReconcilesBefore := reconciles(t, "rolebinding")
 	counter := &writeCounter{gets: map[string]bool{}}
 	_, stop, err := startManager(testConfig, managerConfig{clock: testClock, newClient: counter.newClient, namespaces: []string{ns}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer stop()
-	// Every object was reconciled: each reconcile starts by reading its object.
+	// Every object was reconciled: each reconcile starts by reading its object, but for
+	// the RoleBinding reconciler's, which read their organization's subset: each of
+	// those organizations has one (the suite's manager is quiet, awaitQuiet).
+	bindingOrgs := map[string]bool{}
 	eventually(t, func(g Gomega) {
 		_, gets := counter.snapshot()
 		for key, obj := range objects {
 			kind := strings.SplitN(key, "/", 2)[0]
+			if b, ok := obj.(*v1alpha1.RoleBinding); ok {
+				bindingOrgs[string(b.Spec.OrganizationRef.Name)] = true
+				continue
+			}
 			g.Expect(gets).To(HaveKey(fmt.Sprintf("*v1alpha1.%s/%s/%s", kind, ns, obj.GetName())))
 		}
+		g.Expect(reconciles(t, "rolebinding")-bindingReconcilesBefore).To(BeNumerically(">=", len(bindingOrgs)),
+			"RoleBinding reconciles, one per organization of %v", bindingOrgs)
 	})
 	// Let the reconciles those reads started, and any they enqueue, run out.
 	NewWithT(t).Consistently(func() []string {

@@ -2,90 +2,125 @@ package controllers
 
 import (
 	"context"
+	"errors"
+	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
+	"github.com/orgaccess/orgaccess/controllers/permissions"
 )
 
-// RoleBindingReconciler writes each RoleBinding's conditions: whether it grants, and
-// why not (RoleNotFound, OrganizationNotFound, SubjectBlocked, Expired ...).
+// RoleBindingReconciler writes RoleBindings' conditions: whether each grants, and why
+// not (RoleNotFound, OrganizationNotFound, SubjectBlocked, Expired ...).
+//
+// Its requests name an organization, not a binding: one reconcile gathers and compiles
+// the organization's subset once and writes the status of every binding whose
+// organizationRef names it. A binding's result depends on no more than that subset
+// (docs/controllers.md), so an event that changes one binding's result enqueues its
+// organization, and the reconcile writes only the statuses that differ. Keyed by
+// binding, a cold start or a restart queued all 198,090 bindings of the full-size
+// platform, each with its queue entry and mark, and the bindings of an organization
+// shared one compile through results kept for each other (orgResults) until the last
+// of them was reconciled; keyed by organization the queue holds at most the 10,101
+// organizations and nothing is kept between reconciles (docs/performance.md).
 type RoleBindingReconciler struct {
 	client  client.Client
 	clock   clock.PassiveClock
-	results *bindingResults
-	marks   *requestMarks
+	gather  gatherer
 	backlog *publishBacklog
 }
 
 var _ reconcile.Reconciler = &RoleBindingReconciler{}
 
 func newRoleBindingReconciler(c client.Client, clk clock.PassiveClock, g gatherer, backlog *publishBacklog) *RoleBindingReconciler {
-	marks := newRequestMarks()
-	return &RoleBindingReconciler{client: c, clock: clk, results: newBindingResults(g, marks), marks: marks, backlog: backlog}
+	return &RoleBindingReconciler{client: c, clock: clk, gather: g, backlog: backlog}
 }
 
 // +kubebuilder:rbac:groups=access.orgaccess.dev,resources=rolebindings/status,verbs=get;update;patch
 
-// Reconcile writes one RoleBinding's status.
+// Reconcile writes the status of each RoleBinding whose organizationRef is req's name,
+// whether that organization exists or not.
 func (r *RoleBindingReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	binding := &v1alpha1.RoleBinding{}
-	// Read before the Get: a binding created again after this read keeps its new mark.
-	marked := r.marks.last(req.NamespacedName)
-	if err := r.client.Get(ctx, req.NamespacedName, binding); err != nil {
-		if apierrors.IsNotFound(err) {
-			r.results.done(req.NamespacedName, marked) // a deleted binding's mark is not kept
-		}
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-
 	// Statuses wait for the documents: they share the CPU with the publisher.
 	r.backlog.wait(ctx)
-	// A binding's result depends on what its organization's results depend on; one
-	// compile of that subset serves every binding of the organization (bindingResults).
 	now := r.clock.Now()
-	outcome, mark, found, err := r.results.result(ctx, req.NamespacedName, string(binding.Spec.OrganizationRef.Name), now)
+	in, err := r.gather.forOrganization(ctx, req.Namespace, req.Name)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if !found {
-		return ctrl.Result{}, notCompiled(ctx, r.client, &v1alpha1.RoleBinding{}, "RoleBinding", req)
-	}
+	p := r.gather.compile(in, now)
 
-	before := binding.DeepCopy()
-	binding.Status = v1alpha1.RoleBindingStatus{
-		ObservedGeneration: binding.Generation,
-		Conditions:         mergeConditions(binding.Status.Conditions, outcome.result.Conditions, binding.Generation),
+	var errs []error
+	var next time.Time
+	changes := false
+	// The subset also holds the ancestors' bindings; their own organizations'
+	// reconciles write them.
+	for _, b := range in.Bindings {
+		if string(b.Spec.OrganizationRef.Name) != req.Name {
+			continue
+		}
+		result, ok := p.Binding(b.Name)
+		if !ok {
+			// Compiled from in, the platform judges every binding of it.
+			errs = append(errs, errors.New("the engine has no result for RoleBinding "+b.Name))
+			continue
+		}
+		if err := r.writeStatus(ctx, b, result); err != nil {
+			errs = append(errs, err)
+		}
+		// Requeued when one of these bindings' results changes by time (its expiry, a
+		// role's removal), not at every expiry of the subset.
+		if at, ok := p.NextBindingChange(b.Name); ok && (!changes || at.Before(next)) {
+			next, changes = at, true
+		}
 	}
-	if err := patchStatus(ctx, r.client, before, binding); err != nil {
+	if err := errors.Join(errs...); err != nil {
 		return ctrl.Result{}, err
 	}
-	r.results.done(req.NamespacedName, mark)
-	// Requeued when this binding's result changes by time (its expiry, a role's
-	// removal), not at every expiry of its organization's subset.
-	return requeueAt(outcome.next, outcome.ok, now), nil
+	return requeueAt(next, changes, now), nil
+}
+
+// writeStatus writes cached's status when the engine's result changes it. cached is the
+// cache's own object (the gather does not copy): it is copied before it is changed.
+func (r *RoleBindingReconciler) writeStatus(ctx context.Context, cached *v1alpha1.RoleBinding, result permissions.BindingResult) error {
+	status := v1alpha1.RoleBindingStatus{
+		ObservedGeneration: cached.Generation,
+		Conditions:         mergeConditions(cached.Status.Conditions, result.Conditions, cached.Generation),
+	}
+	if equality.Semantic.DeepEqual(cached.Status, status) {
+		writesSkipped.WithLabelValues(resourceStatus).Inc()
+		return nil
+	}
+	binding := cached.DeepCopy()
+	binding.Status = status
+	return patchStatus(ctx, r.client, cached, binding)
 }
 
 // SetupWithManager registers the RoleBinding reconciler and the watches of what a
-// binding's conditions depend on.
+// binding's conditions depend on, each mapped to the organizations of the bindings it
+// changes.
 func (r *RoleBindingReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	rel := relations{reader: mgr.GetClient()}
 	specChanged := builder.WithPredicates(predicate.GenerationChangedPredicate{}, afterInitialList)
-	// Every request is marked before it is enqueued (bindingResults): the For watch's
-	// marking predicate goes after the one that filters.
 	opts.NewQueue = r.backlog.yieldingQueue // its reconciles yield to the publisher
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&v1alpha1.RoleBinding{}, builder.WithPredicates(notOwnStatus, r.marks.ofObject())).
-		Watches(&v1alpha1.Role{}, r.marks.mapped(rel.bindingsForRole), specChanged).
-		Watches(&v1alpha1.Organization{}, r.marks.mapped(rel.bindingsForOrganization), specChanged).
-		Watches(&v1alpha1.UserInvitation{}, r.marks.mapped(rel.bindingsForInvitation),
+		Named("rolebinding").
+		// A binding's own events, its initial list included (every status is written
+		// once on a cold start), enqueue its organization, the old one too when moved.
+		Watches(&v1alpha1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(organizationOfBinding),
+			builder.WithPredicates(notOwnStatus)).
+		Watches(&v1alpha1.Role{}, handler.EnqueueRequestsFromMapFunc(rel.bindingOrganizationsForRole), specChanged).
+		Watches(&v1alpha1.Organization{}, handler.EnqueueRequestsFromMapFunc(rel.bindingOrganizationsForOrganization), specChanged).
+		Watches(&v1alpha1.UserInvitation{}, handler.EnqueueRequestsFromMapFunc(rel.bindingOrganizationsForInvitation),
 			builder.WithPredicates(invitationInputChanged, afterInitialList)).
 		WithOptions(opts).
 		Complete(r)

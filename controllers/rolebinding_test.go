@@ -2,17 +2,22 @@ package controllers
 
 import (
 	"context"
+	"maps"
 	"testing"
 	"time"
 
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	clocktesting "k8s.io/utils/clock/testing"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
 	"github.com/orgaccess/orgaccess/test/builders"
+	"github.com/orgaccess/orgaccess/test/platformgen"
 )
 
 func TestBindingExpiryIsPublishedWhenDue(t *testing.T) {
@@ -55,9 +60,9 @@ func TestBindingDeletedBeforeItsStatusWriteIsNoError(t *testing.T) {
 	})
 
 	c := &deletedBeforeStatusWrite{Client: cached}
-	r := newRoleBindingReconciler(c, testClock, gatherer{reader: cached}, newPublishBacklog())
-	if _, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: key}); err != nil {
-		t.Fatalf("reconcile of a binding deleted before its status write: %v", err)
+	r := newRoleBindingReconciler(c, testClock, gatherer{reader: c}, newPublishBacklog())
+	if _, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: types.NamespacedName{Namespace: ns, Name: "acme"}}); err != nil {
+		t.Fatalf("reconcile of bindings deleted before their status writes: %v", err)
 	}
 	if !c.patched {
 		t.Fatal("the reconcile wrote no status, so it never met the deletion")
@@ -65,7 +70,7 @@ func TestBindingDeletedBeforeItsStatusWriteIsNoError(t *testing.T) {
 	eventually(t, func(g Gomega) { gone(g, ns, key.Name, &v1alpha1.RoleBinding{}) })
 }
 
-// deletedBeforeStatusWrite reads every RoleBinding as if its status had never been
+// deletedBeforeStatusWrite lists every RoleBinding as if its status had never been
 // written, so that a reconcile writes one, and deletes the object just before the
 // status write reaches the API server.
 type deletedBeforeStatusWrite struct {
@@ -73,12 +78,16 @@ type deletedBeforeStatusWrite struct {
 	patched bool
 }
 
-func (c *deletedBeforeStatusWrite) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
-	if err := c.Client.Get(ctx, key, obj, opts...); err != nil {
+func (c *deletedBeforeStatusWrite) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	if err := c.Client.List(ctx, list, opts...); err != nil {
 		return err
 	}
-	if binding, ok := obj.(*v1alpha1.RoleBinding); ok {
-		binding.Status = v1alpha1.RoleBindingStatus{}
+	if bindings, ok := list.(*v1alpha1.RoleBindingList); ok {
+		for i := range bindings.Items {
+			// Items are copies of the cache's objects (even without a deep copy): this
+			// changes the copy's status field, not the cache's.
+			bindings.Items[i].Status = v1alpha1.RoleBindingStatus{}
+		}
 	}
 	return nil
 }
@@ -100,43 +109,79 @@ func (w deletingStatusWriter) Patch(ctx context.Context, obj client.Object, patc
 	return w.SubResourceWriter.Patch(ctx, obj, patch, opts...)
 }
 
-// A binding deleted after the reconcile's Get but before its gather read the cache has
-// no result: the reconcile ends without an error rather than retry a binding that is
-// gone (a blocked user's bindings are deleted while their events are in flight).
-func TestBindingDeletedBeforeItsResultIsNoError(t *testing.T) {
-	ns := newPlatform(t)
-	seedPlatform(t, ns)
-	create(t, ns, builders.Binding("ivy@acme.example", "customer", "acme").Named("ivy-customer").Obj())
-	var binding v1alpha1.RoleBinding
-	eventually(t, func(g Gomega) {
-		g.Expect(cached.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: "ivy-customer"}, &binding)).To(Succeed())
-	})
-	// What a cache that has not seen the deletion yet would still answer for the gone one.
-	binding.Name = "ivy-gone"
-	c := &goneAfterFirstGet{Client: cached, stale: &binding}
-	r := newRoleBindingReconciler(c, testClock, gatherer{reader: cached}, newPublishBacklog())
-	key := types.NamespacedName{Namespace: ns, Name: "ivy-gone"}
-	if _, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: key}); err != nil {
-		t.Fatalf("reconcile of a binding deleted before its gather: %v", err)
+// One reconcile of an organization writes the status of each of its own bindings (not
+// its ancestors'), the next writes nothing, and it is requeued at the earliest change
+// by time among them. Bindings of an organization that does not exist are that name's.
+func TestOneReconcileWritesTheStatusesOfTheOrganizationsBindings(t *testing.T) {
+	now := platformgen.Now().Truncate(time.Second)
+	expiry := now.Add(time.Hour)
+	objs := []client.Object{
+		builders.Seller("north").Obj(),
+		builders.Customer("acme").Under("north").Obj(),
+		builders.Role("editor").Permissions("sales").Obj(),
+		builders.Binding("ann@x.example", "editor", "acme").Named("ann").ExpiresAt(expiry).Obj(),
+		builders.Binding("bob@x.example", "ghost", "acme").Named("bob").Obj(),
+		builders.Binding("cy@x.example", "editor", "nowhere").Named("cy").Obj(),
+		builders.Binding("dan@x.example", "editor", "north").Named("dan").ExpiresAt(now.Add(time.Minute)).Obj(),
 	}
-	if !c.served {
-		t.Fatal("the reconcile never read the deleted binding")
+	for _, o := range objs {
+		o.SetNamespace("p")
 	}
-}
+	patched := map[string]int{}
+	b := fake.NewClientBuilder().WithScheme(testScheme).WithObjects(objs...).
+		WithStatusSubresource(&v1alpha1.RoleBinding{}).
+		WithInterceptorFuncs(interceptor.Funcs{
+			SubResourcePatch: func(ctx context.Context, c client.Client, sub string, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
+				patched[obj.GetName()]++
+				return c.SubResource(sub).Patch(ctx, obj, patch, opts...)
+			},
+		})
+	for _, ix := range fieldIndexes {
+		b = b.WithIndex(ix.obj, ix.field, ix.extract)
+	}
+	c := b.Build()
+	r := newRoleBindingReconciler(c, clocktesting.NewFakePassiveClock(now), gatherer{reader: c}, newPublishBacklog())
+	reconcileOrg := func(org string) ctrl.Result {
+		t.Helper()
+		res, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: types.NamespacedName{Namespace: "p", Name: org}})
+		if err != nil {
+			t.Fatalf("reconcile %s: %v", org, err)
+		}
+		return res
+	}
+	reason := func(name string) string {
+		t.Helper()
+		var rb v1alpha1.RoleBinding
+		if err := c.Get(context.Background(), types.NamespacedName{Namespace: "p", Name: name}, &rb); err != nil {
+			t.Fatal(err)
+		}
+		return condition(rb.Status.Conditions, v1alpha1.ConditionReady).Reason
+	}
 
-// goneAfterFirstGet answers the first Get of stale's name with stale, as a cache would
-// that has not seen its deletion yet, and every later read with what the cache holds.
-type goneAfterFirstGet struct {
-	client.Client
-	stale  *v1alpha1.RoleBinding
-	served bool
-}
-
-func (c *goneAfterFirstGet) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
-	if binding, ok := obj.(*v1alpha1.RoleBinding); ok && key.Name == c.stale.Name && !c.served {
-		c.served = true
-		c.stale.DeepCopyInto(binding)
-		return nil
+	res := reconcileOrg("acme")
+	if want := map[string]int{"ann": 1, "bob": 1}; !maps.Equal(patched, want) {
+		t.Fatalf("status patches %v, want %v: acme's bindings once each, not north's", patched, want)
 	}
-	return c.Client.Get(ctx, key, obj, opts...)
+	if got := reason("ann"); got != v1alpha1.ReasonReconciled {
+		t.Errorf("ann's Ready reason %q, want %s", got, v1alpha1.ReasonReconciled)
+	}
+	if got := reason("bob"); got != v1alpha1.ReasonRoleNotFound {
+		t.Errorf("bob's Ready reason %q, want %s", got, v1alpha1.ReasonRoleNotFound)
+	}
+	if res.RequeueAfter != time.Hour {
+		t.Errorf("requeued after %v, want 1h: ann's expiry (dan's, sooner, is north's)", res.RequeueAfter)
+	}
+
+	reconcileOrg("acme")
+	if want := map[string]int{"ann": 1, "bob": 1}; !maps.Equal(patched, want) {
+		t.Errorf("status patches %v after a second reconcile, want none more", patched)
+	}
+
+	reconcileOrg("nowhere")
+	if got := reason("cy"); got != v1alpha1.ReasonOrganizationNotFound {
+		t.Errorf("cy's Ready reason %q, want %s", got, v1alpha1.ReasonOrganizationNotFound)
+	}
+	if patched["dan"] != 0 {
+		t.Errorf("north's binding was written by other organizations' reconciles")
+	}
 }
