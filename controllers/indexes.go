@@ -238,7 +238,7 @@ func errNoNamespace(field, key string) error {
 
 // noting enqueues what fn maps an event to, calling note for each request before it
 // is enqueued: a reconciler that must know which events came since it read the cache
-// (changeTimes, requestMarks) notes them here.
+// (changeTimes) notes them here.
 func noting(fn handler.MapFunc, note func(types.NamespacedName)) handler.EventHandler {
 	return handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, obj client.Object) []reconcile.Request {
 		reqs := fn(ctx, obj)
@@ -636,42 +636,50 @@ func (r relations) treesForTree(ctx context.Context, o client.Object) []reconcil
 	return requests(o.GetNamespace(), r.allNames(ctx, &v1alpha1.PermissionTreeList{}, o.GetNamespace())...)
 }
 
-// UserInvitations affected (phase, delegation, owned bindings, deletion) by a change of:
+// Organizations whose UserInvitations (the UserInvitation reconciler's requests, which
+// name the invitations' organization) are affected (phase, delegation, owned bindings,
+// deletion) by a change of:
 
-func (r relations) invitationsForInvitation(ctx context.Context, o client.Object) []reconcile.Request {
+func organizationOfInvitation(_ context.Context, o client.Object) []reconcile.Request {
 	inv := o.(*v1alpha1.UserInvitation)
-	// A block on any of a user's invitations blocks the user everywhere.
-	return invitationRequests(inv.Namespace, r.invitationsOf(ctx, inv.Namespace, indexInvitationEmail, string(inv.Spec.Email)))
+	return requests(inv.Namespace, string(inv.Spec.OrganizationRef.Name))
 }
 
-func (r relations) invitationsForBinding(ctx context.Context, o client.Object) []reconcile.Request {
+func (r relations) invitationOrganizationsForInvitation(ctx context.Context, o client.Object) []reconcile.Request {
+	inv := o.(*v1alpha1.UserInvitation)
+	// A block on any of a user's invitations blocks the user everywhere.
+	return invitationOrganizations(inv.Namespace, r.invitationsOf(ctx, inv.Namespace, indexInvitationEmail, string(inv.Spec.Email)))
+}
+
+func (r relations) invitationOrganizationsForBinding(ctx context.Context, o client.Object) []reconcile.Request {
 	b := o.(*v1alpha1.RoleBinding)
 	email := string(b.Spec.Subject.Email)
 	// The subject's invitations wait on their other bindings when deleted; the
 	// invitations the subject sent are judged against what the subject holds.
 	invitations := r.invitationsOf(ctx, b.Namespace, indexInvitationEmail, email)
 	invitations = append(invitations, r.invitationsOf(ctx, b.Namespace, indexInvitationInviter, email)...)
-	return invitationRequests(b.Namespace, invitations)
+	return invitationOrganizations(b.Namespace, invitations)
 }
 
-func (r relations) invitationsForRole(ctx context.Context, o client.Object) []reconcile.Request {
+func (r relations) invitationOrganizationsForRole(ctx context.Context, o client.Object) []reconcile.Request {
 	ns := o.GetNamespace()
 	invitations := r.invitationsOf(ctx, ns, indexInvitationRole, r.dependentRoles(ctx, ns, o.GetName())...)
 	invitations = append(invitations, r.invitationsOf(ctx, ns, indexInvitationPending, "true")...)
-	return invitationRequests(ns, invitations)
+	return invitationOrganizations(ns, invitations)
 }
 
-func (r relations) invitationsForOrganization(ctx context.Context, o client.Object) []reconcile.Request {
+func (r relations) invitationOrganizationsForOrganization(ctx context.Context, o client.Object) []reconcile.Request {
 	ns := o.GetNamespace()
 	// An owner or defaultRoles change, or the organization appearing, changes the
 	// invitations into it and, through ownership of the subtree, below it.
-	return invitationRequests(ns, r.invitationsOf(ctx, ns, indexInvitationOrganization, r.subtree(ctx, ns, o.GetName())...))
+	return invitationOrganizations(ns, r.invitationsOf(ctx, ns, indexInvitationOrganization, r.subtree(ctx, ns, o.GetName())...))
 }
 
-func invitationRequests(ns string, invitations []v1alpha1.UserInvitation) []reconcile.Request {
-	out := make([]string, len(invitations))
-	for i, inv := range invitations {
-		out[i] = inv.Name
+// invitationOrganizations returns a request for each organization invitations name.
+func invitationOrganizations(ns string, invitations []v1alpha1.UserInvitation) []reconcile.Request {
+	orgs := make([]string, len(invitations))
+	for i := range invitations {
+		orgs[i] = string(invitations[i].Spec.OrganizationRef.Name)
 	}
-	return requests(ns, out...)
+	return requests(ns, orgs...)
 }

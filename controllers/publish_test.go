@@ -424,7 +424,8 @@ func TestRestartedManagerOnConvergedPlatformWritesNothing(t *testing.T) {
 
 	// A second manager, watching only this platform, counting its writes.
 	skippedBefore := testutil.ToFloat64(writesSkipped.WithLabelValues(resourceConfigMap))
-	bindingReconcilesBefore := reconciles(t, "rolebinding")
+	// The RoleBinding and UserInvitation reconcilers' requests name organizations.
+	byOrganization := map[string]float64{"rolebinding": reconciles(t, "rolebinding"), "userinvitation": reconciles(t, "userinvitation")}
 	counter := &writeCounter{gets: map[string]bool{}}
 	_, stop, err := startManager(testConfig, managerConfig{clock: testClock, newClient: counter.newClient, namespaces: []string{ns}})
 	if err != nil {
@@ -432,21 +433,27 @@ func TestRestartedManagerOnConvergedPlatformWritesNothing(t *testing.T) {
 	}
 	defer stop()
 	// Every object was reconciled: each reconcile starts by reading its object, but for
-	// the RoleBinding reconciler's, which read their organization's subset: each of
-	// those organizations has one (the suite's manager is quiet, awaitQuiet).
-	bindingOrgs := map[string]bool{}
+	// the RoleBinding and UserInvitation reconcilers', which read their organization's
+	// subset: each of those organizations has one (the suite's manager is quiet,
+	// awaitQuiet).
+	orgsOf := map[string]map[string]bool{"rolebinding": {}, "userinvitation": {}}
 	eventually(t, func(g Gomega) {
 		_, gets := counter.snapshot()
 		for key, obj := range objects {
 			kind := strings.SplitN(key, "/", 2)[0]
-			if b, ok := obj.(*v1alpha1.RoleBinding); ok {
-				bindingOrgs[string(b.Spec.OrganizationRef.Name)] = true
-				continue
+			switch o := obj.(type) {
+			case *v1alpha1.RoleBinding:
+				orgsOf["rolebinding"][string(o.Spec.OrganizationRef.Name)] = true
+			case *v1alpha1.UserInvitation:
+				orgsOf["userinvitation"][string(o.Spec.OrganizationRef.Name)] = true
+			default:
+				g.Expect(gets).To(HaveKey(fmt.Sprintf("*v1alpha1.%s/%s/%s", kind, ns, obj.GetName())))
 			}
-			g.Expect(gets).To(HaveKey(fmt.Sprintf("*v1alpha1.%s/%s/%s", kind, ns, obj.GetName())))
 		}
-		g.Expect(reconciles(t, "rolebinding")-bindingReconcilesBefore).To(BeNumerically(">=", len(bindingOrgs)),
-			"RoleBinding reconciles, one per organization of %v", bindingOrgs)
+		for controller, orgs := range orgsOf {
+			g.Expect(reconciles(t, controller)-byOrganization[controller]).To(BeNumerically(">=", len(orgs)),
+				"%s reconciles, one per organization of %v", controller, orgs)
+		}
 	})
 	// Let the reconciles those reads started, and any they enqueue, run out.
 	NewWithT(t).Consistently(func() []string {

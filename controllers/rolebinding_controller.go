@@ -28,10 +28,10 @@ import (
 // (docs/controllers.md), so an event that changes one binding's result enqueues its
 // organization, and the reconcile writes only the statuses that differ. Keyed by
 // binding, a cold start or a restart queued all 198,090 bindings of the full-size
-// platform, each with its queue entry and mark, and the bindings of an organization
-// shared one compile through results kept for each other (orgResults) until the last
-// of them was reconciled; keyed by organization the queue holds at most the 10,101
-// organizations and nothing is kept between reconciles (docs/performance.md).
+// platform, each with its queue entry, and the bindings of an organization shared one
+// compile through results kept for each other until the last of them was reconciled;
+// keyed by organization the queue holds at most the 10,101 organizations and nothing
+// is kept between reconciles (docs/controllers.md).
 type RoleBindingReconciler struct {
 	client  client.Client
 	clock   clock.PassiveClock

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -34,11 +36,14 @@ const InvitationFinalizer = "access.orgaccess.dev/user-record"
 
 // UserInvitationReconciler advances each user's status (New, Active, Blocked, Expired,
 // Rejected) and keeps the RoleBindings of an Active invitation in step with its roles.
+//
+// Its requests name an organization, as the RoleBinding reconciler's do: one reconcile
+// gathers and compiles the organization's subset once and advances every invitation
+// into it (docs/controllers.md).
 type UserInvitationReconciler struct {
 	client   client.Client
 	clock    clock.PassiveClock
-	results  *invitationResults
-	marks    *requestMarks
+	gather   gatherer
 	backlog  *publishBacklog
 	recorder events.EventRecorder
 }
@@ -46,8 +51,7 @@ type UserInvitationReconciler struct {
 var _ reconcile.Reconciler = &UserInvitationReconciler{}
 
 func newUserInvitationReconciler(c client.Client, clk clock.PassiveClock, g gatherer, backlog *publishBacklog, recorder events.EventRecorder) *UserInvitationReconciler {
-	marks := newRequestMarks()
-	return &UserInvitationReconciler{client: c, clock: clk, results: newInvitationResults(g, marks), marks: marks, backlog: backlog, recorder: recorder}
+	return &UserInvitationReconciler{client: c, clock: clk, gather: g, backlog: backlog, recorder: recorder}
 }
 
 // +kubebuilder:rbac:groups=access.orgaccess.dev,resources=userinvitations,verbs=get;list;watch;update;patch
@@ -55,48 +59,59 @@ func newUserInvitationReconciler(c client.Client, clk clock.PassiveClock, g gath
 // +kubebuilder:rbac:groups=access.orgaccess.dev,resources=userinvitations/finalizers,verbs=update
 // +kubebuilder:rbac:groups=access.orgaccess.dev,resources=rolebindings,verbs=get;list;watch;create;update;patch;delete
 
-// Reconcile advances one invitation: its bindings, then its status, then its events.
+// Reconcile advances every invitation whose organizationRef is req's name. One that
+// fails does not hold back the others; the reconcile then fails and is retried, and
+// what was already written compares equal.
 func (r *UserInvitationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	// Read before the Get: an invitation created again after this read keeps its new mark.
-	marked := r.marks.last(req.NamespacedName)
 	// Invitations wait for the documents too: the engine judges an invitation from its
 	// spec when it publishes, and what this reconcile writes (bindings, the persisted
 	// grant) is published again after it.
 	r.backlog.wait(ctx)
-	inv := &v1alpha1.UserInvitation{}
-	if err := r.client.Get(ctx, req.NamespacedName, inv); err != nil {
-		if apierrors.IsNotFound(err) {
-			r.results.done(req.NamespacedName, marked) // a deleted invitation's mark is not kept
-		}
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if !inv.DeletionTimestamp.IsZero() {
-		res, err := r.finalize(ctx, inv)
-		if err == nil {
-			r.results.done(req.NamespacedName, marked)
-		}
-		return res, err
-	}
-	// Its own update event is dropped (notOwnWrites): this reconcile goes on, so that on
-	// a cold start the invitations into an organization, marked by the initial list
-	// alone, share one compile (orgResults).
-	if _, err := ensureFinalizer(ctx, r.client, inv, InvitationFinalizer); err != nil {
-		return ctrl.Result{}, err
-	}
-
-	// An invitation's result depends on what its organization's results depend on; one
-	// compile of that subset serves every invitation into the organization
-	// (orgResults).
 	now := r.clock.Now()
-	outcome, mark, found, err := r.results.result(ctx, req.NamespacedName, string(inv.Spec.OrganizationRef.Name), now)
+	in, err := r.gather.forOrganization(ctx, req.Namespace, req.Name)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if !found {
-		return ctrl.Result{}, notCompiled(ctx, r.client, &v1alpha1.UserInvitation{}, "UserInvitation", req)
+	var p *permissions.Platform // compiled when a live invitation needs it
+	var errs []error
+	var requeue ctrl.Result
+	// The subset also holds the ancestors' invitations and other invitations of the
+	// same users; their own organizations' reconciles advance them.
+	for _, cached := range in.Invitations {
+		if string(cached.Spec.OrganizationRef.Name) != req.Name {
+			continue
+		}
+		if p == nil && cached.DeletionTimestamp.IsZero() {
+			p = r.gather.compile(in, now)
+		}
+		// The gather hands out the cache's own objects: each is changed on a copy.
+		res, err := r.advance(ctx, cached.DeepCopy(), p, now)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		requeue = soonest(requeue, res)
 	}
-	result := outcome.result
+	if err := errors.Join(errs...); err != nil {
+		return ctrl.Result{}, err
+	}
+	return requeue, nil
+}
 
+// advance does for one invitation what the engine's platform p decided: its bindings,
+// then its status, then its events; or, when it is being deleted, its finalization.
+func (r *UserInvitationReconciler) advance(ctx context.Context, inv *v1alpha1.UserInvitation, p *permissions.Platform, now time.Time) (ctrl.Result, error) {
+	if !inv.DeletionTimestamp.IsZero() {
+		return r.finalize(ctx, inv)
+	}
+	// Its own update event is dropped (notOwnWrites): this reconcile goes on.
+	if _, err := ensureFinalizer(ctx, r.client, inv, InvitationFinalizer); err != nil {
+		return ctrl.Result{}, err
+	}
+	result, ok := p.Invitation(inv.Name)
+	if !ok {
+		// Compiled from the gather that found it, the platform judges every invitation.
+		return ctrl.Result{}, fmt.Errorf("the engine has no result for UserInvitation %s/%s", inv.Namespace, inv.Name)
+	}
 	if err := r.applyBindings(ctx, inv, result.Bindings); err != nil {
 		return ctrl.Result{}, err
 	}
@@ -104,17 +119,28 @@ func (r *UserInvitationReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	if err := r.writeStatus(ctx, inv, invitationStatus(inv, result)); err != nil {
 		return ctrl.Result{}, err
 	}
-	r.results.done(req.NamespacedName, mark)
 	// Only after the status says so: an event never announces what a failed write lost.
 	r.recordTransition(inv, previous)
 	// Requeued when this invitation's result changes by time: a settled one (its grant
 	// recorded, or blocked) never is, whatever expires around it.
-	return requeueAt(outcome.next, outcome.ok, now), nil
+	next, ok := p.NextInvitationChange(inv.Name)
+	return requeueAt(next, ok, now), nil
 }
 
-// invitationOwning maps a RoleBinding to the UserInvitation that controls it, if one
-// does (of any version of the API group, as Owns matches owners).
-func invitationOwning(_ context.Context, o client.Object) []reconcile.Request {
+// soonest is the result that requeues at the earlier of a's and b's requeues (none:
+// zero).
+func soonest(a, b ctrl.Result) ctrl.Result {
+	if a.RequeueAfter == 0 || (b.RequeueAfter != 0 && b.RequeueAfter < a.RequeueAfter) {
+		return b
+	}
+	return a
+}
+
+// organizationsOfOwner maps a RoleBinding that a UserInvitation controls (of any version
+// of the API group, as Owns matches owners) to that invitation's organization: the
+// binding's own, where the invitation creates it, and the one the invitation names, in
+// case the binding was moved by hand.
+func (r relations) organizationsOfOwner(ctx context.Context, o client.Object) []reconcile.Request {
 	owner := metav1.GetControllerOf(o)
 	if owner == nil || owner.Kind != "UserInvitation" {
 		return nil
@@ -122,7 +148,12 @@ func invitationOwning(_ context.Context, o client.Object) []reconcile.Request {
 	if gv, err := schema.ParseGroupVersion(owner.APIVersion); err != nil || gv.Group != v1alpha1.GroupVersion.Group {
 		return nil
 	}
-	return requests(o.GetNamespace(), owner.Name)
+	orgs := []string{string(o.(*v1alpha1.RoleBinding).Spec.OrganizationRef.Name)}
+	var inv v1alpha1.UserInvitation
+	if err := r.reader.Get(ctx, types.NamespacedName{Namespace: o.GetNamespace(), Name: owner.Name}, &inv, noCopy); err == nil {
+		orgs = append(orgs, string(inv.Spec.OrganizationRef.Name))
+	}
+	return requests(o.GetNamespace(), orgs...)
 }
 
 // invitationStatus is inv's status for the engine's result.
@@ -354,29 +385,30 @@ func (r *UserInvitationReconciler) otherGrants(ctx context.Context, inv *v1alpha
 }
 
 // SetupWithManager registers the UserInvitation reconciler: it owns its RoleBindings
-// (a hand-deleted one is recreated) and watches what a user's status depends on.
+// (a hand-deleted one is recreated) and watches what a user's status depends on, each
+// mapped to the organizations of the invitations it changes.
 func (r *UserInvitationReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	rel := relations{reader: mgr.GetClient()}
 	specChanged := builder.WithPredicates(predicate.GenerationChangedPredicate{}, afterInitialList)
 	opts.NewQueue = r.backlog.yieldingQueue // its reconciles yield to the publisher
-	// Every request is marked before it is enqueued (orgResults): the For watch's
-	// marking predicate goes after the ones that filter.
 	return ctrl.NewControllerManagedBy(mgr).
-		// Its own status writes enqueue it again only when they change the persisted
-		// grant, which the engine reads (invitationInputChanged); adding its finalizer
-		// does not.
-		For(&v1alpha1.UserInvitation{}, builder.WithPredicates(
-			predicate.Or[client.Object](notOwnWrites(InvitationFinalizer), invitationInputChanged), r.marks.ofObject())).
+		Named("userinvitation").
+		// An invitation's own events, its initial list included, enqueue its
+		// organization. Its own status writes do again only when they change the
+		// persisted grant, which the engine reads (invitationInputChanged); adding its
+		// finalizer does not.
+		Watches(&v1alpha1.UserInvitation{}, handler.EnqueueRequestsFromMapFunc(organizationOfInvitation),
+			builder.WithPredicates(predicate.Or[client.Object](notOwnWrites(InvitationFinalizer), invitationInputChanged))).
 		// An owned binding changed by hand is put back; its status, which the RoleBinding
 		// reconciler writes and this one never reads, is left out: on a cold start every
 		// owned binding's status write would reconcile its invitation once more. (What
-		// Owns does, with the owner marked.)
-		Watches(&v1alpha1.RoleBinding{}, r.marks.mapped(invitationOwning), builder.WithPredicates(notOwnStatus)).
-		Watches(&v1alpha1.UserInvitation{}, r.marks.mapped(rel.invitationsForInvitation),
+		// Owns does, mapped to the owner's organization.)
+		Watches(&v1alpha1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(rel.organizationsOfOwner), builder.WithPredicates(notOwnStatus)).
+		Watches(&v1alpha1.UserInvitation{}, handler.EnqueueRequestsFromMapFunc(rel.invitationOrganizationsForInvitation),
 			builder.WithPredicates(invitationInputChanged, afterInitialList)).
-		Watches(&v1alpha1.RoleBinding{}, r.marks.mapped(rel.invitationsForBinding), specChanged).
-		Watches(&v1alpha1.Role{}, r.marks.mapped(rel.invitationsForRole), specChanged).
-		Watches(&v1alpha1.Organization{}, r.marks.mapped(rel.invitationsForOrganization), specChanged).
+		Watches(&v1alpha1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(rel.invitationOrganizationsForBinding), specChanged).
+		Watches(&v1alpha1.Role{}, handler.EnqueueRequestsFromMapFunc(rel.invitationOrganizationsForRole), specChanged).
+		Watches(&v1alpha1.Organization{}, handler.EnqueueRequestsFromMapFunc(rel.invitationOrganizationsForOrganization), specChanged).
 		WithOptions(opts).
 		Complete(r)
 }

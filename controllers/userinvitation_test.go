@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -14,8 +15,10 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
+	"github.com/orgaccess/orgaccess/controllers/permissions"
 	"github.com/orgaccess/orgaccess/test/builders"
 	"github.com/orgaccess/orgaccess/test/platformgen"
 )
@@ -160,10 +163,11 @@ func TestInvitationExpiresExactlyWhenDue(t *testing.T) {
 		g.Expect(inv.Status.ExpiresAt.Time).To(BeTemporally("==", inv.CreationTimestamp.Add(time.Minute)))
 	})
 
-	// Half-way through, the reconciler asks to come back exactly at the expiry.
+	// Half-way through, the reconciler of hank's organization asks to come back exactly
+	// at the expiry.
 	halfway := clocktesting.NewFakePassiveClock(inv.CreationTimestamp.Add(30 * time.Second))
 	direct := newUserInvitationReconciler(cached, halfway, gatherer{reader: cached}, nil, nopRecorder{})
-	res, err := direct.Reconcile(context.Background(), ctrl.Request{NamespacedName: types.NamespacedName{Namespace: ns, Name: "hank"}})
+	res, err := direct.Reconcile(context.Background(), ctrl.Request{NamespacedName: types.NamespacedName{Namespace: ns, Name: "acme"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,14 +191,16 @@ func TestInvitationExpiresExactlyWhenDue(t *testing.T) {
 
 // A settled invitation (its grant recorded) is not requeued for the expiries around it:
 // on a large platform every subset has some binding expiring, and requeueing every
-// invitation then kept a timer per invitation. An unsettled one still is.
+// invitation then kept a timer per invitation. An unsettled one still is. (The
+// reconciler's requests name organizations: ivy's and nat's are two customers of the
+// seller whose binding expires.)
 func TestOnlyUnsettledInvitationsAreRequeuedForTime(t *testing.T) {
 	ns := newPlatform(t)
 	seedPlatform(t, ns)
 	now := testClock.Now().Truncate(time.Second) // as the API stores expiresAt
 	create(t, ns,
-		builders.Binding("eve@acme.example", "customer", "acme").Named("eve-expiring").ExpiresAt(now.Add(time.Hour)).Obj(),
-		builders.Invitation("ivy@acme.example", "acme", "customer").Named("ivy").AcceptedAt(now).Obj(),
+		builders.Binding("eve@contoso.example", "customer", "contoso").Named("eve-expiring").ExpiresAt(now.Add(time.Hour)).Obj(),
+		builders.Invitation("ivy@globex.example", "globex", "customer").Named("ivy").AcceptedAt(now).Obj(),
 		builders.Invitation("nat@acme.example", "acme", "customer").Named("nat").Obj(),
 	)
 	eventually(t, func(g Gomega) {
@@ -215,11 +221,11 @@ func TestOnlyUnsettledInvitationsAreRequeuedForTime(t *testing.T) {
 		}
 		return res
 	}
-	if res := reconcile("ivy"); res.RequeueAfter != 0 {
+	if res := reconcile("globex"); res.RequeueAfter != 0 {
 		t.Errorf("the settled invitation ivy is requeued after %v; nothing its result depends on changes by time", res.RequeueAfter)
 	}
 	// nat is judged again whenever the subset changes by time: first eve's expiry.
-	if res := reconcile("nat"); res.RequeueAfter != time.Hour {
+	if res := reconcile("acme"); res.RequeueAfter != time.Hour {
 		t.Errorf("the New invitation nat is requeued after %v, want 1h (eve's binding expires then)", res.RequeueAfter)
 	}
 }
@@ -304,14 +310,18 @@ func TestInvitationDeletionWaitsWhileOtherBindingsGrant(t *testing.T) {
 }
 
 // The reconcile that adds an invitation's finalizer goes on to its bindings and status
-// (its own update event is dropped, notOwnWrites): on a cold start each invitation is
-// reconciled once, and the invitations into an organization share one compile.
-func TestTheReconcileThatAddsTheFinalizerGoesOn(t *testing.T) {
+// (its own update event is dropped, notOwnWrites), and one reconcile of an organization
+// advances every invitation into it, not those into others: on a cold start each
+// organization's invitations are advanced once, from one compile.
+func TestOneReconcileAdvancesTheOrganizationsInvitations(t *testing.T) {
 	now := platformgen.Now()
 	objs := []client.Object{
 		builders.Customer("acme").Obj(),
+		builders.Customer("globex").Obj(),
 		builders.Role("editor").Permissions("sales").Obj(),
 		builders.Invitation("ann@x.example", "acme", "editor").Named("ann").AcceptedAt(now).Obj(),
+		builders.Invitation("bob@x.example", "acme", "editor").Named("bob").AcceptedAt(now).Obj(),
+		builders.Invitation("cy@x.example", "globex", "editor").Named("cy").AcceptedAt(now).Obj(),
 	}
 	for _, o := range objs {
 		o.SetNamespace("p")
@@ -323,23 +333,65 @@ func TestTheReconcileThatAddsTheFinalizerGoesOn(t *testing.T) {
 	}
 	c := b.Build()
 	r := newUserInvitationReconciler(c, clocktesting.NewFakePassiveClock(now), gatherer{reader: c}, nil, nopRecorder{})
-	key := types.NamespacedName{Namespace: "p", Name: "ann"}
-	if _, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: key}); err != nil {
+	if _, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: types.NamespacedName{Namespace: "p", Name: "acme"}}); err != nil {
 		t.Fatal(err)
 	}
 
-	var inv v1alpha1.UserInvitation
-	if err := c.Get(context.Background(), key, &inv); err != nil {
+	for _, name := range []string{"ann", "bob"} {
+		var inv v1alpha1.UserInvitation
+		if err := c.Get(context.Background(), types.NamespacedName{Namespace: "p", Name: name}, &inv); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(inv.Finalizers, InvitationFinalizer) {
+			t.Errorf("%s: finalizers %v, want %s", name, inv.Finalizers, InvitationFinalizer)
+		}
+		if inv.Status.Phase != v1alpha1.UserPhaseActive || !slices.Equal(inv.Status.GrantedRoles, []string{"editor"}) || len(inv.Status.Bindings) != 1 {
+			t.Fatalf("%s: status after the first reconcile: %+v, want Active with editor and its binding", name, inv.Status)
+		}
+		var owned v1alpha1.RoleBinding
+		if err := c.Get(context.Background(), types.NamespacedName{Namespace: "p", Name: inv.Status.Bindings[0]}, &owned); err != nil {
+			t.Fatalf("%s: the invitation's binding: %v", name, err)
+		}
+	}
+	var cy v1alpha1.UserInvitation
+	if err := c.Get(context.Background(), types.NamespacedName{Namespace: "p", Name: "cy"}, &cy); err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Contains(inv.Finalizers, InvitationFinalizer) {
-		t.Errorf("finalizers %v, want %s", inv.Finalizers, InvitationFinalizer)
+	if len(cy.Finalizers) != 0 || cy.Status.Phase != "" {
+		t.Errorf("globex's invitation was advanced by acme's reconcile: finalizers %v, status %+v", cy.Finalizers, cy.Status)
 	}
-	if inv.Status.Phase != v1alpha1.UserPhaseActive || !slices.Equal(inv.Status.GrantedRoles, []string{"editor"}) || len(inv.Status.Bindings) != 1 {
-		t.Fatalf("status after the first reconcile: %+v, want Active with editor and its binding", inv.Status)
+}
+
+// A binding's change reaches the organization of the invitation that controls it, of any
+// version of the API group (the binding's own organization, and the invitation's should
+// the binding have been moved by hand), and no other owner's.
+func TestOwnedBindingsMapToTheirInvitationsOrganization(t *testing.T) {
+	inv := builders.Invitation("ann@x.example", "globex", "editor").Named("ann").Obj()
+	inv.Namespace = "p"
+	rel := relations{reader: newInputReader(permissions.Input{Invitations: []*v1alpha1.UserInvitation{inv}})}
+	owned := func(apiVersion, kind string, controller bool) *v1alpha1.RoleBinding {
+		b := builders.Binding("ann@x.example", "editor", "acme").Named("ann-editor").Obj()
+		b.Namespace = "p"
+		b.OwnerReferences = []metav1.OwnerReference{{APIVersion: apiVersion, Kind: kind, Name: "ann", UID: "u1", Controller: &controller}}
+		return b
 	}
-	var owned v1alpha1.RoleBinding
-	if err := c.Get(context.Background(), types.NamespacedName{Namespace: "p", Name: inv.Status.Bindings[0]}, &owned); err != nil {
-		t.Fatalf("the invitation's binding: %v", err)
+	want := []reconcile.Request{
+		{NamespacedName: types.NamespacedName{Namespace: "p", Name: "acme"}},
+		{NamespacedName: types.NamespacedName{Namespace: "p", Name: "globex"}},
+	}
+	for _, tc := range []struct {
+		binding *v1alpha1.RoleBinding
+		want    []reconcile.Request
+	}{
+		{owned(v1alpha1.GroupVersion.String(), "UserInvitation", true), want},
+		{owned(v1alpha1.GroupVersion.Group+"/v1", "UserInvitation", true), want},
+		{owned(v1alpha1.GroupVersion.String(), "UserInvitation", false), nil},
+		{owned("other.example/v1", "UserInvitation", true), nil},
+		{owned(v1alpha1.GroupVersion.String(), "Organization", true), nil},
+	} {
+		ref := tc.binding.OwnerReferences[0]
+		if got := rel.organizationsOfOwner(context.Background(), tc.binding); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("owner %s %s controller %v: %v, want %v", ref.APIVersion, ref.Kind, *ref.Controller, got, tc.want)
+		}
 	}
 }
