@@ -3,7 +3,7 @@ package controllers
 import (
 	"context"
 	"errors"
-	"time"
+	"fmt"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/utils/clock"
@@ -60,8 +60,7 @@ func (r *RoleBindingReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	p := r.gather.compile(in, now)
 
 	var errs []error
-	var next time.Time
-	changes := false
+	var requeue ctrl.Result
 	// The subset also holds the ancestors' bindings; their own organizations'
 	// reconciles write them.
 	for _, b := range in.Bindings {
@@ -71,7 +70,7 @@ func (r *RoleBindingReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		result, ok := p.Binding(b.Name)
 		if !ok {
 			// Compiled from in, the platform judges every binding of it.
-			errs = append(errs, errors.New("the engine has no result for RoleBinding "+b.Name))
+			errs = append(errs, fmt.Errorf("the engine has no result for RoleBinding %s/%s", b.Namespace, b.Name))
 			continue
 		}
 		if err := r.writeStatus(ctx, b, result); err != nil {
@@ -79,14 +78,13 @@ func (r *RoleBindingReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		}
 		// Requeued when one of these bindings' results changes by time (its expiry, a
 		// role's removal), not at every expiry of the subset.
-		if at, ok := p.NextBindingChange(b.Name); ok && (!changes || at.Before(next)) {
-			next, changes = at, true
-		}
+		next, ok := p.NextBindingChange(b.Name)
+		requeue = soonest(requeue, requeueAt(next, ok, now))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return ctrl.Result{}, err
 	}
-	return requeueAt(next, changes, now), nil
+	return requeue, nil
 }
 
 // writeStatus writes cached's status when the engine's result changes it. cached is the

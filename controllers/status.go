@@ -155,6 +155,15 @@ func requeueAt(next time.Time, ok bool, now time.Time) ctrl.Result {
 	return ctrl.Result{RequeueAfter: after}
 }
 
+// soonest is the result that requeues at the earlier of a's and b's requeues (none:
+// zero): a reconcile of several objects comes back for the first of them.
+func soonest(a, b ctrl.Result) ctrl.Result {
+	if a.RequeueAfter == 0 || (b.RequeueAfter != 0 && b.RequeueAfter < a.RequeueAfter) {
+		return b
+	}
+	return a
+}
+
 // notCompiled is a reconcile's answer when the engine has no result for the object its
 // Get found. The gather reads the cache after the Get, so the object may have been
 // deleted in between (a blocked user's bindings are): then there is nothing to write,

@@ -127,15 +127,6 @@ func (r *UserInvitationReconciler) advance(ctx context.Context, inv *v1alpha1.Us
 	return requeueAt(next, ok, now), nil
 }
 
-// soonest is the result that requeues at the earlier of a's and b's requeues (none:
-// zero).
-func soonest(a, b ctrl.Result) ctrl.Result {
-	if a.RequeueAfter == 0 || (b.RequeueAfter != 0 && b.RequeueAfter < a.RequeueAfter) {
-		return b
-	}
-	return a
-}
-
 // organizationsOfOwner maps a RoleBinding that a UserInvitation controls (of any version
 // of the API group, as Owns matches owners) to that invitation's organization: the
 // binding's own, where the invitation creates it, and the one the invitation names, in
