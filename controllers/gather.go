@@ -45,6 +45,12 @@ func (g gatherer) compile(in permissions.Input, now time.Time) *permissions.Plat
 	return g.compiled.compile(in, now, g.compiler)
 }
 
+// compileOnce compiles in at now for a caller that will not ask again, outside the
+// compile cache (it is still counted in orgaccess_compiles_total).
+func (g gatherer) compileOnce(in permissions.Input, now time.Time) *permissions.Platform {
+	return compileCounted(in, now, g.compiler)
+}
+
 // forOrganization gathers what one organization's results depend on, and with it every
 // result of the bindings and invitations whose organizationRef is that organization:
 //   - the organization and its ancestors, walked through parentRef up to a missing

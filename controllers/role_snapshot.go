@@ -2,7 +2,6 @@ package controllers
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
 
@@ -175,7 +174,9 @@ func (s *roleSnapshots) roles(ctx context.Context, ns string, now time.Time) (re
 }
 
 // compute gathers and compiles the whole namespace and keeps every role's result. The
-// compiled platform itself is not kept.
+// compiled platform itself is not kept, nor offered to the compile cache: no other
+// reconcile gathers a whole namespace, and on a large platform it is the largest
+// compile there is, which would stay in the cache until other compiles push it out.
 func (s *roleSnapshots) compute(ctx context.Context, n *namespaceRoles, ns string, now time.Time) error {
 	start := s.clock.Now()
 	epoch := s.gatherBegins(ns) // before the gather: an event during it makes the result stale
@@ -183,19 +184,8 @@ func (s *roleSnapshots) compute(ctx context.Context, n *namespaceRoles, ns strin
 	if err != nil {
 		return err
 	}
-	p := s.gather.compile(in, now)
-	roles := make(map[string]permissions.RoleResult, len(in.Roles))
-	for i := range in.Roles {
-		name := in.Roles[i].Name
-		r, ok := p.Role(name)
-		if !ok {
-			return fmt.Errorf("the engine has no result for Role %s/%s", ns, name)
-		}
-		if len(r.UsedBy) > maxUsedBy {
-			r.UsedBy = append([]string(nil), r.UsedBy[:maxUsedBy]...)
-		}
-		roles[name] = r
-	}
+	p := s.gather.compileOnce(in, now)
+	roles := p.Roles(maxUsedBy)
 	n.epoch, n.valid, n.at, n.roles = epoch, true, now, roles
 	n.validUntil = time.Time{}
 	if next, ok := p.NextRoleChange(); ok {

@@ -82,6 +82,24 @@ func BenchmarkCompile(b *testing.B) {
 	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(len(in.Bindings)), "kept-B/binding")
 }
 
+// BenchmarkRoles computes every role's result on the compiled 10,101-organization
+// platform: with Roles, as the Role controller's snapshot does (usedBy cut at 20, as
+// the API keeps it), or with one Role call per role.
+func BenchmarkRoles(b *testing.B) {
+	in := fullPlatform()
+	p := permissions.Compile(in, platformgen.Now())
+	b.Run("Roles", func(b *testing.B) {
+		measure(b, func() { p.Roles(20) })
+	})
+	b.Run("Role", func(b *testing.B) {
+		measure(b, func() {
+			for _, r := range in.Roles {
+				p.Role(r.Name)
+			}
+		})
+	})
+}
+
 // BenchmarkDocument renders one customer's document on a compiled platform: the parsed
 // document and its bytes (Document), or the bytes alone, as the publisher does (Shards).
 func BenchmarkDocument(b *testing.B) {

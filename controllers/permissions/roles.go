@@ -328,8 +328,9 @@ func (p *Platform) notApplicable(r, o int32) string {
 	return ""
 }
 
-// roleResult renders a role's status.
-func (p *Platform) roleResult(i int32) RoleResult {
+// roleResult renders a role's status. granting are the invitations that grant it, in
+// name order; limit bounds UsedBy as Roles documents (<= 0: no bound).
+func (p *Platform) roleResult(i int32, granting []int32, limit int) RoleResult {
 	r := &p.roles[i]
 	res := RoleResult{
 		Permissions: p.universe.render(r.grant),
@@ -353,45 +354,86 @@ func (p *Platform) roleResult(i int32) RoleResult {
 		res.Conditions = append(res.Conditions, c)
 	}
 
-	users := map[int32]bool{}
-	deprecatedOnly := map[int32]bool{}
+	users := newBitset(len(p.users))
 	for _, b := range r.bindings {
-		u := p.bindings[b].user
-		users[u] = true
-		if r.spec.Deprecation != nil && p.holdsOnlyDeprecated(u) {
-			deprecatedOnly[u] = true
+		u := int(p.bindings[b].user)
+		if users.has(u) {
+			continue
 		}
-		res.UsedBy = append(res.UsedBy, "RoleBinding/"+p.bindings[b].name)
-	}
-	res.BoundUsers = int32(len(users))
-	res.DeprecatedOnlyUsers = int32(len(deprecatedOnly))
-	for j := range p.roles {
-		if slices.Contains(p.roles[j].includes, i) {
-			res.UsedBy = append(res.UsedBy, "Role/"+p.roles[j].name)
-		}
-		if p.roles[j].replacement == i {
-			res.UsedBy = append(res.UsedBy, "Role/"+p.roles[j].name)
+		users.set(u)
+		res.BoundUsers++
+		if r.spec.Deprecation != nil && p.holdsOnlyDeprecated(int32(u)) {
+			res.DeprecatedOnlyUsers++
 		}
 	}
-	for k := range p.invites {
-		if slices.Contains(p.invites[k].roles, r.name) {
-			res.UsedBy = append(res.UsedBy, "UserInvitation/"+p.invites[k].name)
-		}
+	// The InUse message names the first inUseListed users whatever the limit.
+	listed := limit
+	if limit > 0 {
+		listed = max(limit, inUseListed)
 	}
-	res.UsedBy = sortedUnique(res.UsedBy)
+	res.UsedBy = p.usedBy(i, granting, listed)
 	if r.deleting {
 		if len(res.UsedBy) > 0 {
 			res.Conditions = append(res.Conditions, Condition{Type: v1alpha1.ConditionInUse, True: true, Reason: v1alpha1.ReasonInUse,
-				Message: fmt.Sprintf("role %s is still used by %s; its deletion waits", r.name, listOf(firstN(res.UsedBy, 20)))})
+				Message: fmt.Sprintf("role %s is still used by %s; its deletion waits", r.name, listOf(firstN(res.UsedBy, inUseListed)))})
 		} else {
 			res.Conditions = append(res.Conditions, Condition{Type: v1alpha1.ConditionInUse, Reason: v1alpha1.ReasonNotInUse,
 				Message: fmt.Sprintf("nothing uses role %s", r.name)})
 		}
 	}
+	if limit > 0 {
+		res.UsedBy = firstN(res.UsedBy, limit)
+	}
 	return res
 }
 
-// holdsOnlyDeprecated reports whether every role a user is bound to is deprecated.
+// inUseListed is how many of a role's users its InUse condition names.
+const inUseListed = 20
+
+// usedBy lists what uses role i, as "Kind/name", sorted and without repeats, up to n
+// entries (n <= 0: all): the roles that include it or name it as their replacement,
+// its bindings, and granting, the invitations that grant it. Roles, bindings and
+// invitations are each held in name order, one per name, and "Role/" sorts before
+// "RoleBinding/", which sorts before "UserInvitation/", so the list comes out sorted
+// as it is built and stops at n without listing a large role's every binding.
+func (p *Platform) usedBy(i int32, granting []int32, n int) []string {
+	var out []string
+	full := func() bool { return n > 0 && len(out) >= n }
+	for j := range p.roles {
+		if full() {
+			return out
+		}
+		if other := &p.roles[j]; slices.Contains(other.includes, i) || other.replacement == i {
+			out = append(out, "Role/"+other.name)
+		}
+	}
+	for _, b := range p.roles[i].bindings {
+		if full() {
+			return out
+		}
+		out = append(out, "RoleBinding/"+p.bindings[b].name)
+	}
+	for _, k := range granting {
+		if full() {
+			return out
+		}
+		out = append(out, "UserInvitation/"+p.invites[k].name)
+	}
+	return out
+}
+
+// invitationsGranting returns the invitations whose roles include the named role, in
+// name order.
+func (p *Platform) invitationsGranting(role string) []int32 {
+	var out []int32
+	for k := range p.invites {
+		if slices.Contains(p.invites[k].roles, role) {
+			out = append(out, int32(k))
+		}
+	}
+	return out
+}
+
 func (p *Platform) holdsOnlyDeprecated(u int32) bool {
 	for _, b := range p.users[u].bindings {
 		if r := p.bindings[b].role; r < 0 || p.roles[r].spec.Deprecation == nil {
