@@ -91,20 +91,18 @@ func BenchmarkCompileShuffled(b *testing.B) {
 	in := fullPlatform()
 	rng := rand.New(rand.NewPCG(1, 2))
 	shuffled := permissions.Input{
-		Organizations: slices.Clone(in.Organizations), Trees: in.Trees, Roles: in.Roles,
-		Bindings: slices.Clone(in.Bindings), Invitations: slices.Clone(in.Invitations),
+		Organizations: shuffledCopy(rng, in.Organizations), Trees: in.Trees, Roles: in.Roles,
+		Bindings: shuffledCopy(rng, in.Bindings), Invitations: shuffledCopy(rng, in.Invitations),
 	}
-	rng.Shuffle(len(shuffled.Organizations), func(i, j int) {
-		shuffled.Organizations[i], shuffled.Organizations[j] = shuffled.Organizations[j], shuffled.Organizations[i]
-	})
-	rng.Shuffle(len(shuffled.Bindings), func(i, j int) {
-		shuffled.Bindings[i], shuffled.Bindings[j] = shuffled.Bindings[j], shuffled.Bindings[i]
-	})
-	rng.Shuffle(len(shuffled.Invitations), func(i, j int) {
-		shuffled.Invitations[i], shuffled.Invitations[j] = shuffled.Invitations[j], shuffled.Invitations[i]
-	})
 	now := platformgen.Now()
 	measure(b, func() { permissions.Compile(shuffled, now) })
+}
+
+// shuffledCopy is a copy of s in random order.
+func shuffledCopy[T any](rng *rand.Rand, s []T) []T {
+	c := slices.Clone(s)
+	rng.Shuffle(len(c), func(i, j int) { c[i], c[j] = c[j], c[i] })
+	return c
 }
 
 // BenchmarkRoles computes every role's result on the compiled 10,101-organization

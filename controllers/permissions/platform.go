@@ -161,7 +161,7 @@ func (p *Platform) Role(name string) (RoleResult, bool) {
 	if !ok {
 		return RoleResult{}, false
 	}
-	return p.roleResult(i, p.invitationsGranting(name), 0), true
+	return p.roleResult(i, p.invitationsByRole()[i], 0), true
 }
 
 // Roles returns the result of every role, by name, each as Role returns it except
@@ -170,14 +170,7 @@ func (p *Platform) Role(name string) (RoleResult, bool) {
 // invitations once per role and lists every binding of each: a controller that keeps
 // every role's status of a large platform computes them together.
 func (p *Platform) Roles(usedBy int) map[string]RoleResult {
-	granting := make([][]int32, len(p.roles))
-	for k := range p.invites {
-		for _, name := range p.invites[k].roles {
-			if j, ok := p.roleIndex[name]; ok {
-				granting[j] = append(granting[j], int32(k))
-			}
-		}
-	}
+	granting := p.invitationsByRole()
 	out := make(map[string]RoleResult, len(p.roles))
 	for i := range p.roles {
 		out[p.roles[i].name] = p.roleResult(int32(i), granting[i], usedBy)

@@ -422,16 +422,18 @@ func (p *Platform) usedBy(i int32, granting []int32, n int) []string {
 	return out
 }
 
-// invitationsGranting returns the invitations whose roles include the named role, in
-// name order.
-func (p *Platform) invitationsGranting(role string) []int32 {
-	var out []int32
+// invitationsByRole returns, for each role, the invitations whose roles include it,
+// in name order: one pass over the invitations for every role.
+func (p *Platform) invitationsByRole() [][]int32 {
+	granting := make([][]int32, len(p.roles))
 	for k := range p.invites {
-		if slices.Contains(p.invites[k].roles, role) {
-			out = append(out, int32(k))
+		for _, name := range p.invites[k].roles {
+			if j, ok := p.roleIndex[name]; ok {
+				granting[j] = append(granting[j], int32(k))
+			}
 		}
 	}
-	return out
+	return granting
 }
 
 func (p *Platform) holdsOnlyDeprecated(u int32) bool {
