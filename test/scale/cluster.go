@@ -27,9 +27,10 @@ type cluster struct {
 }
 
 // startCluster starts envtest (binaries from hack/envtest.sh), with apiserverArgs
-// (--name=value) added to its kube-apiserver's flags, unless kubeconfig names a cluster,
-// and installs the CRDs from config/crd/bases either way.
-func startCluster(ctx context.Context, root, kubeconfig, workDir string, apiserverArgs []string) (*cluster, error) {
+// (--name=value) added to its kube-apiserver's flags and, with profileEtcd, etcd serving
+// /debug/pprof (etcdProfile), unless kubeconfig names a cluster, and installs the CRDs
+// from config/crd/bases either way.
+func startCluster(ctx context.Context, root, kubeconfig, workDir string, apiserverArgs []string, profileEtcd bool) (*cluster, error) {
 	crds := filepath.Join(root, "config", "crd", "bases")
 	if _, err := os.Stat(crds); err != nil {
 		return nil, fmt.Errorf("CRDs missing (run 'make manifests'): %w", err)
@@ -63,6 +64,11 @@ func startCluster(ctx context.Context, root, kubeconfig, workDir string, apiserv
 			return nil, fmt.Errorf("-apiserver-args: %q is not --name=value", arg)
 		}
 		flags.Append(name, value)
+	}
+	if profileEtcd {
+		etcd := &envtest.Etcd{}
+		etcd.Configure().Append("enable-pprof", "true")
+		c.env.ControlPlane.Etcd = etcd
 	}
 	cfg, err := c.env.Start()
 	if err != nil {
@@ -117,6 +123,16 @@ func envtestAssets(ctx context.Context, root string) (string, error) {
 		return "", fmt.Errorf("hack/envtest.sh: %w", err)
 	}
 	return strings.TrimSpace(string(out)), nil
+}
+
+// etcdURL is envtest's etcd client URL, which also serves its metrics and, when started
+// with profileEtcd, /debug/pprof; "" with -kubeconfig, whose etcd the harness cannot
+// reach.
+func (c *cluster) etcdURL() string {
+	if c.env == nil || c.env.ControlPlane.Etcd == nil || c.env.ControlPlane.Etcd.URL == nil {
+		return ""
+	}
+	return c.env.ControlPlane.Etcd.URL.String()
 }
 
 func (c *cluster) clientset() (*kubernetes.Clientset, error) {
@@ -193,11 +209,12 @@ func (c *cluster) background(ctx context.Context, cs *kubernetes.Clientset) (bac
 			b.checks += s.value
 		}
 	}
-	if c.env == nil || c.env.ControlPlane.Etcd == nil || c.env.ControlPlane.Etcd.URL == nil {
+	etcd := c.etcdURL()
+	if etcd == "" {
 		return b, nil
 	}
 	// envtest's etcd serves its metrics on its client URL, without authentication.
-	samples, err = scrape(ctx, c.env.ControlPlane.Etcd.URL.JoinPath("metrics").String(),
+	samples, err = scrape(ctx, etcd+"/metrics",
 		etcdCompactions, etcdCompactionMs, etcdCompactedKeys)
 	if err != nil {
 		return b, fmt.Errorf("etcd metrics: %w", err)

@@ -185,13 +185,13 @@ func (h *harness) measure(ctx context.Context, size platformgen.Size) (*results,
 	return res, nil
 }
 
-// profileSource opens one pprof profile: from the manager's pprof listener or from the
-// API server's /debug/pprof.
+// profileSource opens one pprof profile: from the manager's pprof listener, the API
+// server's /debug/pprof or etcd's.
 type profileSource func(context.Context) (io.ReadCloser, error)
 
-// managerProfile fetches url from the manager's pprof listener, waiting up to ten seconds
-// for it to listen.
-func managerProfile(url string) profileSource {
+// httpProfile fetches url from a pprof listener over plain HTTP (the manager's, etcd's),
+// waiting up to ten seconds for it to listen.
+func httpProfile(url string) profileSource {
 	return func(ctx context.Context) (io.ReadCloser, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
@@ -215,6 +215,16 @@ func managerProfile(url string) profileSource {
 	}
 }
 
+// etcdProfile fetches a CPU profile of seconds from envtest's etcd, or nil when the
+// harness cannot reach etcd or started it without pprof (-kubeconfig, or no -pprof).
+func (h *harness) etcdProfile(seconds int) profileSource {
+	etcd := h.cl.etcdURL()
+	if etcd == "" || !h.o.pprof {
+		return nil
+	}
+	return httpProfile(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", etcd, seconds))
+}
+
 // apiserverProfile fetches a CPU profile of seconds from the API server (kube-apiserver
 // serves /debug/pprof unless started with --profiling=false), to show where the API
 // server's share of a step goes.
@@ -226,8 +236,11 @@ func (h *harness) apiserverProfile(seconds int) profileSource {
 }
 
 // saveProfile writes the profile src opens into path; a profile that cannot be had is
-// logged, not fatal: it explains a run, it does not measure it.
+// logged, not fatal: it explains a run, it does not measure it. A nil src saves nothing.
 func saveProfile(ctx context.Context, src profileSource, path string) {
+	if src == nil {
+		return
+	}
 	body, err := src(ctx)
 	if err != nil {
 		logf("profile %s: %v", filepath.Base(path), err)
@@ -332,9 +345,10 @@ func (h *harness) cold(ctx context.Context, res *results, tr *tracker, in permis
 		// A CPU profile of the start of convergence (-profile-seconds), where the time goes, and
 		// the heap once idle (deferred after the stop above, so it runs before it).
 		url := fmt.Sprintf("%s/profile?seconds=%d", m.pprofURL, h.o.profileSecs)
-		go saveProfile(ctx, managerProfile(url), filepath.Join(h.o.workDir, "cold-cpu.pprof"))
+		go saveProfile(ctx, httpProfile(url), filepath.Join(h.o.workDir, "cold-cpu.pprof"))
 		go saveProfile(ctx, h.apiserverProfile(h.o.profileSecs), filepath.Join(h.o.workDir, "cold-apiserver-cpu.pprof"))
-		defer saveProfile(ctx, managerProfile(m.pprofURL+"/heap"), filepath.Join(h.o.workDir, "cold-heap.pprof"))
+		go saveProfile(ctx, h.etcdProfile(h.o.profileSecs), filepath.Join(h.o.workDir, "cold-etcd-cpu.pprof"))
+		defer saveProfile(ctx, httpProfile(m.pprofURL+"/heap"), filepath.Join(h.o.workDir, "cold-heap.pprof"))
 	}
 	// When the informers have synced (/readyz), so the report can split the cold start
 	// into the manager's own start and its publishing.
@@ -535,15 +549,17 @@ func (h *harness) incremental(ctx context.Context, m *manager, tr *tracker, step
 		return inc, exp, err
 	}
 	if m.pprofURL != "" {
-		// Where the step's time goes: CPU profiles of the manager and the API server over
-		// its first -step-profile-seconds, saved before the step ends so that they cover
-		// no other step.
+		// Where the step's time goes: CPU profiles of the manager, the API server and
+		// etcd over its first -step-profile-seconds, saved before the step ends so that
+		// they cover no other step.
 		url := fmt.Sprintf("%s/profile?seconds=%d", m.pprofURL, h.o.stepProfileSecs)
 		path := filepath.Join(h.o.workDir, fmt.Sprintf("step%d-cpu.pprof", step))
 		apiPath := filepath.Join(h.o.workDir, fmt.Sprintf("step%d-apiserver-cpu.pprof", step))
+		etcdPath := filepath.Join(h.o.workDir, fmt.Sprintf("step%d-etcd-cpu.pprof", step))
 		var profiled sync.WaitGroup
-		profiled.Go(func() { saveProfile(ctx, managerProfile(url), path) })
+		profiled.Go(func() { saveProfile(ctx, httpProfile(url), path) })
 		profiled.Go(func() { saveProfile(ctx, h.apiserverProfile(h.o.stepProfileSecs), apiPath) })
+		profiled.Go(func() { saveProfile(ctx, h.etcdProfile(h.o.stepProfileSecs), etcdPath) })
 		defer profiled.Wait()
 	}
 	stopSelf := func() {}

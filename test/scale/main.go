@@ -75,9 +75,9 @@ func main() {
 	flag.DurationVar(&o.idleTimeout, "idle-timeout", 10*time.Minute, "Wait at most this long for a started manager to be idle, then go on.")
 	flag.DurationVar(&o.settleTimeout, "settle-timeout", 3*time.Minute, "Before each incremental change, wait at most this long for the manager to be idle, then go on.")
 	flag.BoolVar(&o.keep, "keep", false, "Keep the work directory (kubeconfig, manager log, profiles).")
-	flag.BoolVar(&o.pprof, "pprof", false, "Profile the manager and the API server during cold convergence and each incremental step (the manager needs its --pprof-bind-address); implies -keep.")
+	flag.BoolVar(&o.pprof, "pprof", false, "Profile the manager, the API server and envtest's etcd during cold convergence and each incremental step (the manager needs its --pprof-bind-address); implies -keep.")
 	flag.IntVar(&o.profileSecs, "profile-seconds", 30, "Length of the cold start's CPU profile, from the manager's start.")
-	flag.IntVar(&o.stepProfileSecs, "step-profile-seconds", 10, "Length of each incremental step's CPU profiles (stepN-cpu.pprof, stepN-apiserver-cpu.pprof), from its write; the step lasts at least as long.")
+	flag.IntVar(&o.stepProfileSecs, "step-profile-seconds", 10, "Length of each incremental step's CPU profiles (stepN-cpu.pprof, stepN-apiserver-cpu.pprof, stepN-etcd-cpu.pprof), from its write; the step lasts at least as long.")
 	// controller-runtime registers -kubeconfig; the harness gives it its meaning here:
 	// measure against that cluster instead of a local envtest control plane.
 	kubeconfig := flag.Lookup("kubeconfig")
@@ -139,7 +139,7 @@ func run(o options) error {
 		}
 	}
 	logf("starting the apiserver")
-	cl, err := startCluster(ctx, root, o.kubeconfig, workDir, strings.Fields(o.apiserverArgs))
+	cl, err := startCluster(ctx, root, o.kubeconfig, workDir, strings.Fields(o.apiserverArgs), o.pprof)
 	if err != nil {
 		return err
 	}

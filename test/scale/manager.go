@@ -169,7 +169,7 @@ func (m *manager) profilePeakLocked(ctx context.Context) {
 	m.profiling, m.profiledAt = true, time.Now()
 	go func() {
 		var profile []byte
-		body, err := managerProfile(m.pprofURL + "/heap")(ctx)
+		body, err := httpProfile(m.pprofURL + "/heap")(ctx)
 		if err == nil {
 			profile, err = io.ReadAll(body)
 			body.Close()
@@ -291,7 +291,7 @@ func (m *manager) peaks() (heap float64, at time.Duration, rss float64, profile 
 // with -pprof) and returns the heap then allocated: what it keeps, without the garbage
 // that the peak in use includes.
 func (m *manager) liveHeap(ctx context.Context) (float64, error) {
-	body, err := managerProfile(m.pprofURL + "/heap?gc=1")(ctx)
+	body, err := httpProfile(m.pprofURL + "/heap?gc=1")(ctx)
 	if err != nil {
 		return 0, err
 	}
