@@ -27,7 +27,7 @@ import (
 // the reconciler computed. On a full-size cold start reading and decoding the whole
 // answers (each document read back, each status's object) was 2.4 of the 31.5 GB the
 // manager allocated, and a role edit that rewrites every document took a fifth less
-// of the manager's CPU without them (docs/performance.md).
+// of the manager's CPU without them (docs/performance-log.md).
 
 // metadataAnswer is the Accept header of such a write: PartialObjectMetadata, as
 // protobuf when the API server offers it (every resource, custom ones included, serves

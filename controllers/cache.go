@@ -102,7 +102,7 @@ func digestData(cm *corev1.ConfigMap) {
 // so that consecutive strings cannot run together.
 //
 // The strings go to the hash through one small buffer: a document is hashed on every
-// publish, and converting it to bytes whole copied it each time (docs/performance.md).
+// publish, and converting it to bytes whole copied it each time (docs/performance-log.md).
 func dataDigest(data map[string]string) string {
 	h := sha256.New()
 	buf := make([]byte, 0, 4096)

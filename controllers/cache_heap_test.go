@@ -73,7 +73,7 @@ func convergedWire(tb testing.TB) (bindings, invitations [][]byte) {
 // RoleBinding and UserInvitation of a converged platform: each object decoded from the
 // API server's JSON by the manager's decoder and passed through the cache's transform,
 // as an informer stores it. It reports the bytes kept per object, after a collection;
-// the cache's field indexes come on top (docs/performance.md, Heap).
+// the cache's field indexes come on top (docs/performance.md, Heap per cached object).
 //
 //	go test -run XXX -bench CachedObjectHeap -benchtime 3x ./controllers/
 func BenchmarkCachedObjectHeap(b *testing.B) {

@@ -141,7 +141,7 @@ var fieldIndexes = []fieldIndex{
 // "namespace/value" and, for cluster-wide lookups, under "__all_namespaces/value". The
 // reconcilers never look up across namespaces (every lookup goes through listByIndex,
 // which requires one), and on a platform of 300,000 bindings and invitations that
-// second copy was about a sixth of the manager's heap (docs/performance.md). So the
+// second copy was about a sixth of the manager's heap (docs/performance-log.md). So the
 // indexes are added to the informers directly, under the name and key format
 // controller-runtime's cache reader looks up for client.MatchingFields with
 // client.InNamespace: "field:<field>" and "<namespace>/<value>". The envtest suite

@@ -49,7 +49,7 @@ func documentConfigMapName(org string, shard int) string {
 // A ConfigMap's data shares its shard's bytes instead of copying them: shards are the
 // buffers permissions.Platform.Shards made for this call, which nothing writes to once
 // it returns, so the string cannot change under the ConfigMap. The copies were 0.78 GB
-// of what a full-size cold start allocated (docs/performance.md).
+// of what a full-size cold start allocated (docs/performance-log.md).
 func desiredConfigMaps(org *v1alpha1.Organization, shards [][]byte) []corev1.ConfigMap {
 	owner := metav1.NewControllerRef(org, v1alpha1.GroupVersion.WithKind("Organization"))
 	out := make([]corev1.ConfigMap, len(shards))
@@ -236,7 +236,7 @@ func (p publisher) write(ctx context.Context, org *v1alpha1.Organization, have, 
 		// An update, not a patch: the client sends a ConfigMap as protobuf, which the API
 		// server decodes in one pass, where a JSON merge patch of a document costs it
 		// (and this client) encoding, parsing and merging the whole document several
-		// times over (docs/performance.md, Full size). The cache's copy lacks only what
+		// times over (docs/performance-log.md). The cache's copy lacks only what
 		// an update may leave out (CacheOptions): the managedFields, which the API server
 		// keeps when an update sends none, and the data, which want replaces. Its
 		// resourceVersion makes the update fail with a conflict if the ConfigMap changed

@@ -20,7 +20,7 @@ import (
 // deprecatedOnlyUsers, usedBy), so the input of one role is most of its namespace: a
 // role bound in every customer gathers every binding and every binding of those users.
 // Gathering and compiling that once per role, and again on every binding event, made
-// role statuses the largest cost of a large platform's cold start (docs/performance.md).
+// role statuses the largest cost of a large platform's cold start (docs/performance-log.md).
 //
 // roleSnapshots computes every role's result of a namespace from one compile of the
 // whole namespace and shares it between the role reconciles that follow. A snapshot
@@ -39,7 +39,7 @@ import (
 // began before they had queued their organizations would take the CPU the documents
 // need: on the full-size platform it costs 2 s of CPU, and blocking a user took
 // 3.6–11.6 s to reach every document instead of the 1.3 s of CPU its publishing needs
-// (docs/performance.md). After settle the reconcile finds the publisher's work in the
+// (docs/performance-log.md). After settle the reconcile finds the publisher's work in the
 // backlog and waits for it. Settling counts from the last event, not the first since
 // the last compute: an event that enqueued no role (a re-parent) leaves the snapshot
 // stale, and the next change's recompute, counted from that old event, would not wait

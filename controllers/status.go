@@ -85,7 +85,7 @@ func patchStatus(ctx context.Context, c client.Client, before, obj client.Object
 // whole objects: a merge patch of metadata and spec that are equal is empty, so
 // {"status": <the statuses' merge patch>} is the same patch. Encoding and decoding both
 // whole objects for every status write was a tenth of what a full-size cold start
-// allocated (docs/performance.md). A type without a case below gets client.MergeFrom.
+// allocated (docs/performance-log.md). A type without a case below gets client.MergeFrom.
 func statusPatch(before, obj client.Object) (client.Patch, error) {
 	from, to, ok := statusesOf(before, obj)
 	if !ok {

@@ -9,7 +9,7 @@ import "github.com/go-logr/logr"
 // namespace and name, a reconcile ID) and puts it in the context. With zap each
 // WithValues clones the encoder and encodes the values into a fresh 1 KiB buffer, so
 // a platform of 300,000 objects made about 2 KiB of garbage per reconcile for lines
-// that, at the default level, are almost never written (docs/performance.md). A
+// that, at the default level, are almost never written (docs/performance-log.md). A
 // message that is written reads exactly as before: the wrapped sink gets the same
 // values, names and call depth, in the same order.
 func deferValues(l logr.Logger) logr.Logger {

@@ -7,7 +7,8 @@
 //	go run ./test/scale                 # the Small platform, a few minutes
 //	go run ./test/scale -size=full      # 10,101 organizations, 200,000 bindings
 //
-// docs/performance.md records the results and what they mean.
+// docs/performance.md records the results and what they mean, docs/performance-log.md
+// every full-size run.
 package main
 
 import (
