@@ -9,23 +9,51 @@ import (
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
 )
 
-// binding is one RoleBinding, resolved.
+// binding is one RoleBinding, resolved. What only messages and look-ups by name read
+// (its names, its expiry, its owner's name) is read from the RoleBinding it was compiled
+// from, which does not change while the platform is in use (Input): a copy of four
+// strings and a time made each binding 112 bytes instead of 32, and a status reconcile
+// compiles its organization's subset of a few hundred bindings every time.
 type binding struct {
-	name      string
-	user      int32
-	roleName  string
-	role      int32 // -1 when the role does not exist
-	org       int32 // -1 when the organization does not exist
-	subtree   bool
-	expiresAt *time.Time
+	src  *v1alpha1.RoleBinding
+	user int32
+	role int32 // -1 when the role does not exist
+	org  int32 // -1 when the organization does not exist
 	// owner is the UserInvitation the binding was created for: -1 none (managed
 	// outside), -2 an invitation that no longer exists.
-	owner     int32
-	ownerName string
-
-	orgName string
+	owner   int32
 	faults  bindingFault // problems that do not depend on invitations' phases
-	grants  bool         // Ready: the binding grants its role
+	subtree bool
+	grants  bool // Ready: the binding grants its role
+}
+
+func (b *binding) name() string     { return b.src.Name }
+func (b *binding) roleName() string { return string(b.src.Spec.RoleRef.Name) }
+func (b *binding) orgName() string  { return string(b.src.Spec.OrganizationRef.Name) }
+
+// expiresAt is the binding's expiry, nil when it does not expire.
+func (b *binding) expiresAt() *time.Time {
+	if e := b.src.Spec.ExpiresAt; e != nil {
+		return &e.Time
+	}
+	return nil
+}
+
+// ownerName is the name of the UserInvitation rb was created for (invitationOwner).
+func (b *binding) ownerName() string {
+	name, _ := invitationOwner(b.src)
+	return name
+}
+
+// invitationOwner returns the name of the UserInvitation that owns rb, if one does: its
+// first owner reference of that kind in this API group.
+func invitationOwner(rb *v1alpha1.RoleBinding) (string, bool) {
+	for _, ref := range rb.OwnerReferences {
+		if ref.Kind == invitationKind && strings.HasPrefix(ref.APIVersion, v1alpha1.GroupVersion.Group+"/") {
+			return ref.Name, true
+		}
+	}
+	return "", false
 }
 
 // bindingFault flags a problem of a binding that does not depend on invitations. Flags,
@@ -57,26 +85,17 @@ func (p *Platform) compileBindings(bindings []*v1alpha1.RoleBinding) {
 		p.bindingIndex[in.Name] = id
 		b := &p.bindings[i]
 		*b = binding{
-			name:     in.Name,
-			user:     p.userID(in.Spec.Subject.Email),
-			roleName: string(in.Spec.RoleRef.Name),
-			orgName:  string(in.Spec.OrganizationRef.Name),
-			role:     -1,
-			org:      -1,
-			subtree:  in.Spec.Inheritance != v1alpha1.InheritanceNone,
-			owner:    -1,
+			src:     in,
+			user:    p.userID(in.Spec.Subject.Email),
+			role:    -1,
+			org:     -1,
+			subtree: in.Spec.Inheritance != v1alpha1.InheritanceNone,
+			owner:   -1,
 		}
-		if in.Spec.ExpiresAt != nil {
-			t := in.Spec.ExpiresAt.Time
-			b.expiresAt = &t
-		}
-		for _, ref := range in.OwnerReferences {
-			if ref.Kind == invitationKind && strings.HasPrefix(ref.APIVersion, v1alpha1.GroupVersion.Group+"/") {
-				b.owner, b.ownerName = -2, ref.Name
-				if j, ok := p.inviteIndex[ref.Name]; ok {
-					b.owner = j
-				}
-				break
+		if owner, ok := invitationOwner(in); ok {
+			b.owner = -2
+			if j, ok := p.inviteIndex[owner]; ok {
+				b.owner = j
 			}
 		}
 		u := &p.users[b.user]
@@ -84,13 +103,13 @@ func (p *Platform) compileBindings(bindings []*v1alpha1.RoleBinding) {
 		if b.owner == -1 {
 			u.active = true // a binding managed outside makes its subject Active
 		}
-		if j, ok := p.orgIndex[b.orgName]; ok {
+		if j, ok := p.orgIndex[b.orgName()]; ok {
 			b.org = j
 			p.orgs[j].bindings = append(p.orgs[j].bindings, id)
 		} else {
 			b.faults |= faultOrganizationNotFound
 		}
-		if j, ok := p.roleIndex[b.roleName]; ok {
+		if j, ok := p.roleIndex[b.roleName()]; ok {
 			b.role = j
 			p.roles[j].bindings = append(p.roles[j].bindings, id)
 			r := &p.roles[j]
@@ -106,7 +125,7 @@ func (p *Platform) compileBindings(bindings []*v1alpha1.RoleBinding) {
 		} else {
 			b.faults |= faultRoleNotFound
 		}
-		if b.expiresAt != nil && !p.now.Before(*b.expiresAt) {
+		if t := b.expiresAt(); t != nil && !p.now.Before(*t) {
 			b.faults |= faultExpired
 		}
 		if u.blocked {
@@ -127,7 +146,7 @@ func (p *Platform) bindingGrants(b *binding) bool {
 		return true
 	}
 	inv := &p.invites[b.owner]
-	return inv.phase == v1alpha1.UserPhaseActive && slices.Contains(inv.granted, b.roleName)
+	return inv.phase == v1alpha1.UserPhaseActive && slices.Contains(inv.granted, b.roleName())
 }
 
 // finishBindings decides each binding's Ready once invitations' phases are known.
@@ -145,15 +164,15 @@ func (p *Platform) bindingConditions(b *binding) []Condition {
 	switch {
 	case b.owner == -2:
 		problems = append(problems, problem{v1alpha1.ReasonInvitationNotActive,
-			fmt.Sprintf("the binding belongs to invitation %s, which does not exist", b.ownerName)})
+			fmt.Sprintf("the binding belongs to invitation %s, which does not exist", b.ownerName())})
 	case b.owner >= 0:
 		inv := &p.invites[b.owner]
 		if inv.phase != v1alpha1.UserPhaseActive {
 			problems = append(problems, problem{v1alpha1.ReasonInvitationNotActive,
 				fmt.Sprintf("the binding belongs to invitation %s, which is %s", inv.name, inv.phase)})
-		} else if !slices.Contains(inv.granted, b.roleName) {
+		} else if !slices.Contains(inv.granted, b.roleName()) {
 			problems = append(problems, problem{v1alpha1.ReasonRoleNotGranted,
-				fmt.Sprintf("invitation %s does not grant role %s", inv.name, b.roleName)})
+				fmt.Sprintf("invitation %s does not grant role %s", inv.name, b.roleName())})
 		}
 	}
 	slices.SortStableFunc(problems, func(a, b problem) int { return reasonRank(a.reason) - reasonRank(b.reason) })
@@ -162,7 +181,7 @@ func (p *Platform) bindingConditions(b *binding) []Condition {
 		where = "only"
 	}
 	conditions := []Condition{readyCondition(
-		fmt.Sprintf("role %s granted to %s in %s %s", b.roleName, p.users[b.user].email, b.orgName, where), problems)}
+		fmt.Sprintf("role %s granted to %s in %s %s", b.roleName(), p.users[b.user].email, b.orgName(), where), problems)}
 	if b.role >= 0 {
 		if c, ok := p.deprecatedCondition(b.role); ok {
 			conditions = append(conditions, c)
@@ -175,24 +194,24 @@ func (p *Platform) bindingConditions(b *binding) []Condition {
 func (p *Platform) bindingFaults(b *binding) []problem {
 	var problems []problem
 	if b.faults&faultOrganizationNotFound != 0 {
-		problems = append(problems, problem{v1alpha1.ReasonOrganizationNotFound, fmt.Sprintf("organization %s does not exist", b.orgName)})
+		problems = append(problems, problem{v1alpha1.ReasonOrganizationNotFound, fmt.Sprintf("organization %s does not exist", b.orgName())})
 	}
 	if b.faults&faultRoleNotFound != 0 {
-		problems = append(problems, problem{v1alpha1.ReasonRoleNotFound, fmt.Sprintf("role %s does not exist", b.roleName)})
+		problems = append(problems, problem{v1alpha1.ReasonRoleNotFound, fmt.Sprintf("role %s does not exist", b.roleName())})
 	}
 	if b.faults&faultRoleNotReady != 0 {
-		problems = append(problems, problem{v1alpha1.ReasonRoleNotReady, fmt.Sprintf("role %s is not Ready", b.roleName)})
+		problems = append(problems, problem{v1alpha1.ReasonRoleNotReady, fmt.Sprintf("role %s is not Ready", b.roleName())})
 	}
 	if b.faults&faultRemoved != 0 {
 		problems = append(problems, problem{v1alpha1.ReasonRemoved,
-			fmt.Sprintf("role %s was removed and has no replacement that grants anything", b.roleName)})
+			fmt.Sprintf("role %s was removed and has no replacement that grants anything", b.roleName())})
 	}
 	if b.faults&faultRoleNotApplicable != 0 {
 		problems = append(problems, problem{v1alpha1.ReasonRoleNotApplicable, p.notApplicable(b.role, b.org)})
 	}
 	if b.faults&faultExpired != 0 {
 		problems = append(problems, problem{v1alpha1.ReasonExpired,
-			fmt.Sprintf("the binding expired at %s", b.expiresAt.UTC().Format(time.RFC3339))})
+			fmt.Sprintf("the binding expired at %s", b.expiresAt().UTC().Format(time.RFC3339))})
 	}
 	if b.faults&faultSubjectBlocked != 0 {
 		problems = append(problems, problem{v1alpha1.ReasonSubjectBlocked, fmt.Sprintf("user %s is blocked on the platform", p.users[b.user].email)})

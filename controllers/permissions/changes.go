@@ -15,7 +15,7 @@ func (p *Platform) NextChange() (time.Time, bool) { return p.next.result() }
 func (p *Platform) nextChange() soonest {
 	next := p.removals()
 	for i := range p.bindings {
-		if t := p.bindings[i].expiresAt; t != nil {
+		if t := p.bindings[i].expiresAt(); t != nil {
 			next.consider(*t)
 		}
 	}
@@ -53,8 +53,8 @@ func (p *Platform) NextBindingChange(name string) (time.Time, bool) {
 	}
 	b := &p.bindings[i]
 	next := soonest{after: p.now}
-	if b.expiresAt != nil {
-		next.consider(*b.expiresAt)
+	if t := b.expiresAt(); t != nil {
+		next.consider(*t)
 	}
 	if b.role >= 0 {
 		for _, t := range p.catalog.removals[b.role] {

@@ -34,13 +34,13 @@ func (p *Platform) Explain(user, org, permission string) Explanation {
 		if !p.reaches(b, o) {
 			continue
 		}
-		reaching = append(reaching, b.name)
+		reaching = append(reaching, b.name())
 		if !b.grants {
-			notReady = append(notReady, fmt.Sprintf("%s (%s)", b.name, p.bindingConditions(b)[0].Reason))
+			notReady = append(notReady, fmt.Sprintf("%s (%s)", b.name(), p.bindingConditions(b)[0].Reason))
 			continue
 		}
 		for _, g := range p.explainRole(b.role, permission, nil, "", map[int32]bool{}) {
-			g.Binding, g.Organization, g.Role = b.name, p.orgs[b.org].name, b.roleName
+			g.Binding, g.Organization, g.Role = b.name(), p.orgs[b.org].name, b.roleName()
 			grants = append(grants, g)
 		}
 	}

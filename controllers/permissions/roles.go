@@ -411,7 +411,7 @@ func (p *Platform) usedBy(i int32, granting []int32, n int) []string {
 		if full() {
 			return out
 		}
-		out = append(out, "RoleBinding/"+p.bindings[b].name)
+		out = append(out, "RoleBinding/"+p.bindings[b].name())
 	}
 	for _, k := range granting {
 		if full() {
