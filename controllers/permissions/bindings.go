@@ -39,7 +39,8 @@ func (b *binding) expiresAt() *time.Time {
 	return nil
 }
 
-// ownerName is the name of the UserInvitation rb was created for (invitationOwner).
+// ownerName is the name of the UserInvitation the binding was created for, "" for a
+// binding managed outside (invitationOwner).
 func (b *binding) ownerName() string {
 	name, _ := invitationOwner(b.src)
 	return name
