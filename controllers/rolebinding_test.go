@@ -25,19 +25,31 @@ func TestBindingExpiryIsPublishedWhenDue(t *testing.T) {
 	seedPlatform(t, ns)
 	// Due in a few seconds: nothing but the requeue at the expiry reconciles again.
 	expiry := testClock.Now().Add(4 * time.Second).Truncate(time.Second)
+	later := testClock.Now().Add(time.Hour).Truncate(time.Second)
 	create(t, ns,
 		builders.Binding("ivy@acme.example", "customer", "acme").Named("ivy-temp").ExpiresAt(expiry).Obj(),
 		builders.Binding("jack@acme.example", "customer", "acme").Named("jack-customer").Obj(),
+		builders.Binding("kim@acme.example", "customer", "acme").Named("kim-temp").ExpiresAt(later).Obj(),
 	)
 	eventually(t, func(g Gomega) {
 		if testClock.Now().Before(expiry) {
 			g.Expect(permissionsOf(document(g, ns, "acme"), "ivy@acme.example")).To(ContainElement("sales"))
 		}
-		g.Expect(permissionsOf(document(g, ns, "acme"), "jack@acme.example")).To(ContainElement("sales"))
+		for _, org := range []string{"acme", "store-1"} {
+			doc := document(g, ns, org)
+			g.Expect(permissionsOf(doc, "jack@acme.example")).To(ContainElement("sales"))
+			g.Expect(doc.Users["jack@acme.example"].ValidUntil).To(BeNil(), "nothing jack holds expires")
+			// The entry says when its grant lapses, so a consumer stops honouring it
+			// then even if the operator has not republished (docs/document-format.md).
+			g.Expect(doc.Users["kim@acme.example"].ValidUntil).NotTo(BeNil(), org)
+			g.Expect(*doc.Users["kim@acme.example"].ValidUntil).To(BeTemporally("==", later), org)
+		}
 	})
 	eventually(t, func(g Gomega) {
 		for _, org := range []string{"acme", "store-1"} {
-			g.Expect(permissionsOf(document(g, ns, org), "ivy@acme.example")).NotTo(ContainElement("sales"), org)
+			doc := document(g, ns, org)
+			g.Expect(permissionsOf(doc, "ivy@acme.example")).NotTo(ContainElement("sales"), org)
+			g.Expect(doc.Users["ivy@acme.example"].ValidUntil).To(BeNil(), "ivy holds nothing left to expire in %s", org)
 		}
 		var binding v1alpha1.RoleBinding
 		get(g, ns, "ivy-temp", &binding)

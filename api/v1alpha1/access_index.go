@@ -1,6 +1,9 @@
 package v1alpha1
 
-import "strings"
+import (
+	"strings"
+	"time"
+)
 
 // AccessIndex answers authorization questions from one organization's published
 // documents: load every shard's access.json, decode each into an AccessDocument, and
@@ -15,6 +18,20 @@ type indexedUser struct {
 	active   bool
 	set      *indexedSet
 	features []string
+	// validUntil is the entry's DocumentUser.ValidUntil; zero when it has none.
+	validUntil time.Time
+}
+
+// current says whether the entry still holds at now; a zero now is the present, read
+// from the clock only for an entry that has a validUntil.
+func (u indexedUser) current(now time.Time) bool {
+	if u.validUntil.IsZero() {
+		return true
+	}
+	if now.IsZero() {
+		now = time.Now()
+	}
+	return now.Before(u.validUntil)
 }
 
 // indexedSet is one permission set, ready for look-ups.
@@ -61,23 +78,33 @@ func NewAccessIndex(docs ...*AccessDocument) *AccessIndex {
 			sets[id] = s
 		}
 		for email, u := range doc.Users {
-			idx.users[email] = indexedUser{
+			entry := indexedUser{
 				active:   u.Status == UserPhaseActive,
 				set:      sets[u.PermissionSet],
 				features: u.Features,
 			}
+			if u.ValidUntil != nil {
+				entry.validUntil = *u.ValidUntil
+			}
+			idx.users[email] = entry
 		}
 	}
 	return idx
 }
 
-// Allowed reports whether user holds permission: only Active users hold anything. With
-// a PermissionTree the documents hold closures and membership decides; without one, the
-// user's set must hold the permission, one of its ancestors, or a pattern ("*" matching
-// one segment) that matches either.
+// Allowed reports whether user holds permission now: only Active users hold anything,
+// and a user whose entry is past its ValidUntil holds nothing until a newer document
+// is loaded. With a PermissionTree the documents hold closures and membership decides;
+// without one, the user's set must hold the permission, one of its ancestors, or a
+// pattern ("*" matching one segment) that matches either.
 func (x *AccessIndex) Allowed(user, permission string) bool {
+	return x.AllowedAt(user, permission, time.Time{})
+}
+
+// AllowedAt is Allowed at the instant now (the zero time: the present).
+func (x *AccessIndex) AllowedAt(user, permission string, now time.Time) bool {
 	u, ok := x.users[user]
-	if !ok || !u.active || u.set == nil || permission == "" {
+	if !ok || !u.active || u.set == nil || permission == "" || !u.current(now) {
 		return false
 	}
 	if x.closure {
@@ -127,10 +154,16 @@ func patternMatchesPrefix(pattern []string, permission string) bool {
 	return true
 }
 
-// HasFeature reports whether an Active user holds a feature flag.
+// HasFeature reports whether an Active user holds a feature flag now (not past their
+// entry's ValidUntil, as Allowed).
 func (x *AccessIndex) HasFeature(user, feature string) bool {
+	return x.HasFeatureAt(user, feature, time.Time{})
+}
+
+// HasFeatureAt is HasFeature at the instant now (the zero time: the present).
+func (x *AccessIndex) HasFeatureAt(user, feature string, now time.Time) bool {
 	u, ok := x.users[user]
-	if !ok || !u.active {
+	if !ok || !u.active || !u.current(now) {
 		return false
 	}
 	for _, f := range u.features {

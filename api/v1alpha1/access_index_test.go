@@ -74,6 +74,44 @@ func TestAccessIndexAllowed(t *testing.T) {
 	}
 }
 
+// An entry past its validUntil grants nothing, permissions and features alike, until a
+// newer document replaces it; one without validUntil holds at any instant. Allowed and
+// HasFeature read the clock.
+func TestAccessIndexHonoursValidUntil(t *testing.T) {
+	past, future := time.Now().Add(-time.Minute).UTC(), time.Now().Add(time.Hour).UTC()
+	raw := fmt.Sprintf(`{"organization":"acme","path":["acme"],"closure":true,"permissionSets":{"s":["sales"]},"users":{`+
+		`"lapsed@x.example":{"status":"Active","roles":["r"],"permissionSet":"s","features":["beta"],"validUntil":%q},`+
+		`"bounded@x.example":{"status":"Active","roles":["r"],"permissionSet":"s","features":["beta"],"validUntil":%q},`+
+		`"open@x.example":{"status":"Active","roles":["r"],"permissionSet":"s","features":["beta"]}}}`,
+		past.Format(time.RFC3339Nano), future.Format(time.RFC3339Nano))
+	var doc AccessDocument
+	if err := json.Unmarshal([]byte(raw), &doc); err != nil {
+		t.Fatal(err)
+	}
+	x := NewAccessIndex(&doc)
+	for _, tt := range []struct {
+		user string
+		want bool
+	}{{"lapsed@x.example", false}, {"bounded@x.example", true}, {"open@x.example", true}} {
+		if got := x.Allowed(tt.user, "sales"); got != tt.want {
+			t.Errorf("Allowed(%s) = %v, want %v", tt.user, got, tt.want)
+		}
+		if got := x.HasFeature(tt.user, "beta"); got != tt.want {
+			t.Errorf("HasFeature(%s) = %v, want %v", tt.user, got, tt.want)
+		}
+	}
+	if !x.AllowedAt("bounded@x.example", "sales", future.Add(-time.Nanosecond)) || x.AllowedAt("bounded@x.example", "sales", future) ||
+		!x.HasFeatureAt("bounded@x.example", "beta", future.Add(-time.Nanosecond)) || x.HasFeatureAt("bounded@x.example", "beta", future) {
+		t.Error("AllowedAt and HasFeatureAt: want the entry to hold before its validUntil and not from it on")
+	}
+	if !x.AllowedAt("lapsed@x.example", "sales", past.Add(-time.Second)) {
+		t.Error("AllowedAt before the lapsed entry's validUntil: want it to hold")
+	}
+	if !x.AllowedAt("open@x.example", "sales", future.Add(24*time.Hour)) {
+		t.Error("an entry without validUntil holds at any instant")
+	}
+}
+
 // Shards are self-contained; the index merges them.
 func TestAccessIndexMergesShards(t *testing.T) {
 	one := &AccessDocument{Organization: "acme", Closure: true, Shard: 1, Shards: 2,

@@ -1,5 +1,7 @@
 package v1alpha1
 
+import "time"
+
 // The published access document: for every Organization the operator writes ConfigMap
 // access-<organization> (shards access-<organization>-<n> above 900 KiB) with the key
 // access.json holding an AccessDocument. docs/document-format.md describes it for
@@ -59,4 +61,10 @@ type DocumentUser struct {
 	PermissionSet string `json:"permissionSet,omitempty"`
 	// Features lists, sorted, the feature flags the user holds here.
 	Features []string `json:"features,omitempty"`
+	// ValidUntil, when set, is the instant at which what this entry grants changes by
+	// time alone: a binding's expiresAt, a deprecated role's removeAfter. The operator
+	// publishes a new document then; a consumer that still holds this one at or after
+	// ValidUntil must treat the user as holding nothing here (AccessIndex does), so
+	// time-bound access ends on time even when the operator is late or down.
+	ValidUntil *time.Time `json:"validUntil,omitempty"`
 }

@@ -122,6 +122,9 @@ func showUser(ctx context.Context, c client.Client, namespace, user string, out 
 			if len(u.Features) > 0 {
 				fmt.Fprintf(out, ", features %s", strings.Join(u.Features, ", "))
 			}
+			if u.ValidUntil != nil {
+				fmt.Fprintf(out, ", valid until %s", u.ValidUntil.UTC().Format(time.RFC3339))
+			}
 			fmt.Fprintln(out)
 			if u.PermissionSet != "" {
 				perms := doc.PermissionSets[u.PermissionSet]

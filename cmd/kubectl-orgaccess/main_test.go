@@ -81,6 +81,13 @@ func TestPluginAgainstAPIServer(t *testing.T) {
 				t.Errorf("user output lacks %q:\n%s", want, got)
 			}
 		}
+		if strings.Contains(got, "valid until") {
+			t.Errorf("nothing alice holds expires:\n%s", got)
+		}
+		got = plugin("user", "dora@contoso.example")
+		if want := "acme (northwind > contoso > acme): Active, roles seller-admin, valid until 2099-01-01T00:00:00Z\n"; !strings.Contains(got, want) {
+			t.Errorf("user output lacks %q (dora's binding expires):\n%s", want, got)
+		}
 	})
 	t.Run("unknown command is a usage error", func(t *testing.T) {
 		var out bytes.Buffer

@@ -6,6 +6,9 @@ import (
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
 )
 
+// Now returns the instant the platform was compiled for: its results hold at it.
+func (p *Platform) Now() time.Time { return p.now }
+
 // NextChange returns the earliest instant after now at which some result changes by
 // time alone (invitation expiry, binding expiry, a deprecated role's removeAfter).
 func (p *Platform) NextChange() (time.Time, bool) { return p.next.result() }
@@ -51,7 +54,12 @@ func (p *Platform) NextBindingChange(name string) (time.Time, bool) {
 	if !found {
 		return time.Time{}, false
 	}
-	b := &p.bindings[i]
+	return p.bindingChange(&p.bindings[i]).result()
+}
+
+// bindingChange is NextBindingChange of binding b. It also bounds what b grants in a
+// document (validUntil): a grant changes only with the binding's result.
+func (p *Platform) bindingChange(b *binding) soonest {
 	next := soonest{after: p.now}
 	if t := b.expiresAt(); t != nil {
 		next.consider(*t)
@@ -64,7 +72,7 @@ func (p *Platform) NextBindingChange(name string) (time.Time, bool) {
 	if b.owner >= 0 && !p.invites[b.owner].settled {
 		next.considerNext(p.next)
 	}
-	return next.result()
+	return next
 }
 
 // NextInvitationChange returns the earliest instant after now at which the named

@@ -1,6 +1,7 @@
 package permissions_test
 
 import (
+	"bytes"
 	"reflect"
 	"slices"
 	"testing"
@@ -81,7 +82,7 @@ func TestResultsChangeOnlyWhenTheySay(t *testing.T) {
 	instants = append(instants, removal)
 
 	seen := checkResultsHold(t, in, now, instants)
-	for _, kind := range []string{"Role", "RoleBinding", "UserInvitation"} {
+	for _, kind := range []string{"Role", "RoleBinding", "UserInvitation", "document entry"} {
 		if seen.held[kind] == 0 || seen.changed[kind] == 0 {
 			t.Errorf("the walk checked %d %s results that hold and saw %d change; it means to check both",
 				seen.held[kind], kind, seen.changed[kind])
@@ -130,7 +131,7 @@ func TestRandomResultsChangeOnlyWhenTheySay(t *testing.T) {
 			}
 		}
 	}
-	for _, kind := range []string{"Role", "RoleBinding", "UserInvitation"} {
+	for _, kind := range []string{"Role", "RoleBinding", "UserInvitation", "document entry"} {
 		if total.held[kind] == 0 || total.changed[kind] == 0 {
 			t.Errorf("the platforms had %d %s results that hold and %d that change; the test means to check both",
 				total.held[kind], kind, total.changed[kind])
@@ -162,11 +163,16 @@ func checkResultsHold(t *testing.T, in permissions.Input, now time.Time, instant
 			seen.changed[kind]++
 		}
 	}
+	baseDocs := map[string]*v1alpha1.AccessDocument{}
+	for _, org := range base.Organizations() {
+		baseDocs[org] = must(t, base.Document, org).Document
+	}
 	for _, at := range instants {
 		if !at.After(now) {
 			continue
 		}
 		later := permissions.Compile(in, at)
+		checkEntriesHold(t, baseDocs, later, check)
 		for _, r := range in.Roles {
 			want, _ := base.Role(r.Name)
 			got, _ := later.Role(r.Name)
@@ -186,6 +192,105 @@ func checkResultsHold(t *testing.T, in permissions.Input, now time.Time, instant
 		}
 	}
 	return seen
+}
+
+// checkEntriesHold checks, for every organization, that each user entry that grants
+// something in the earlier documents is the same in later's document (its validUntil
+// aside) while later's instant is before the entry's validUntil, or at any instant when
+// it has none: a consumer honours an entry until its validUntil, so an entry that
+// changed before it would grant what the operator has already withdrawn.
+func checkEntriesHold(t *testing.T, earlier map[string]*v1alpha1.AccessDocument, later *permissions.Platform, check func(kind, name string, at time.Time, want, got any, next time.Time, ok bool)) {
+	t.Helper()
+	for org, before := range earlier {
+		after, _ := later.Document(org)
+		for email, u := range before.Users {
+			if len(u.Roles) == 0 {
+				continue // grants nothing: nothing to withdraw
+			}
+			var next time.Time
+			if u.ValidUntil != nil {
+				next = *u.ValidUntil
+			}
+			check("document entry", org+"/"+email, later.Now(),
+				grantedBy(before, email), grantedBy(after.Document, email), next, u.ValidUntil != nil)
+		}
+	}
+}
+
+// grantedBy is what a user's entry in doc grants: status, roles, features and the
+// permission set's paths (nil when the user is not listed).
+func grantedBy(doc *v1alpha1.AccessDocument, email string) any {
+	u, ok := doc.Users[email]
+	if !ok {
+		return nil
+	}
+	u.ValidUntil = nil
+	return struct {
+		Entry v1alpha1.DocumentUser
+		Paths []string
+	}{u, doc.PermissionSets[u.PermissionSet]}
+}
+
+// TestDocumentEntriesSayUntilWhen: an entry's validUntil is the earliest instant at
+// which a grant reaching the organization changes by time (an expiry, here or above; a
+// role's removeAfter), AccessIndex refuses the whole entry from then on, and the
+// document compiled at that instant drops what lapsed and bounds what is left.
+func TestDocumentEntriesSayUntilWhen(t *testing.T) {
+	t1, t2 := epoch.Add(time.Hour), epoch.Add(2*time.Hour)
+	in := platform(
+		builders.Role("r").Permissions("a"),
+		builders.Role("d").Permissions("d").Features("beta"),
+		builders.Role("old").Permissions("o").Deprecated("", t2),
+		builders.Seller("s"), builders.Customer("acme").Under("s"),
+		builders.Binding("u1@x.example", "r", "acme").ExpiresAt(t1).Named("u1-r"),
+		builders.Binding("u1@x.example", "d", "acme").Named("u1-d"),
+		builders.Binding("u1@x.example", "old", "acme").Named("u1-old"),
+		builders.Binding("u2@x.example", "old", "acme").Named("u2-old"),
+		builders.Binding("u3@x.example", "r", "s").ExpiresAt(t1).Named("u3-r"), // reaches acme from above
+		builders.Binding("u4@x.example", "d", "acme").Named("u4-d"),
+		builders.Binding("u5@x.example", "r", "acme").ExpiresAt(epoch.Add(-time.Hour)).Named("u5-r"),
+	)
+	p := permissions.Compile(in, epoch)
+	doc := must(t, p.Document, "acme").Document
+	for email, want := range map[string]time.Time{
+		"u1@x.example": t1, // the earlier of its expiry and old's removeAfter
+		"u2@x.example": t2,
+		"u3@x.example": t1,
+		"u4@x.example": {}, // nothing it holds changes by time
+		"u5@x.example": {}, // expired: holds nothing
+	} {
+		got := doc.Users[email].ValidUntil
+		if (got == nil) != want.IsZero() || (got != nil && !got.Equal(want)) {
+			t.Errorf("%s: validUntil %v, want %v", email, got, want)
+		}
+	}
+	if raw := must(t, p.Document, "acme").Shards[0]; !bytes.Contains(raw, []byte(`"validUntil":"`+t1.Format(time.RFC3339Nano)+`"`)) {
+		t.Errorf("the published bytes carry no validUntil %s:\n%s", t1.Format(time.RFC3339Nano), raw)
+	}
+
+	idx := v1alpha1.NewAccessIndex(doc)
+	before := t1.Add(-time.Second)
+	if !idx.AllowedAt("u1@x.example", "a", before) || !idx.AllowedAt("u1@x.example", "d", before) || !idx.HasFeatureAt("u1@x.example", "beta", before) {
+		t.Error("before its validUntil u1 holds a, d and beta")
+	}
+	if idx.AllowedAt("u1@x.example", "a", t1) || idx.AllowedAt("u1@x.example", "d", t1) || idx.HasFeatureAt("u1@x.example", "beta", t1) {
+		t.Error("from its validUntil on, an entry the operator has not republished grants nothing")
+	}
+	if !idx.AllowedAt("u4@x.example", "d", t2.Add(24*time.Hour)) {
+		t.Error("an entry without validUntil holds at any instant")
+	}
+
+	at1 := permissions.Compile(in, t1)
+	next := v1alpha1.NewAccessIndex(must(t, at1.Document, "acme").Document)
+	if next.AllowedAt("u1@x.example", "a", t1) || !next.AllowedAt("u1@x.example", "d", t1) {
+		t.Error("republished at t1, u1 no longer holds a and still holds d")
+	}
+	if got := must(t, at1.Document, "acme").Document.Users["u1@x.example"].ValidUntil; got == nil || !got.Equal(t2) {
+		t.Errorf("republished at t1, u1's entry is bounded by old's removeAfter %v, got %v", t2, got)
+	}
+	if next.AllowedAt("u3@x.example", "a", t1) {
+		t.Error("republished at t1, u3's inherited grant has lapsed")
+	}
 }
 
 // TestNextChangesConcernOnlyWhatTheyChange: a removeAfter concerns the bindings whose

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"slices"
 	"strings"
+	"time"
 	"unsafe"
 
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
@@ -15,6 +16,10 @@ type docUser struct {
 	user   int32
 	status v1alpha1.UserPhase
 	grants *grantSet // Active users only
+	// validUntil is when what the user's bindings grant here changes by time alone;
+	// zero: never. The entry's JSON is then grants.entry with the field added as it is
+	// written (appendUserEntry), not a copy per user.
+	validUntil time.Time
 }
 
 // grantSet is what a combination of roles grants, rendered once per platform and shared
@@ -45,6 +50,7 @@ func (p *Platform) orgUsers(o int32) []docUser {
 		size += len(p.orgs[a].bindings) + len(p.orgs[a].invitations)
 	}
 	entries := make([]uint64, 0, size)
+	var changes map[int32]time.Time // by user: the earliest change of a grant of theirs
 	add := func(bindings, invitations []int32, inherited bool) {
 		for _, bi := range bindings {
 			b := &p.bindings[bi]
@@ -54,6 +60,14 @@ func (p *Platform) orgUsers(o int32) []docUser {
 			role := uint64(0)
 			if b.grants {
 				role = uint64(b.role) + 1
+				if next := p.bindingChange(b); !next.at.IsZero() {
+					if changes == nil {
+						changes = map[int32]time.Time{}
+					}
+					if c, ok := changes[b.user]; !ok || next.at.Before(c) {
+						changes[b.user] = next.at
+					}
+				}
 			}
 			entries = append(entries, uint64(b.user)<<32|role)
 		}
@@ -81,10 +95,25 @@ func (p *Platform) orgUsers(o int32) []docUser {
 		du := docUser{user: u, status: p.statusIn(u, o)}
 		if du.status == v1alpha1.UserPhaseActive {
 			du.grants = p.grantSetOf(roles)
+			if c, ok := changes[u]; ok && len(roles) > 0 {
+				du.validUntil = c.UTC() // the same bytes wherever the operator runs
+			}
 		}
 		users = append(users, du)
 	}
 	return users
+}
+
+// documentUser is the user's DocumentUser.
+func (u docUser) documentUser() v1alpha1.DocumentUser {
+	du := v1alpha1.DocumentUser{Status: u.status}
+	if u.grants != nil {
+		du.Roles, du.PermissionSet, du.Features = u.grants.roles, u.grants.set.id, u.grants.features
+	}
+	if !u.validUntil.IsZero() {
+		du.ValidUntil = &u.validUntil
+	}
+	return du
 }
 
 // statusIn is a user's status as shown in organization o: Blocked when any of their
@@ -214,12 +243,10 @@ func (p *Platform) Document(org string) (PublishedDocument, bool) {
 		Users:          make(map[string]v1alpha1.DocumentUser, len(users)),
 	}
 	for _, u := range users {
-		du := v1alpha1.DocumentUser{Status: u.status}
 		if u.grants != nil {
-			du.Roles, du.PermissionSet, du.Features = u.grants.roles, u.grants.set.id, u.grants.features
 			doc.PermissionSets[u.grants.set.id] = u.grants.set.paths
 		}
-		doc.Users[p.users[u.user].email] = du
+		doc.Users[p.users[u.user].email] = u.documentUser()
 	}
 	return PublishedDocument{Document: doc, Shards: p.encodeShards(o, users)}, true
 }
@@ -252,7 +279,7 @@ func (p *Platform) encodeShards(o int32, users []docUser) [][]byte {
 	start, size := 0, header
 	seen := map[*permissionSet]bool{}
 	for k, u := range users {
-		add := len(quote(nil, p.users[u.user].email)) + 2 + len(p.userEntry(u))
+		add := len(quote(nil, p.users[u.user].email)) + 2 + userEntryLen(u)
 		if u.grants != nil && !seen[u.grants.set] {
 			add += len(quote(nil, u.grants.set.id)) + 2 + len(u.grants.set.json)
 		}
@@ -260,7 +287,7 @@ func (p *Platform) encodeShards(o int32, users []docUser) [][]byte {
 			parts = append(parts, users[start:k])
 			start, size = k, header
 			clear(seen)
-			add = len(quote(nil, p.users[u.user].email)) + 2 + len(p.userEntry(u))
+			add = len(quote(nil, p.users[u.user].email)) + 2 + userEntryLen(u)
 			if u.grants != nil {
 				add += len(quote(nil, u.grants.set.id)) + 2 + len(u.grants.set.json)
 			}
@@ -278,12 +305,30 @@ func (p *Platform) encodeShards(o int32, users []docUser) [][]byte {
 	return shards
 }
 
-// userEntry is the JSON of one user's DocumentUser.
-func (p *Platform) userEntry(u docUser) []byte {
-	if u.grants != nil {
-		return u.grants.entry
+// appendUserEntry appends the JSON of one user's DocumentUser: the entry rendered for
+// their status or combination of roles, with their validUntil when they have one, as
+// encodeUser writes it (the field comes last).
+func appendUserEntry(buf []byte, u docUser) []byte {
+	if u.grants == nil {
+		return append(buf, statusEntries[u.status]...)
 	}
-	return statusEntries[u.status]
+	if u.validUntil.IsZero() {
+		return append(buf, u.grants.entry...)
+	}
+	buf = append(buf, u.grants.entry[:len(u.grants.entry)-1]...) // without its '}'
+	return appendValidUntil(buf, u.validUntil)
+}
+
+// userEntryLen is the length of what appendUserEntry appends.
+func userEntryLen(u docUser) int {
+	if u.grants == nil {
+		return len(statusEntries[u.status])
+	}
+	if u.validUntil.IsZero() {
+		return len(u.grants.entry)
+	}
+	var b [64]byte
+	return len(u.grants.entry) - 1 + len(appendValidUntil(b[:0], u.validUntil))
 }
 
 var statusEntries = func() map[v1alpha1.UserPhase][]byte {
@@ -317,7 +362,7 @@ func (p *Platform) encodeDocument(o int32, users []docUser, shard, shards int) [
 		size += len(s.id) + 4 + len(s.json)
 	}
 	for _, u := range users {
-		size += len(p.users[u.user].email) + 4 + len(p.userEntry(u))
+		size += len(p.users[u.user].email) + 4 + userEntryLen(u)
 	}
 	buf := make([]byte, 0, size)
 	buf = append(buf, `{"organization":`...)
@@ -351,7 +396,7 @@ func (p *Platform) encodeDocument(o int32, users []docUser, shard, shards int) [
 		}
 		buf = quote(buf, p.users[u.user].email)
 		buf = append(buf, ':')
-		buf = append(buf, p.userEntry(u)...)
+		buf = appendUserEntry(buf, u)
 	}
 	return append(buf, "}}\n"...)
 }

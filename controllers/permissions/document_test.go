@@ -19,10 +19,16 @@ import (
 // realistic platform (every phase, closure sets, features); Shards gives the same bytes.
 func TestDocumentBytesAreEncodingJSON(t *testing.T) {
 	p := permissions.Compile(platformgen.Generate(platformgen.Small(), 3), platformgen.Now())
+	bounded := 0 // entries with a validUntil
 	for _, org := range p.Organizations() {
 		doc, ok := p.Document(org)
 		if !ok {
 			t.Fatalf("Document(%s) not found", org)
+		}
+		for _, u := range doc.Document.Users {
+			if u.ValidUntil != nil {
+				bounded++
+			}
 		}
 		want, err := json.Marshal(doc.Document)
 		if err != nil {
@@ -38,6 +44,9 @@ func TestDocumentBytesAreEncodingJSON(t *testing.T) {
 	}
 	if _, ok := p.Shards("no-such-organization"); ok {
 		t.Error("Shards of an unknown organization found")
+	}
+	if bounded == 0 {
+		t.Error("no entry has a validUntil; the platform's expiring bindings should give some")
 	}
 }
 

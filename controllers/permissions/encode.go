@@ -3,6 +3,7 @@ package permissions
 import (
 	"encoding/json"
 	"strconv"
+	"time"
 
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
 )
@@ -54,7 +55,18 @@ func encodeUser(buf []byte, u v1alpha1.DocumentUser) []byte {
 		buf = append(buf, `,"features":`...)
 		buf = encodeStrings(buf, u.Features)
 	}
+	if u.ValidUntil != nil {
+		return appendValidUntil(buf, *u.ValidUntil)
+	}
 	return append(buf, '}')
+}
+
+// appendValidUntil ends a DocumentUser's JSON with its validUntil, as encoding/json
+// writes a time.Time (RFC 3339 with the fraction it has).
+func appendValidUntil(buf []byte, t time.Time) []byte {
+	buf = append(buf, `,"validUntil":"`...)
+	buf = t.AppendFormat(buf, time.RFC3339Nano)
+	return append(buf, `"}`...)
 }
 
 func appendInt(buf []byte, n int) []byte { return strconv.AppendInt(buf, int64(n), 10) }

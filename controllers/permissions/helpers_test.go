@@ -101,15 +101,16 @@ func access(t *testing.T, p *permissions.Platform, org, user string) held {
 }
 
 // allowed reports whether user may use permission in org, the way a workload would
-// check it: through the published document and v1alpha1.AccessIndex.
+// check it: through the published document and v1alpha1.AccessIndex, at the instant
+// the platform was compiled for.
 func allowed(t *testing.T, p *permissions.Platform, org, user, permission string) bool {
 	t.Helper()
-	return accessIndex(t, p, org).Allowed(user, permission)
+	return accessIndex(t, p, org).AllowedAt(user, permission, p.Now())
 }
 
 func hasFeature(t *testing.T, p *permissions.Platform, org, user, feature string) bool {
 	t.Helper()
-	return accessIndex(t, p, org).HasFeature(user, feature)
+	return accessIndex(t, p, org).HasFeatureAt(user, feature, p.Now())
 }
 
 // accessIndex indexes org's published document.
