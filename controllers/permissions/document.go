@@ -17,9 +17,10 @@ type docUser struct {
 	status v1alpha1.UserPhase
 	grants *grantSet // Active users only
 	// validUntil is when what the user's bindings grant here changes by time alone;
-	// zero: never. The entry's JSON is then grants.entry with the field added as it is
-	// written (appendUserEntry), not a copy per user.
-	validUntil time.Time
+	// nil: never. The entry's JSON is then grants.entry with the field added as it is
+	// written (appendUserEntry), not a copy per user. A pointer into one array per
+	// document: a document lists up to thousands of users, and few have one.
+	validUntil *time.Time
 }
 
 // grantSet is what a combination of roles grants, rendered once per platform and shared
@@ -83,6 +84,10 @@ func (p *Platform) orgUsers(o int32) []docUser {
 	entries = slices.Compact(entries)
 
 	users := make([]docUser, 0, len(entries))
+	var bounds []time.Time // validUntil of the users that have one; never grows past len(changes)
+	if len(changes) > 0 {
+		bounds = make([]time.Time, 0, len(changes))
+	}
 	roles := make([]int32, 0, 8)
 	for k := 0; k < len(entries); {
 		u := int32(entries[k] >> 32)
@@ -96,7 +101,8 @@ func (p *Platform) orgUsers(o int32) []docUser {
 		if du.status == v1alpha1.UserPhaseActive {
 			du.grants = p.grantSetOf(roles)
 			if c, ok := changes[u]; ok && len(roles) > 0 {
-				du.validUntil = c.UTC() // the same bytes wherever the operator runs
+				bounds = append(bounds, c.UTC()) // the same bytes wherever the operator runs
+				du.validUntil = &bounds[len(bounds)-1]
 			}
 		}
 		users = append(users, du)
@@ -110,8 +116,9 @@ func (u docUser) documentUser() v1alpha1.DocumentUser {
 	if u.grants != nil {
 		du.Roles, du.PermissionSet, du.Features = u.grants.roles, u.grants.set.id, u.grants.features
 	}
-	if !u.validUntil.IsZero() {
-		du.ValidUntil = &u.validUntil
+	if u.validUntil != nil {
+		until := *u.validUntil // the parsed document's own copy
+		du.ValidUntil = &until
 	}
 	return du
 }
@@ -312,11 +319,11 @@ func appendUserEntry(buf []byte, u docUser) []byte {
 	if u.grants == nil {
 		return append(buf, statusEntries[u.status]...)
 	}
-	if u.validUntil.IsZero() {
+	if u.validUntil == nil {
 		return append(buf, u.grants.entry...)
 	}
 	buf = append(buf, u.grants.entry[:len(u.grants.entry)-1]...) // without its '}'
-	return appendValidUntil(buf, u.validUntil)
+	return appendValidUntil(buf, *u.validUntil)
 }
 
 // userEntryLen is the length of what appendUserEntry appends.
@@ -324,11 +331,11 @@ func userEntryLen(u docUser) int {
 	if u.grants == nil {
 		return len(statusEntries[u.status])
 	}
-	if u.validUntil.IsZero() {
+	if u.validUntil == nil {
 		return len(u.grants.entry)
 	}
 	var b [64]byte
-	return len(u.grants.entry) - 1 + len(appendValidUntil(b[:0], u.validUntil))
+	return len(u.grants.entry) - 1 + len(appendValidUntil(b[:0], *u.validUntil))
 }
 
 var statusEntries = func() map[v1alpha1.UserPhase][]byte {
