@@ -18,20 +18,21 @@ type indexedUser struct {
 	active   bool
 	set      *indexedSet
 	features []string
-	// validUntil is the entry's DocumentUser.ValidUntil; zero when it has none.
-	validUntil time.Time
+	// validUntil is the entry's DocumentUser.ValidUntil; nil when it has none. A
+	// pointer keeps the map's values small: every look-up copies one.
+	validUntil *time.Time
 }
 
 // current says whether the entry still holds at now; a zero now is the present, read
 // from the clock only for an entry that has a validUntil.
 func (u indexedUser) current(now time.Time) bool {
-	if u.validUntil.IsZero() {
+	if u.validUntil == nil {
 		return true
 	}
 	if now.IsZero() {
 		now = time.Now()
 	}
-	return now.Before(u.validUntil)
+	return now.Before(*u.validUntil)
 }
 
 // indexedSet is one permission set, ready for look-ups.
@@ -84,7 +85,8 @@ func NewAccessIndex(docs ...*AccessDocument) *AccessIndex {
 				features: u.Features,
 			}
 			if u.ValidUntil != nil {
-				entry.validUntil = *u.ValidUntil
+				until := *u.ValidUntil // the index's own copy: the document may change
+				entry.validUntil = &until
 			}
 			idx.users[email] = entry
 		}
