@@ -133,6 +133,9 @@ func BenchmarkDocument(b *testing.B) {
 	b.Run("Shards", func(b *testing.B) {
 		measure(b, func() { p.Shards("customer-42-17") })
 	})
+	b.Run("Organization", func(b *testing.B) {
+		measure(b, func() { p.Organization("customer-42-17") })
+	})
 }
 
 // BenchmarkOrganizationRecompute is what a controller does for one organization after

@@ -42,8 +42,9 @@ type permissionSet struct {
 // orgUsers lists the users of organization o's document, sorted by email: everyone
 // with a binding or invitation at o, or at an ancestor whose grant reaches o (Subtree
 // bindings; invitations reach the whole subtree), with their status and, when Active,
-// what their Ready bindings reaching o grant.
-func (p *Platform) orgUsers(o int32) []docUser {
+// what their Ready bindings reaching o grant. Without grants it leaves out what they
+// grant and until when (grants and validUntil): the status alone, for counting users.
+func (p *Platform) orgUsers(o int32, grants bool) []docUser {
 	// Each entry packs a user id and a role id (+1, 0 for "appears, grants nothing"),
 	// so one sort groups entries by user, roles sorted within.
 	size := len(p.orgs[o].bindings) + len(p.orgs[o].invitations)
@@ -59,7 +60,7 @@ func (p *Platform) orgUsers(o int32) []docUser {
 				continue // None bindings stay where they are; orphans are on their way out
 			}
 			role := uint64(0)
-			if b.grants {
+			if b.grants && grants {
 				role = uint64(b.role) + 1
 				if next := p.bindingChange(b); !next.at.IsZero() {
 					if changes == nil {
@@ -98,7 +99,7 @@ func (p *Platform) orgUsers(o int32) []docUser {
 			}
 		}
 		du := docUser{user: u, status: p.statusIn(u, o)}
-		if du.status == v1alpha1.UserPhaseActive {
+		if du.status == v1alpha1.UserPhaseActive && grants {
 			du.grants = p.grantSetOf(roles)
 			if c, ok := changes[u]; ok && len(roles) > 0 {
 				bounds = append(bounds, c.UTC()) // the same bytes wherever the operator runs
@@ -241,7 +242,7 @@ func (p *Platform) Document(org string) (PublishedDocument, bool) {
 	if !ok {
 		return PublishedDocument{}, false
 	}
-	users := p.orgUsers(o)
+	users := p.orgUsers(o, true)
 	doc := &v1alpha1.AccessDocument{
 		Organization:   org,
 		Path:           slices.Clone(p.orgs[o].path),
@@ -267,7 +268,7 @@ func (p *Platform) Shards(org string) ([][]byte, bool) {
 	if !ok {
 		return nil, false
 	}
-	return p.encodeShards(o, p.orgUsers(o)), true
+	return p.encodeShards(o, p.orgUsers(o, true)), true
 }
 
 // encodeShards renders the document's bytes: one document, or, above

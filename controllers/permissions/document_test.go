@@ -85,6 +85,49 @@ func TestDocumentPermissionSetOnlyForActiveUsers(t *testing.T) {
 	}
 }
 
+// An organization's user counts (its status.users) are the users its document lists,
+// by status: the counts take a shorter way to the same users.
+func TestOrganizationCountsTheDocumentsUsers(t *testing.T) {
+	check := func(t *testing.T, p *permissions.Platform) (counted int) {
+		t.Helper()
+		for _, org := range p.Organizations() {
+			doc, published := p.Document(org)
+			res, found := p.Organization(org)
+			if !published || !found {
+				t.Fatalf("%s: document %v, result %v", org, published, found)
+			}
+			var want v1alpha1.UserCounts
+			for _, u := range doc.Document.Users {
+				switch u.Status {
+				case v1alpha1.UserPhaseNew:
+					want.New++
+				case v1alpha1.UserPhaseActive:
+					want.Active++
+				case v1alpha1.UserPhaseBlocked:
+					want.Blocked++
+				case v1alpha1.UserPhaseExpired:
+					want.Expired++
+				case v1alpha1.UserPhaseRejected:
+					want.Rejected++
+				default:
+					t.Fatalf("%s: user with status %q", org, u.Status)
+				}
+			}
+			if res.Users != want {
+				t.Fatalf("%s: counts %+v, the document lists %+v", org, res.Users, want)
+			}
+			counted += len(doc.Document.Users)
+		}
+		return counted
+	}
+	if n := check(t, permissions.Compile(platformgen.Generate(platformgen.Small(), 4), platformgen.Now())); n == 0 {
+		t.Fatal("no users listed: the check checked nothing")
+	}
+	for seed, in := range randomPlatforms(200, 7) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) { check(t, permissions.Compile(in, platformgen.Now())) })
+	}
+}
+
 // The same inputs in any order give the same bytes.
 func TestDocumentDeterministicInAnyOrder(t *testing.T) {
 	in := platformgen.Generate(platformgen.Small(), 5)

@@ -128,7 +128,7 @@ func (p *Platform) Organization(name string) (OrganizationResult, bool) {
 		Depth:      int32(len(o.path) - 1),
 		Conditions: []Condition{p.readyOf(o)},
 	}
-	for _, u := range p.orgUsers(i) {
+	for _, u := range p.orgUsers(i, false) { // statuses only
 		switch u.status {
 		case v1alpha1.UserPhaseNew:
 			res.Users.New++
