@@ -53,96 +53,209 @@ func (g gatherer) compileOnce(in permissions.Input, now time.Time) *permissions.
 
 // forOrganization gathers what one organization's results depend on, and with it every
 // result of the bindings and invitations whose organizationRef is that organization:
+// what permissions.InputFor selects from the whole platform (controllers/permissions/
+// doc.go), read through the cache's indexes:
 //   - the organization and its ancestors, walked through parentRef up to a missing
 //     parent or a cycle,
-//   - every Role and PermissionTree of the namespace,
+//   - every Role and PermissionTree of the namespace, and the organization (with its
+//     ancestors) of every custom role (a custom role is Ready only while it exists),
 //   - the bindings and invitations of the organization and its ancestors,
-//   - every invitation of each user those name, and of each inviter (a block anywhere
-//     blocks everywhere).
+//   - every invitation of each user those name (a block anywhere blocks everywhere; an
+//     Active invitation anywhere makes a user Active), with each such invitation's
+//     organization and ancestors, and the same for each of those invitations'
+//     inviters, transitively (their access decides whether an invitation not yet
+//     granted is),
+//   - for each of those users, one binding managed outside if they have one anywhere
+//     (addManagedOutside), where InputFor takes all their bindings.
 //
 // The organization need not exist: a binding into a missing organization is still
 // gathered, so its reconciler can report OrganizationNotFound.
+//
+// TestGatheredRandomSubsetsGiveTheWholePlatformsResults holds it to that: on random
+// platforms every organization's subset gives the whole platform's results.
 func (g gatherer) forOrganization(ctx context.Context, ns, name string) (permissions.Input, error) {
 	var in permissions.Input
-	chain, err := g.ancestry(ctx, ns, name)
-	if err != nil {
+	s := subsetGather{gatherer: g, ns: ns, looked: make(map[string]bool, 32),
+		bindings: map[string]*v1alpha1.RoleBinding{}, invitations: map[string]*v1alpha1.UserInvitation{}}
+	if err := s.addChain(ctx, name); err != nil {
 		return in, err
 	}
-	in.Organizations = chain
+	chain := sortedKeys(s.looked) // with a missing parent's name, as InputFor has it
+	var err error
 	if in.Roles, in.Trees, err = g.rolesAndTrees(ctx, ns); err != nil {
 		return in, err
 	}
 
-	bindings := map[string]*v1alpha1.RoleBinding{}
-	invitations := map[string]*v1alpha1.UserInvitation{}
-	orgNames := []string{name}
+	// The users who appear: bound or invited in the organization or an ancestor.
 	for _, org := range chain {
-		if org.Name != name {
-			orgNames = append(orgNames, org.Name)
-		}
-	}
-	for _, org := range orgNames {
-		if err := g.bindingsInto(ctx, ns, indexBindingOrganization, org, bindings); err != nil {
+		if err := g.bindingsInto(ctx, ns, indexBindingOrganization, org, s.bindings); err != nil {
 			return in, err
 		}
-		if err := g.invitationsInto(ctx, ns, indexInvitationOrganization, org, invitations); err != nil {
+		if err := g.invitationsInto(ctx, ns, indexInvitationOrganization, org, s.invitations); err != nil {
 			return in, err
 		}
 	}
-	users := map[string]bool{}
-	for _, b := range bindings {
-		users[string(b.Spec.Subject.Email)] = true
-	}
-	for _, inv := range invitations {
-		users[string(inv.Spec.Email)] = true
-		if inv.Spec.InvitedBy != "" {
-			users[string(inv.Spec.InvitedBy)] = true
+	users := make(map[string]bool, len(s.bindings)+len(s.invitations))
+	queue := make([]string, 0, len(s.bindings)+len(s.invitations))
+	addUser := func(email string) {
+		if email != "" && !users[email] {
+			users[email] = true
+			queue = append(queue, email)
 		}
 	}
-	for _, user := range sortedKeys(users) {
-		if err := g.invitationsInto(ctx, ns, indexInvitationEmail, user, invitations); err != nil {
+	for _, b := range s.bindings {
+		addUser(string(b.Spec.Subject.Email))
+	}
+	for _, inv := range s.invitations {
+		addUser(string(inv.Spec.Email))
+	}
+	// Each user's invitations, and their inviters in turn. The organizations are
+	// added after, in name order, so that the same platform gives the same subset.
+	more := map[string]bool{} // organizations whose chains the subset also holds
+	for _, r := range in.Roles {
+		if ref := r.Spec.OrganizationRef; ref != nil {
+			more[string(ref.Name)] = true
+		}
+	}
+	for len(queue) > 0 {
+		user := queue[0]
+		queue = queue[1:]
+		err := g.eachInvitation(ctx, ns, indexInvitationEmail, user, func(inv *v1alpha1.UserInvitation) {
+			s.invitations[inv.Name] = inv
+			more[string(inv.Spec.OrganizationRef.Name)] = true
+			addUser(string(inv.Spec.InvitedBy))
+		})
+		if err != nil {
 			return in, err
 		}
 	}
-	in.Bindings, in.Invitations = sortedValues(bindings), sortedValues(invitations)
+	for _, org := range sortedKeys(more) {
+		if err := s.addChain(ctx, org); err != nil {
+			return in, err
+		}
+	}
+	if err := s.addManagedOutside(ctx, users); err != nil {
+		return in, err
+	}
+	in.Organizations = s.orgs
+	in.Bindings, in.Invitations = sortedValues(s.bindings), sortedValues(s.invitations)
 	return in, nil
 }
 
-// ancestry returns the organization (when it exists) and its ancestors, nearest first,
-// stopping at a missing parent or where a parent cycle closes.
-func (g gatherer) ancestry(ctx context.Context, ns, name string) ([]*v1alpha1.Organization, error) {
-	var chain []*v1alpha1.Organization
-	seen := map[string]bool{}
-	for next := name; next != "" && !seen[next]; {
-		seen[next] = true
-		org := &v1alpha1.Organization{}
-		err := g.reader.Get(ctx, types.NamespacedName{Namespace: ns, Name: next}, org, noCopy)
-		if apierrors.IsNotFound(err) {
-			break
+// subsetGather is the state of one forOrganization: the organizations found so far, in
+// the order found, and the names looked for.
+type subsetGather struct {
+	gatherer
+	ns          string
+	orgs        []*v1alpha1.Organization
+	looked      map[string]bool
+	bindings    map[string]*v1alpha1.RoleBinding
+	invitations map[string]*v1alpha1.UserInvitation
+}
+
+// addManagedOutside adds, for each user who has none gathered, one binding managed
+// outside (no invitation owns it) from anywhere in the namespace, the first by name:
+// such a binding makes its subject Active on the whole platform, and one is all the
+// engine needs to know it. Their other bindings elsewhere change nothing this subset's
+// organization shows: what a user holds there comes from bindings into it or an
+// ancestor, gathered above. (InputFor takes them all; this keeps the subset, and every
+// reconcile's compile, small, where a user bound across thousands of organizations
+// would otherwise bring all of those bindings into every subset he appears in.)
+func (s *subsetGather) addManagedOutside(ctx context.Context, users map[string]bool) error {
+	active := map[string]bool{}
+	for _, b := range s.bindings {
+		if permissions.ManagedOutside(b) {
+			active[string(b.Spec.Subject.Email)] = true
 		}
+	}
+	for _, user := range sortedKeys(users) {
+		if active[user] {
+			continue
+		}
+		var first *v1alpha1.RoleBinding
+		err := s.eachBinding(ctx, s.ns, indexBindingEmail, user, func(b *v1alpha1.RoleBinding) {
+			if permissions.ManagedOutside(b) && (first == nil || b.Name < first.Name) {
+				first = b
+			}
+		})
 		if err != nil {
-			return nil, fmt.Errorf("get Organization %s/%s: %w", ns, next, err)
+			return err
 		}
-		chain = append(chain, org)
+		if first != nil {
+			s.bindings[first.Name] = first
+		}
+	}
+	return nil
+}
+
+// addChain adds the organization name and its ancestors, walked through parentRef up
+// to a missing parent, a cycle or an organization already added.
+func (s *subsetGather) addChain(ctx context.Context, name string) error {
+	for next := name; next != "" && !s.looked[next]; {
+		s.looked[next] = true
+		org, err := s.organization(ctx, s.ns, next)
+		if err != nil {
+			return err
+		}
+		if org == nil {
+			return nil
+		}
+		s.orgs = append(s.orgs, org)
 		next = ""
 		if org.Spec.ParentRef != nil {
 			next = string(org.Spec.ParentRef.Name)
 		}
 	}
-	return chain, nil
+	return nil
+}
+
+// organization returns Organization ns/name, nil when there is none. It is the cache's
+// own object, read straight from the informers when they are recorded (a Get copies it
+// into a new one; a gather reads dozens).
+func (g gatherer) organization(ctx context.Context, ns, name string) (*v1alpha1.Organization, error) {
+	if ix := g.informers.indexers(orgType); len(ix) > 0 {
+		for _, indexer := range ix {
+			o, found, err := indexer.GetByKey(ns + "/" + name)
+			if err != nil {
+				return nil, fmt.Errorf("get Organization %s/%s: %w", ns, name, err)
+			}
+			if found {
+				org, ok := o.(*v1alpha1.Organization)
+				if !ok {
+					return nil, fmt.Errorf("get Organization %s/%s: the cache holds a %T", ns, name, o)
+				}
+				return org, nil
+			}
+		}
+		return nil, nil
+	}
+	org := &v1alpha1.Organization{}
+	err := g.reader.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, org, noCopy)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get Organization %s/%s: %w", ns, name, err)
+	}
+	return org, nil
 }
 
 // bindingsInto adds to into, by name, the RoleBindings in ns whose field index holds key.
 func (g gatherer) bindingsInto(ctx context.Context, ns, field, key string, into map[string]*v1alpha1.RoleBinding) error {
+	return g.eachBinding(ctx, ns, field, key, func(b *v1alpha1.RoleBinding) { into[b.Name] = b })
+}
+
+// eachBinding calls each with every RoleBinding in ns whose field index holds key.
+func (g gatherer) eachBinding(ctx context.Context, ns, field, key string, each func(*v1alpha1.RoleBinding)) error {
 	if ix := g.informers.indexers(bindingType); len(ix) > 0 {
-		return indexedInto(ix, ns, field, key, into)
+		return eachIndexed(ix, fieldIndexName(field), indexKey(ns, key), each)
 	}
 	var list v1alpha1.RoleBindingList
 	if err := listByIndex(ctx, g.reader, &list, ns, field, key, noCopy); err != nil {
 		return fmt.Errorf("list RoleBindings by %s=%s in %s: %w", field, key, ns, err)
 	}
 	for i := range list.Items {
-		into[list.Items[i].Name] = &list.Items[i]
+		each(&list.Items[i])
 	}
 	return nil
 }
@@ -150,15 +263,20 @@ func (g gatherer) bindingsInto(ctx context.Context, ns, field, key string, into 
 // invitationsInto adds to into, by name, the UserInvitations in ns whose field index
 // holds key.
 func (g gatherer) invitationsInto(ctx context.Context, ns, field, key string, into map[string]*v1alpha1.UserInvitation) error {
+	return g.eachInvitation(ctx, ns, field, key, func(inv *v1alpha1.UserInvitation) { into[inv.Name] = inv })
+}
+
+// eachInvitation calls each with every UserInvitation in ns whose field index holds key.
+func (g gatherer) eachInvitation(ctx context.Context, ns, field, key string, each func(*v1alpha1.UserInvitation)) error {
 	if ix := g.informers.indexers(invitationType); len(ix) > 0 {
-		return indexedInto(ix, ns, field, key, into)
+		return eachIndexed(ix, fieldIndexName(field), indexKey(ns, key), each)
 	}
 	var list v1alpha1.UserInvitationList
 	if err := listByIndex(ctx, g.reader, &list, ns, field, key, noCopy); err != nil {
 		return fmt.Errorf("list UserInvitations by %s=%s in %s: %w", field, key, ns, err)
 	}
 	for i := range list.Items {
-		into[list.Items[i].Name] = &list.Items[i]
+		each(&list.Items[i])
 	}
 	return nil
 }

@@ -525,7 +525,17 @@ func (r relations) organizationsForRole(ctx context.Context, o client.Object) []
 }
 
 func (r relations) organizationsForBinding(ctx context.Context, o client.Object) []reconcile.Request {
-	return requests(o.GetNamespace(), r.reachedBy(ctx, o.(*v1alpha1.RoleBinding))...)
+	b := o.(*v1alpha1.RoleBinding)
+	orgs := r.reachedBy(ctx, b)
+	// A binding managed outside makes its subject Active on the whole platform: where an
+	// invitation of theirs lists them (New, Expired or Rejected until then), that
+	// changes with it. A user without invitations is listed only where bindings reach.
+	if permissions.ManagedOutside(b) {
+		if invitations := r.invitationsOf(ctx, b.Namespace, indexInvitationEmail, string(b.Spec.Subject.Email)); len(invitations) > 0 {
+			orgs = append(orgs, r.listedBy(ctx, b.Namespace, nil, invitations)...)
+		}
+	}
+	return requests(b.Namespace, orgs...)
 }
 
 func (r relations) organizationsForInvitation(ctx context.Context, o client.Object) []reconcile.Request {

@@ -45,6 +45,7 @@ func (i *Informers) NewInformer(lw toolscache.ListerWatcher, obj runtime.Object,
 var (
 	bindingType    = reflect.TypeFor[*v1alpha1.RoleBinding]()
 	invitationType = reflect.TypeFor[*v1alpha1.UserInvitation]()
+	orgType        = reflect.TypeFor[*v1alpha1.Organization]()
 )
 
 // indexers returns the indexers of the informers created for objects of type t (a

@@ -120,6 +120,52 @@ func TestPublishesEveryOrganizationsDocumentAndStatus(t *testing.T) {
 	})
 }
 
+// A binding managed outside makes its subject Active on the whole platform
+// (DESIGN.md, UserInvitation): an invited user who has not accepted is listed as New
+// where the invitation reaches, until a binding managed outside is made for them in an
+// unrelated organization; then Active there too, and New again once it is deleted.
+// Each document is compiled from its own organization's subset, which has to hold
+// that binding, and is republished when it comes and goes.
+func TestBindingManagedOutsideMakesAnInvitedUserActiveEverywhere(t *testing.T) {
+	ns := newPlatform(t)
+	seedPlatform(t, ns)
+	create(t, ns, builders.Invitation("dan@acme.example", "acme", "customer").Obj())
+	statusIn := func(g Gomega, org string) (v1alpha1.UserPhase, v1alpha1.UserCounts) {
+		doc := document(g, ns, org)
+		g.Expect(doc.Users).To(HaveKey("dan@acme.example"))
+		var o v1alpha1.Organization
+		get(g, ns, org, &o)
+		return doc.Users["dan@acme.example"].Status, o.Status.Users
+	}
+	for _, org := range []string{"acme", "store-1"} {
+		eventually(t, func(g Gomega) {
+			phase, users := statusIn(g, org)
+			g.Expect(phase).To(Equal(v1alpha1.UserPhaseNew), org)
+			g.Expect(users).To(Equal(v1alpha1.UserCounts{New: 1}), org)
+		})
+	}
+
+	create(t, ns, builders.Binding("dan@acme.example", "beta-preview", "globex").Named("dan-beta").Obj())
+	for _, org := range []string{"acme", "store-1"} {
+		eventually(t, func(g Gomega) {
+			phase, users := statusIn(g, org)
+			g.Expect(phase).To(Equal(v1alpha1.UserPhaseActive), org)
+			g.Expect(users).To(Equal(v1alpha1.UserCounts{Active: 1}), org)
+			// Active, and still holding nothing there: the binding is globex's.
+			g.Expect(permissionsOf(document(g, ns, org), "dan@acme.example")).To(BeEmpty())
+		})
+	}
+
+	remove(t, ns, "dan-beta", &v1alpha1.RoleBinding{})
+	for _, org := range []string{"acme", "store-1"} {
+		eventually(t, func(g Gomega) {
+			phase, users := statusIn(g, org)
+			g.Expect(phase).To(Equal(v1alpha1.UserPhaseNew), org)
+			g.Expect(users).To(Equal(v1alpha1.UserCounts{New: 1}), org)
+		})
+	}
+}
+
 func TestHandEditedOrDeletedConfigMapIsRestored(t *testing.T) {
 	ns := newPlatform(t)
 	seedPlatform(t, ns)

@@ -57,6 +57,14 @@ func invitationOwner(rb *v1alpha1.RoleBinding) (string, bool) {
 	return "", false
 }
 
+// ManagedOutside says whether a binding is managed outside orgaccess: no UserInvitation
+// owns it. Such a binding makes its subject Active on the whole platform, whatever it
+// grants (DESIGN.md, UserInvitation).
+func ManagedOutside(rb *v1alpha1.RoleBinding) bool {
+	_, owned := invitationOwner(rb)
+	return !owned
+}
+
 // bindingFault flags a problem of a binding that does not depend on invitations. Flags,
 // not messages: most bindings of a subset compiled for one organization point at
 // organizations outside it, and formatting their messages would dominate the compile.

@@ -33,7 +33,7 @@ func TestInputForGivesTheSameDocument(t *testing.T) {
 	}
 	check(t, small, orgs)
 	for seed := range 500 {
-		in := randomPlatform(rand.New(rand.NewPCG(uint64(seed), 7)))
+		in := platformgen.Random(rand.New(rand.NewPCG(uint64(seed), 7)), epoch)
 		var all []string
 		for _, o := range in.Organizations {
 			all = append(all, o.Name)
