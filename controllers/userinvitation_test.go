@@ -319,9 +319,9 @@ func TestOneReconcileAdvancesTheOrganizationsInvitations(t *testing.T) {
 		builders.Customer("acme").Obj(),
 		builders.Customer("globex").Obj(),
 		builders.Role("editor").Permissions("sales").Obj(),
-		builders.Invitation("ann@x.example", "acme", "editor").Named("ann").AcceptedAt(now).Obj(),
-		builders.Invitation("bob@x.example", "acme", "editor").Named("bob").AcceptedAt(now).Obj(),
-		builders.Invitation("cy@x.example", "globex", "editor").Named("cy").AcceptedAt(now).Obj(),
+		builders.Invitation("ann@x.example", "acme", "editor").Named("ann").CreatedAt(now.Add(-time.Hour)).AcceptedAt(now).Obj(),
+		builders.Invitation("bob@x.example", "acme", "editor").Named("bob").CreatedAt(now.Add(-time.Hour)).AcceptedAt(now).Obj(),
+		builders.Invitation("cy@x.example", "globex", "editor").Named("cy").CreatedAt(now.Add(-time.Hour)).AcceptedAt(now).Obj(),
 	}
 	for _, o := range objs {
 		o.SetNamespace("p")

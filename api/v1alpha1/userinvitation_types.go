@@ -107,7 +107,7 @@ type UserInvitationStatus struct {
 	Bindings []string `json:"bindings,omitempty"`
 
 	// conditions: Ready, with reasons such as Pending, Accepted, Blocked, Expired,
-	// DelegationRefused and RoleNotFound.
+	// DelegationRefused, RoleNotFound and RoleNotApplicable.
 	// +optional
 	// +listType=map
 	// +listMapKey=type

@@ -57,9 +57,18 @@ func (p *Platform) NextBindingChange(name string) (time.Time, bool) {
 	return p.bindingChange(&p.bindings[i]).result()
 }
 
-// bindingChange is NextBindingChange of binding b. It also bounds what b grants in a
-// document (validUntil): a grant changes only with the binding's result.
+// bindingChange is NextBindingChange of binding b.
 func (p *Platform) bindingChange(b *binding) soonest {
+	next := p.ownChange(b)
+	if b.owner >= 0 && !p.invites[b.owner].settled {
+		next.considerNext(p.next)
+	}
+	return next
+}
+
+// ownChange is when binding b's result changes by time whatever its owner: its expiry,
+// the removeAfter of its role or of a role its grant comes through.
+func (p *Platform) ownChange(b *binding) soonest {
 	next := soonest{after: p.now}
 	if t := b.expiresAt(); t != nil {
 		next.consider(*t)
@@ -69,8 +78,43 @@ func (p *Platform) bindingChange(b *binding) soonest {
 			next.consider(t)
 		}
 	}
+	return next
+}
+
+// grantChange bounds what binding b grants in a document (validUntil): its own change
+// and, when an invitation owns it whose grant is not settled, the earliest change of
+// what that invitation is judged on (ownerChange). Unlike bindingChange, which takes
+// the platform's NextChange there, it depends only on bindings that every subset
+// holding b holds too (InputFor takes every binding of each inviter), so a document
+// has the same bytes from a subset and from the whole platform.
+func (p *Platform) grantChange(b *binding) soonest {
+	next := p.ownChange(b)
 	if b.owner >= 0 && !p.invites[b.owner].settled {
-		next.considerNext(p.next)
+		next.considerNext(p.ownerChange(b.owner, map[int32]bool{}))
+	}
+	return next
+}
+
+// ownerChange is the earliest change by time of what invitation i is judged on: the
+// bindings of its inviter that reach its organization (an expiry, a role's removal,
+// and, through their own unsettled owners, theirs). A trusted invitation (no inviter)
+// is judged on nothing that changes by time. seen ends a cycle of invitations.
+func (p *Platform) ownerChange(i int32, seen map[int32]bool) soonest {
+	next := soonest{after: p.now}
+	inv := &p.invites[i]
+	if inv.invitedBy < 0 || inv.org < 0 || seen[i] {
+		return next
+	}
+	seen[i] = true
+	for _, bi := range p.users[inv.invitedBy].bindings {
+		b := &p.bindings[bi]
+		if !p.reaches(b, inv.org) {
+			continue
+		}
+		next.considerNext(p.ownChange(b))
+		if b.owner >= 0 && !p.invites[b.owner].settled {
+			next.considerNext(p.ownerChange(b.owner, seen))
+		}
 	}
 	return next
 }

@@ -62,7 +62,7 @@ func (p *Platform) orgUsers(o int32, grants bool) []docUser {
 			role := uint64(0)
 			if b.grants && grants {
 				role = uint64(b.role) + 1
-				if next := p.bindingChange(b); !next.at.IsZero() {
+				if next := p.grantChange(b); !next.at.IsZero() {
 					if changes == nil {
 						changes = map[int32]time.Time{}
 					}

@@ -20,9 +20,10 @@ type invitation struct {
 	user      int32
 	org       int32 // -1 when the organization does not exist
 	orgName   string
-	roles     []string // spec.roles, or the organization's defaultRoles; sorted
-	invitedBy int32    // -1 when trusted (no invitedBy)
-	accepted  bool
+	roles     []string   // spec.roles, or the organization's defaultRoles; sorted
+	invitedBy int32      // -1 when trusted (no invitedBy)
+	accepted  bool       // accepted in time: spec.acceptedAt before expiresAt
+	late      *time.Time // spec.acceptedAt when it came at or after expiresAt
 	blocked   bool
 	expiresAt time.Time
 	status    *v1alpha1.UserInvitationStatus
@@ -53,10 +54,18 @@ func (p *Platform) compileInvitations(invites []*v1alpha1.UserInvitation) {
 			org:       -1,
 			orgName:   string(in.Spec.OrganizationRef.Name),
 			invitedBy: p.userID(in.Spec.InvitedBy),
-			accepted:  in.Spec.AcceptedAt != nil,
 			blocked:   in.Spec.Blocked,
 			expiresAt: in.CreationTimestamp.Add(expiresAfter),
 			status:    &in.Status,
+		}
+		// An invitation accepted after it expired was not accepted in time: it stays
+		// Expired (DESIGN.md), whatever the sign-in service recorded.
+		if at := in.Spec.AcceptedAt; at != nil {
+			if at.Time.Before(inv.expiresAt) {
+				inv.accepted = true
+			} else {
+				inv.late = &at.Time
+			}
 		}
 		inv.roles = sortedUnique(roleNames(in.Spec.Roles))
 		if j, ok := p.orgIndex[inv.orgName]; ok {
@@ -134,6 +143,20 @@ func RecordsGrant(phase v1alpha1.UserPhase) bool {
 	return phase == v1alpha1.UserPhaseActive || phase == v1alpha1.UserPhaseBlocked
 }
 
+// JudgedOnInviter says whether the engine may judge invitation inv against what its
+// inviter holds where it invites, so that a subset has to hold every binding of the
+// inviter: it names an inviter, is not blocked, and its status does not record the
+// grant its spec asks for. It errs towards true: an invitation without roles (its
+// organization's defaultRoles, which are not looked at here) counts as judged.
+func JudgedOnInviter(inv *v1alpha1.UserInvitation) bool {
+	if inv.Spec.InvitedBy == "" || inv.Spec.Blocked {
+		return false
+	}
+	st := &inv.Status
+	return len(inv.Spec.Roles) == 0 || !RecordsGrant(st.Phase) || st.GrantedBy != string(inv.Spec.InvitedBy) ||
+		!slices.Equal(sortedUnique(st.GrantedRoles), sortedUnique(roleNames(inv.Spec.Roles)))
+}
+
 func (p *Platform) grant(inv *invitation) {
 	inv.phase = v1alpha1.UserPhaseActive
 	inv.granted = inv.roles
@@ -162,6 +185,20 @@ func (p *Platform) judge(inv *invitation) *problem {
 	}
 	if len(missing) > 0 {
 		return &problem{v1alpha1.ReasonRoleNotFound, fmt.Sprintf("role %s does not exist", listOf(missing))}
+	}
+	// A role that may not be bound there would give bindings that grant nothing: the
+	// invitation is invalid, and says so instead of showing Active with nothing granted.
+	var why []string
+	for _, r := range inv.roles {
+		ro := &p.roles[p.roleIndex[r]]
+		if ro.customOrg == -2 {
+			why = append(why, fmt.Sprintf("role %s is a custom role of %s, which does not exist", r, ro.spec.OrganizationRef.Name))
+		} else if msg := p.notApplicable(p.roleIndex[r], inv.org); msg != "" {
+			why = append(why, msg)
+		}
+	}
+	if len(why) > 0 {
+		return &problem{v1alpha1.ReasonRoleNotApplicable, strings.Join(why, "; ")}
 	}
 	if inv.invitedBy < 0 {
 		return nil // trusted: Kubernetes RBAC decided who may create it
@@ -286,6 +323,10 @@ func (p *Platform) invitationResult(i int32) InvitationResult {
 	case v1alpha1.UserPhaseExpired:
 		c = Condition{Type: v1alpha1.ConditionReady, Reason: v1alpha1.ReasonExpired,
 			Message: fmt.Sprintf("the invitation of %s into %s was not accepted in time", email, inv.orgName)}
+		if inv.late != nil {
+			c.Message = fmt.Sprintf("the invitation of %s into %s was accepted at %s, after it expired at %s; renew it by inviting again",
+				email, inv.orgName, inv.late.UTC().Format(time.RFC3339), inv.expiresAt.UTC().Format(time.RFC3339))
+		}
 	default:
 		c = Condition{Type: v1alpha1.ConditionReady, Reason: v1alpha1.ReasonPending,
 			Message: fmt.Sprintf("waiting for %s to accept the invitation into %s", email, inv.orgName)}

@@ -19,7 +19,9 @@ import (
 
 func TestInvitationPhases(t *testing.T) {
 	base := []any{builders.Role("customer").Permissions("subscriptions"), builders.Role("admin").Permissions("*").Assigns("customer"),
-		builders.Customer("acme").DefaultRoles("customer").Owner("owner@acme.example")}
+		builders.Role("seller-only").Permissions("reports").OrganizationTypes(v1alpha1.OrganizationTypeSeller),
+		builders.Role("globex-custom").Permissions("reports").Of("globex"), builders.Role("orphan-custom").Permissions("reports").Of("gone"),
+		builders.Customer("acme").DefaultRoles("customer").Owner("owner@acme.example"), builders.Customer("globex")}
 	tests := []struct {
 		name       string
 		invite     *builders.InvitationBuilder
@@ -33,8 +35,13 @@ func TestInvitationPhases(t *testing.T) {
 		{"blocked", builders.Invitation("u@x.example", "acme", "customer").AcceptedAt(acceptedAt).Blocked(), v1alpha1.UserPhaseBlocked, v1alpha1.ReasonBlocked, nil},
 		{"expired", builders.Invitation("u@x.example", "acme", "customer").CreatedAt(epoch.Add(-200 * time.Hour)), v1alpha1.UserPhaseExpired, v1alpha1.ReasonExpired, nil},
 		{"expiresAfter", builders.Invitation("u@x.example", "acme", "customer").CreatedAt(epoch.Add(-2 * time.Hour)).ExpiresAfter(time.Hour), v1alpha1.UserPhaseExpired, v1alpha1.ReasonExpired, nil},
-		{"accepted never expires", builders.Invitation("u@x.example", "acme", "customer").CreatedAt(epoch.Add(-2000 * time.Hour)).AcceptedAt(acceptedAt), v1alpha1.UserPhaseActive, v1alpha1.ReasonAccepted, []string{"customer"}},
+		{"accepted in time never expires", builders.Invitation("u@x.example", "acme", "customer").CreatedAt(epoch.Add(-2000 * time.Hour)).AcceptedAt(epoch.Add(-1999 * time.Hour)), v1alpha1.UserPhaseActive, v1alpha1.ReasonAccepted, []string{"customer"}},
+		{"accepted after it expired", builders.Invitation("u@x.example", "acme", "customer").CreatedAt(epoch.Add(-2000 * time.Hour)).AcceptedAt(acceptedAt), v1alpha1.UserPhaseExpired, v1alpha1.ReasonExpired, nil},
+		{"accepted at the instant it expired", builders.Invitation("u@x.example", "acme", "customer").CreatedAt(epoch.Add(-2 * time.Hour)).ExpiresAfter(time.Hour).AcceptedAt(epoch.Add(-time.Hour)), v1alpha1.UserPhaseExpired, v1alpha1.ReasonExpired, nil},
 		{"missing role", builders.Invitation("u@x.example", "acme", "ghost").AcceptedAt(acceptedAt), v1alpha1.UserPhaseRejected, v1alpha1.ReasonRoleNotFound, nil},
+		{"role for sellers only", builders.Invitation("u@x.example", "acme", "customer", "seller-only").AcceptedAt(acceptedAt), v1alpha1.UserPhaseRejected, v1alpha1.ReasonRoleNotApplicable, nil},
+		{"another company's custom role", builders.Invitation("u@x.example", "acme", "globex-custom").AcceptedAt(acceptedAt), v1alpha1.UserPhaseRejected, v1alpha1.ReasonRoleNotApplicable, nil},
+		{"custom role of no organization", builders.Invitation("u@x.example", "acme", "orphan-custom"), v1alpha1.UserPhaseRejected, v1alpha1.ReasonRoleNotApplicable, nil},
 		{"missing organization", builders.Invitation("u@x.example", "nowhere", "customer").AcceptedAt(acceptedAt), v1alpha1.UserPhaseRejected, v1alpha1.ReasonOrganizationNotFound, nil},
 		{"inviter holds nothing", builders.Invitation("u@x.example", "acme", "customer").InvitedBy("stranger@x.example"), v1alpha1.UserPhaseRejected, v1alpha1.ReasonDelegationRefused, nil},
 		{"owner may assign anything", builders.Invitation("u@x.example", "acme", "admin").InvitedBy("owner@acme.example").AcceptedAt(acceptedAt), v1alpha1.UserPhaseActive, v1alpha1.ReasonAccepted, []string{"admin"}},
@@ -58,8 +65,13 @@ func TestInvitationPhases(t *testing.T) {
 					t.Errorf("desired binding %+v", b)
 				}
 			}
-			if accepted := tt.invite.Obj().Spec.AcceptedAt != nil; accepted == (res.ExpiresAt != nil) {
-				t.Errorf("ExpiresAt = %v; want it exactly for invitations not accepted", res.ExpiresAt)
+			// Accepted after it expired is not accepted: it keeps its expiry, and says so.
+			late := tt.invite.Obj().Spec.AcceptedAt != nil && tt.wantPhase == v1alpha1.UserPhaseExpired
+			if accepted := tt.invite.Obj().Spec.AcceptedAt != nil && !late; accepted == (res.ExpiresAt != nil) {
+				t.Errorf("ExpiresAt = %v; want it exactly for invitations not accepted in time", res.ExpiresAt)
+			}
+			if late && !strings.Contains(c.Message, "after it expired at") {
+				t.Errorf("message %q does not say the invitation was accepted too late", c.Message)
 			}
 		})
 	}
@@ -322,4 +334,31 @@ func compareOutputs(in permissions.Input, a, b *permissions.Platform) string {
 		return fmt.Sprintf("NextChange: %v, then %v", na, nb)
 	}
 	return ""
+}
+
+// JudgedOnInviter names every invitation the engine may judge on its inviter's access,
+// and leaves out those it never does: trusted, blocked, or with its grant recorded.
+func TestJudgedOnInviter(t *testing.T) {
+	inv := func() *builders.InvitationBuilder {
+		return builders.Invitation("u@x.example", "acme", "customer", "viewer").InvitedBy("boss@x.example").AcceptedAt(acceptedAt)
+	}
+	for _, tt := range []struct {
+		name string
+		inv  *builders.InvitationBuilder
+		want bool
+	}{
+		{"trusted", builders.Invitation("u@x.example", "acme", "customer").AcceptedAt(acceptedAt), false},
+		{"blocked", inv().Blocked(), false},
+		{"granted", inv().Granted("boss@x.example", "viewer", "customer"), false},
+		{"blocked after its grant", inv().Granted("boss@x.example", "customer", "viewer").Phase(v1alpha1.UserPhaseBlocked), false},
+		{"not granted yet", inv(), true},
+		{"New", builders.Invitation("u@x.example", "acme", "customer").InvitedBy("boss@x.example"), true},
+		{"roles changed since the grant", inv().Granted("boss@x.example", "customer"), true},
+		{"inviter changed since the grant", inv().Granted("other@x.example", "customer", "viewer"), true},
+		{"the organization's defaultRoles", builders.Invitation("u@x.example", "acme").InvitedBy("boss@x.example").Granted("boss@x.example", "customer"), true},
+	} {
+		if got := permissions.JudgedOnInviter(tt.inv.Obj()); got != tt.want {
+			t.Errorf("%s: JudgedOnInviter = %v, want %v", tt.name, got, tt.want)
+		}
+	}
 }

@@ -412,13 +412,37 @@ func (r *reference) judge(inv *v1alpha1.UserInvitation) bool {
 	if _, ok := r.orgs[string(inv.Spec.OrganizationRef.Name)]; !ok {
 		return false
 	}
+	org := string(inv.Spec.OrganizationRef.Name)
 	roles := r.invitedRoles(inv)
 	for _, role := range roles {
 		if r.roles[role] == nil {
 			return false
 		}
 	}
+	for _, role := range roles { // each must be one that may be bound there
+		ro := r.roles[role]
+		if len(ro.Spec.OrganizationTypes) > 0 && !slices.Contains(ro.Spec.OrganizationTypes, r.orgs[org].Spec.Type) {
+			return false
+		}
+		if ref := ro.Spec.OrganizationRef; ref != nil && !r.within(org, string(ref.Name)) {
+			return false
+		}
+	}
 	return inv.Spec.InvitedBy == "" || r.delegates(string(inv.Spec.InvitedBy), string(inv.Spec.OrganizationRef.Name), roles)
+}
+
+// expiry is when an invitation not accepted by then expires.
+func expiry(inv *v1alpha1.UserInvitation) time.Time {
+	expiresAfter := 168 * time.Hour
+	if inv.Spec.ExpiresAfter != nil && inv.Spec.ExpiresAfter.Duration > 0 {
+		expiresAfter = inv.Spec.ExpiresAfter.Duration
+	}
+	return inv.CreationTimestamp.Add(expiresAfter)
+}
+
+// acceptedInTime says whether an invitation was accepted before it expired.
+func acceptedInTime(inv *v1alpha1.UserInvitation) bool {
+	return inv.Spec.AcceptedAt != nil && inv.Spec.AcceptedAt.Time.Before(expiry(inv))
 }
 
 func (r *reference) decidePhases() {
@@ -430,7 +454,7 @@ func (r *reference) decidePhases() {
 		switch {
 		case inv.Spec.Blocked:
 			r.phase[inv.Name] = v1alpha1.UserPhaseBlocked
-		case inv.Spec.AcceptedAt != nil && (inv.Status.Phase == v1alpha1.UserPhaseActive || inv.Status.Phase == v1alpha1.UserPhaseBlocked) &&
+		case acceptedInTime(inv) && (inv.Status.Phase == v1alpha1.UserPhaseActive || inv.Status.Phase == v1alpha1.UserPhaseBlocked) &&
 			slices.Equal(granted, r.invitedRoles(inv)) && inv.Status.GrantedBy == string(inv.Spec.InvitedBy):
 			r.phase[inv.Name] = v1alpha1.UserPhaseActive
 		}
@@ -439,7 +463,7 @@ func (r *reference) decidePhases() {
 		changed = false
 		for i := range r.in.Invitations {
 			inv := r.in.Invitations[i]
-			if r.phase[inv.Name] == "" && inv.Spec.AcceptedAt != nil && r.judge(inv) {
+			if r.phase[inv.Name] == "" && acceptedInTime(inv) && r.judge(inv) {
 				r.phase[inv.Name] = v1alpha1.UserPhaseActive
 				changed = true
 			}
@@ -450,14 +474,10 @@ func (r *reference) decidePhases() {
 		if r.phase[inv.Name] != "" {
 			continue
 		}
-		expiresAfter := 168 * time.Hour
-		if inv.Spec.ExpiresAfter != nil && inv.Spec.ExpiresAfter.Duration > 0 {
-			expiresAfter = inv.Spec.ExpiresAfter.Duration
-		}
 		switch {
 		case !r.judge(inv):
 			r.phase[inv.Name] = v1alpha1.UserPhaseRejected
-		case !r.now.Before(inv.CreationTimestamp.Add(expiresAfter)):
+		case !r.now.Before(expiry(inv)):
 			r.phase[inv.Name] = v1alpha1.UserPhaseExpired
 		default:
 			r.phase[inv.Name] = v1alpha1.UserPhaseNew

@@ -120,7 +120,11 @@ func Random(rng *rand.Rand, now time.Time) permissions.Input {
 			inv.Spec.InvitedBy = v1alpha1.Email(pick(emails))
 		}
 		if !chance(3) {
-			at := metav1.NewTime(now.Add(-time.Minute))
+			// Mostly within the week an invitation lasts, sometimes after it expired.
+			at := metav1.NewTime(inv.CreationTimestamp.Add(time.Duration(rng.IntN(200)) * time.Hour))
+			if !at.Before(&metav1.Time{Time: now}) {
+				at = metav1.NewTime(now.Add(-time.Minute))
+			}
 			inv.Spec.AcceptedAt = &at
 		}
 		inv.Spec.Blocked = chance(8)
