@@ -65,6 +65,8 @@ func (g gatherer) compileOnce(in permissions.Input, now time.Time) *permissions.
 //     organization and ancestors, and the same for each of those invitations'
 //     inviters, transitively (their access decides whether an invitation not yet
 //     granted is),
+//   - every binding of the inviter of each invitation not granted yet
+//     (permissions.JudgedOnInviter): it is judged on what they hold where it invites,
 //   - for each of those users, one binding managed outside if they have one anywhere
 //     (addManagedOutside), where InputFor takes all their bindings.
 //
@@ -131,6 +133,19 @@ func (g gatherer) forOrganization(ctx context.Context, ns, name string) (permiss
 	}
 	for _, org := range sortedKeys(more) {
 		if err := s.addChain(ctx, org); err != nil {
+			return in, err
+		}
+	}
+	// An invitation not granted yet is judged on what its inviter holds where it
+	// invites, wherever that is: every binding of such an inviter.
+	inviters := map[string]bool{}
+	for _, inv := range s.invitations {
+		if permissions.JudgedOnInviter(inv) {
+			inviters[string(inv.Spec.InvitedBy)] = true
+		}
+	}
+	for _, inviter := range sortedKeys(inviters) {
+		if err := g.bindingsInto(ctx, ns, indexBindingEmail, inviter, s.bindings); err != nil {
 			return in, err
 		}
 	}

@@ -13,10 +13,12 @@ import (
 	"github.com/google/go-cmp/cmp"
 	. "github.com/onsi/gomega"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/orgaccess/orgaccess/api/v1alpha1"
 	"github.com/orgaccess/orgaccess/controllers/permissions"
 	"github.com/orgaccess/orgaccess/test/builders"
 	"github.com/orgaccess/orgaccess/test/platformgen"
@@ -147,6 +149,47 @@ func TestGatheredRandomSubsetsGiveTheWholePlatformsResults(t *testing.T) {
 			checkGatheredSubsets(t, g, in, 1)
 		})
 	}
+}
+
+// An invitation not granted yet is judged on what its inviter holds where it invites,
+// and a user's status everywhere on whether any invitation of theirs is Active. Here
+// uma is invited (not accepted) into acme, and invited by ivan into globex, accepted,
+// her grant not recorded yet: she is Active (ivan's admin binding at globex lets him
+// assign the role), so acme lists her as Active. acme's subset must hold ivan's
+// binding at globex, an organization it has nothing else to do with; ivan's first
+// binding managed outside is another one, at acme.
+func TestGatherHoldsWhatAnInvitationElsewhereIsJudgedOn(t *testing.T) {
+	now := platformgen.Now()
+	placed := func(o client.Object) client.Object {
+		o.SetNamespace(platformgen.Namespace)
+		o.SetCreationTimestamp(metav1.NewTime(now.Add(-time.Hour)))
+		return o
+	}
+	in := permissions.Input{
+		Organizations: []*v1alpha1.Organization{
+			placed(builders.Distributor("north").Obj()).(*v1alpha1.Organization),
+			placed(builders.Customer("acme").Under("north").Obj()).(*v1alpha1.Organization),
+			placed(builders.Customer("globex").Under("north").Obj()).(*v1alpha1.Organization),
+		},
+		Roles: []*v1alpha1.Role{
+			placed(builders.Role("customer").Permissions("sales").Obj()).(*v1alpha1.Role),
+			placed(builders.Role("admin").Permissions("users").Assigns("customer").Obj()).(*v1alpha1.Role),
+		},
+		Bindings: []*v1alpha1.RoleBinding{
+			placed(builders.Binding("ivan@north.example", "customer", "acme").Named("a-ivan").Obj()).(*v1alpha1.RoleBinding),
+			placed(builders.Binding("ivan@north.example", "admin", "globex").Named("z-ivan-admin").Obj()).(*v1alpha1.RoleBinding),
+		},
+		Invitations: []*v1alpha1.UserInvitation{
+			placed(builders.Invitation("uma@acme.example", "acme", "customer").Obj()).(*v1alpha1.UserInvitation),
+			placed(builders.Invitation("uma@acme.example", "globex", "customer").InvitedBy("ivan@north.example").AcceptedAt(now.Add(-time.Minute)).Obj()).(*v1alpha1.UserInvitation),
+		},
+	}
+	doc, _ := permissions.Compile(in, now).Document("acme")
+	if got := doc.Document.Users["uma@acme.example"].Status; got != v1alpha1.UserPhaseActive {
+		t.Fatalf("uma is %s in acme on the whole platform; the test needs her Active", got)
+	}
+	g := gatherer{reader: newInputReader(in), informers: indexedInformers(t, in), compiler: permissions.NewCompiler(1)}
+	checkGatheredSubsets(t, g, in, 1)
 }
 
 // checkGatheredSubsets compares, for every every-th organization, what its gathered
