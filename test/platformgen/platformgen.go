@@ -493,7 +493,8 @@ func (g *generator) writeInvitation(name string, u *user, roles []string) {
 		// An inviter who holds nothing here.
 		inv.Spec.InvitedBy = v1alpha1.Email("outsider@elsewhere.example")
 	}
-	accepted := metav1.NewTime(g.now.Add(-age / 2))
+	// Accepted within the week an invitation lasts: one accepted later is Expired.
+	accepted := metav1.NewTime(g.now.Add(-age).Add(min(age/2, 24*time.Hour)))
 	switch u.phase {
 	case v1alpha1.UserPhaseActive, v1alpha1.UserPhaseBlocked:
 		inv.Spec.AcceptedAt = &accepted
