@@ -46,8 +46,9 @@ func parallel[T any](ctx context.Context, workers int, items []T, fn func(contex
 }
 
 // shiftTimes moves the platform's instants from platformgen.Now to now, so the same
-// bindings are about to expire and the same deprecated role is still before its
-// removeAfter when the manager judges them against the real clock.
+// bindings are about to expire, the same deprecated role is still before its
+// removeAfter and the same invitations were accepted in time when the manager judges
+// them against the real clock.
 func shiftTimes(in *permissions.Input, now time.Time) {
 	delta := now.Sub(platformgen.Now()).Truncate(time.Second)
 	shift := func(t *metav1.Time) {
@@ -64,6 +65,9 @@ func shiftTimes(in *permissions.Input, now time.Time) {
 		shift(in.Bindings[i].Spec.ExpiresAt)
 	}
 	for i := range in.Invitations {
+		// Creation moves too: an invitation accepted after it expired is Expired, and
+		// ownBindingsAsController judges them before the apiserver sets the real one.
+		shift(&in.Invitations[i].CreationTimestamp)
 		shift(in.Invitations[i].Spec.AcceptedAt)
 	}
 }
