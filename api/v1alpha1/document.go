@@ -39,7 +39,7 @@ type AccessDocument struct {
 	// Shard is this document's shard number (1-based) when the organization's document
 	// is split; 0 when it is not.
 	Shard int `json:"shard,omitempty"`
-	// Shards, on shard 1, is how many shards exist.
+	// Shards, on every shard of a split document, is how many shards exist.
 	Shards int `json:"shards,omitempty"`
 	// PermissionSets maps a set id to its sorted permissions. Users with identical
 	// effective permissions share one set.
