@@ -25,8 +25,10 @@ const (
 	UserPhaseRejected UserPhase = "Rejected"
 )
 
-// UserInvitationSpec invites a user by email into an organization with roles.
-// +kubebuilder:validation:XValidation:rule="!has(self.invitedBy) || self.invitedBy != self.email",message="a user cannot invite themselves",fieldPath=".invitedBy"
+// UserInvitationSpec invites a user by email into an organization with roles. An
+// invitation may name its own user as invitedBy: a user assigning themselves a role
+// they may assign (the seeds' admins give themselves the 360° Report Viewer role in the
+// organizations they pick), judged like any other, on what they hold without it.
 type UserInvitationSpec struct {
 	// email is the invited user's address, lowercase ASCII. It cannot change: invite
 	// the new address instead.

@@ -362,3 +362,25 @@ func TestJudgedOnInviter(t *testing.T) {
 		}
 	}
 }
+
+// A user may assign themselves a role they may assign (the seeds' admins give
+// themselves the 360° Report Viewer role), judged on what they hold without it: a
+// self-invitation cannot grant itself the right it needs.
+func TestUserAssignsThemselves(t *testing.T) {
+	p := permissions.Compile(platform(
+		builders.Customer("acme"),
+		builders.Role("admin").Permissions("users").Assigns("viewer"),
+		builders.Role("viewer").Permissions("reports"),
+		builders.Role("boss").Permissions("users").Assigns("boss"),
+		builders.Binding("ann@x.example", "admin", "acme").Named("ann-admin"),
+		builders.Invitation("ann@x.example", "acme", "viewer").Named("ann-viewer").InvitedBy("ann@x.example").AcceptedAt(acceptedAt),
+		builders.Invitation("bob@x.example", "acme", "boss").Named("bob-boss").InvitedBy("bob@x.example").AcceptedAt(acceptedAt),
+	), epoch)
+	if res := must(t, p.Invitation, "ann-viewer"); res.Phase != v1alpha1.UserPhaseActive || !equal(res.GrantedRoles, []string{"viewer"}) {
+		t.Errorf("ann assigning herself viewer: %s %v, want Active [viewer]", res.Phase, res.GrantedRoles)
+	}
+	res := must(t, p.Invitation, "bob-boss")
+	if c := ready(t, res.Conditions); res.Phase != v1alpha1.UserPhaseRejected || c.Reason != v1alpha1.ReasonDelegationRefused {
+		t.Errorf("bob assigning himself boss, holding nothing: %s %+v, want Rejected DelegationRefused", res.Phase, c)
+	}
+}

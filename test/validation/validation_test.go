@@ -501,15 +501,6 @@ spec: {email: alice@acme.example, organizationRef: {name: acme}, acceptedAt: "22
 			message: []string{"date-time"},
 		},
 		{
-			name: "user_invites_themselves",
-			manifest: `
-kind: UserInvitation
-metadata: {name: alice}
-spec: {email: alice@acme.example, invitedBy: alice@acme.example, organizationRef: {name: acme}}`,
-			field:   "spec.invitedBy",
-			message: []string{"cannot invite themselves"},
-		},
-		{
 			name: "uppercase_inviter_email",
 			manifest: `
 kind: UserInvitation
