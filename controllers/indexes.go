@@ -512,8 +512,31 @@ var invitationInputChanged = predicate.Funcs{
 // Organizations (the publisher) affected by a change of:
 
 func (r relations) organizationsForOrganization(ctx context.Context, o client.Object) []reconcile.Request {
+	ns := o.GetNamespace()
 	// A moved, created or deleted organization changes its whole subtree's inheritance.
-	return requests(o.GetNamespace(), r.subtree(ctx, o.GetNamespace(), o.GetName())...)
+	orgs := r.subtree(ctx, ns, o.GetName())
+	// Its custom roles are Ready only while it exists, and so what the roles including
+	// or replacing them grant wherever those are held.
+	if roles := r.customRoleDependents(ctx, ns, o.GetName()); len(roles) > 0 {
+		orgs = append(orgs, r.listedBy(ctx, ns, r.bindingsOf(ctx, ns, indexBindingRole, roles...),
+			r.invitationsOf(ctx, ns, indexInvitationRole, roles...))...)
+	}
+	return requests(ns, orgs...)
+}
+
+// customRoleDependents returns the custom roles of organization org and the roles
+// that include or replace them, transitively: whether org exists decides whether they
+// are Ready. None for an organization without custom roles.
+func (r relations) customRoleDependents(ctx context.Context, ns, org string) []string {
+	var custom v1alpha1.RoleList
+	if !r.list(ctx, &custom, ns, indexRoleOrganization, org) {
+		return nil
+	}
+	var out []string
+	for _, role := range custom.Items {
+		out = append(out, r.dependentRoles(ctx, ns, role.Name)...)
+	}
+	return out
 }
 
 func (r relations) organizationsForRole(ctx context.Context, o client.Object) []reconcile.Request {
@@ -595,12 +618,7 @@ func (r relations) rolesForInvitation(ctx context.Context, o client.Object) []re
 func (r relations) rolesForOrganization(ctx context.Context, o client.Object) []reconcile.Request {
 	org := o.(*v1alpha1.Organization)
 	roles := names(org.Spec.DefaultRoles)
-	var custom v1alpha1.RoleList
-	if r.list(ctx, &custom, org.Namespace, indexRoleOrganization, org.Name) {
-		for _, role := range custom.Items {
-			roles = append(roles, role.Name)
-		}
-	}
+	roles = append(roles, r.customRoleDependents(ctx, org.Namespace, org.Name)...)
 	return requests(org.Namespace, roles...)
 }
 
@@ -623,7 +641,12 @@ func (r relations) bindingOrganizationsForRole(ctx context.Context, o client.Obj
 
 func (r relations) bindingOrganizationsForOrganization(ctx context.Context, o client.Object) []reconcile.Request {
 	ns := o.GetNamespace()
-	return bindingOrganizations(ns, r.bindingsOf(ctx, ns, indexBindingOrganization, r.subtree(ctx, ns, o.GetName())...))
+	bindings := r.bindingsOf(ctx, ns, indexBindingOrganization, r.subtree(ctx, ns, o.GetName())...)
+	// The bindings of its custom roles, and of the roles including or replacing them.
+	if roles := r.customRoleDependents(ctx, ns, o.GetName()); len(roles) > 0 {
+		bindings = append(bindings, r.bindingsOf(ctx, ns, indexBindingRole, roles...)...)
+	}
+	return bindingOrganizations(ns, bindings)
 }
 
 func (r relations) bindingOrganizationsForInvitation(ctx context.Context, o client.Object) []reconcile.Request {
@@ -682,7 +705,12 @@ func (r relations) invitationOrganizationsForOrganization(ctx context.Context, o
 	ns := o.GetNamespace()
 	// An owner or defaultRoles change, or the organization appearing, changes the
 	// invitations into it and, through ownership of the subtree, below it.
-	return invitationOrganizations(ns, r.invitationsOf(ctx, ns, indexInvitationOrganization, r.subtree(ctx, ns, o.GetName())...))
+	invitations := r.invitationsOf(ctx, ns, indexInvitationOrganization, r.subtree(ctx, ns, o.GetName())...)
+	// Invitations naming its custom roles: whether those may be bound depends on it.
+	if roles := r.customRoleDependents(ctx, ns, o.GetName()); len(roles) > 0 {
+		invitations = append(invitations, r.invitationsOf(ctx, ns, indexInvitationRole, roles...)...)
+	}
+	return invitationOrganizations(ns, invitations)
 }
 
 // invitationOrganizations returns a request for each organization invitations name.

@@ -166,6 +166,49 @@ func TestBindingManagedOutsideMakesAnInvitedUserActiveEverywhere(t *testing.T) {
 	}
 }
 
+// A custom role is Ready only while its organization exists, and a role including it
+// grants what it grants only then: creating or deleting that organization changes
+// the documents, the bindings' and the roles' statuses wherever the including role is
+// held, far from the organization itself.
+func TestCustomRolesOrganizationDecidesWhatIncludingRolesGrant(t *testing.T) {
+	ns := newPlatform(t)
+	seedPlatform(t, ns)
+	create(t, ns,
+		builders.Role("fabrikam-reports").Permissions("reports").Of("fabrikam").Obj(),
+		builders.Role("bundle").Permissions("sales").Includes("fabrikam-reports").Obj(),
+		builders.Binding("bob@acme.example", "bundle", "acme").Named("bob-bundle").Obj(),
+	)
+	ready := func(g Gomega, obj client.Object, name string) metav1.ConditionStatus {
+		get(g, ns, name, obj)
+		switch o := obj.(type) {
+		case *v1alpha1.RoleBinding:
+			return condition(o.Status.Conditions, v1alpha1.ConditionReady).Status
+		case *v1alpha1.Role:
+			return condition(o.Status.Conditions, v1alpha1.ConditionReady).Status
+		}
+		return ""
+	}
+	holds := func(want metav1.ConditionStatus, perms []string) {
+		t.Helper()
+		eventually(t, func(g Gomega) {
+			g.Expect(ready(g, &v1alpha1.Role{}, "bundle")).To(Equal(want), "role bundle")
+			g.Expect(ready(g, &v1alpha1.RoleBinding{}, "bob-bundle")).To(Equal(want), "binding bob-bundle")
+			if perms == nil {
+				g.Expect(permissionsOf(document(g, ns, "acme"), "bob@acme.example")).To(BeEmpty())
+			} else {
+				g.Expect(permissionsOf(document(g, ns, "acme"), "bob@acme.example")).To(ContainElements(perms))
+			}
+		})
+	}
+	holds(metav1.ConditionFalse, nil)
+
+	create(t, ns, builders.Customer("fabrikam").Under("contoso").Obj())
+	holds(metav1.ConditionTrue, []string{"sales", "reports"})
+
+	remove(t, ns, "fabrikam", &v1alpha1.Organization{})
+	holds(metav1.ConditionFalse, nil)
+}
+
 func TestHandEditedOrDeletedConfigMapIsRestored(t *testing.T) {
 	ns := newPlatform(t)
 	seedPlatform(t, ns)
