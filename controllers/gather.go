@@ -263,7 +263,7 @@ func (g gatherer) bindingsInto(ctx context.Context, ns, field, key string, into 
 // eachBinding calls each with every RoleBinding in ns whose field index holds key.
 func (g gatherer) eachBinding(ctx context.Context, ns, field, key string, each func(*v1alpha1.RoleBinding)) error {
 	if ix := g.informers.indexers(bindingType); len(ix) > 0 {
-		return eachIndexed(ix, fieldIndexName(field), indexKey(ns, key), each)
+		return indexedEach(ix, ns, field, key, each)
 	}
 	var list v1alpha1.RoleBindingList
 	if err := listByIndex(ctx, g.reader, &list, ns, field, key, noCopy); err != nil {
@@ -284,7 +284,7 @@ func (g gatherer) invitationsInto(ctx context.Context, ns, field, key string, in
 // eachInvitation calls each with every UserInvitation in ns whose field index holds key.
 func (g gatherer) eachInvitation(ctx context.Context, ns, field, key string, each func(*v1alpha1.UserInvitation)) error {
 	if ix := g.informers.indexers(invitationType); len(ix) > 0 {
-		return eachIndexed(ix, fieldIndexName(field), indexKey(ns, key), each)
+		return indexedEach(ix, ns, field, key, each)
 	}
 	var list v1alpha1.UserInvitationList
 	if err := listByIndex(ctx, g.reader, &list, ns, field, key, noCopy); err != nil {

@@ -185,7 +185,7 @@ func perNamespace(extract client.IndexerFunc) toolscache.IndexFunc {
 func indexKey(ns, value string) string { return ns + "/" + value }
 
 // listByIndex lists into list the objects of namespace ns whose field index holds key.
-// Every index lookup goes through here or indexedInto: the indexes are kept per
+// Every index lookup goes through here or indexedEach: the indexes are kept per
 // namespace only (setupIndexes), so a lookup without a namespace would find nothing,
 // and would, for instance, miss a block.
 func listByIndex(ctx context.Context, r client.Reader, list client.ObjectList, ns, field, key string, opts ...client.ListOption) error {
@@ -196,20 +196,15 @@ func listByIndex(ctx context.Context, r client.Reader, list client.ObjectList, n
 	return r.List(ctx, list, opts...)
 }
 
-// indexedInto adds to into, by name, the objects of namespace ns whose field index
-// holds key, read straight from the informer's indexer: the cache's own objects, as
+// indexedEach calls each with every object of namespace ns whose field index holds
+// key, read straight from the informers' indexers: the cache's own objects, as
 // listByIndex with client.UnsafeDisableDeepCopy returns them, without the list it
 // builds and fills by reflection for each lookup (a gather makes hundreds).
-func indexedInto[T any, PT interface {
-	*T
-	client.Object
-}](indexers []toolscache.Indexer, ns, field, key string, into map[string]*T) error {
+func indexedEach[PT client.Object](indexers []toolscache.Indexer, ns, field, key string, each func(PT)) error {
 	if ns == "" {
 		return errNoNamespace(field, key)
 	}
-	return eachIndexed(indexers, fieldIndexName(field), indexKey(ns, key), func(obj PT) {
-		into[obj.GetName()] = obj
-	})
+	return eachIndexed(indexers, fieldIndexName(field), indexKey(ns, key), each)
 }
 
 // eachIndexed calls each with every object whose index holds key in the indexers of

@@ -73,9 +73,8 @@ func TestIndexLookupsRequireANamespace(t *testing.T) {
 	if err == nil {
 		t.Fatal("a lookup without a namespace succeeded; it would find nothing and say so silently")
 	}
-	into := map[string]*v1alpha1.RoleBinding{}
 	empty := toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{})
-	if err := indexedInto([]toolscache.Indexer{empty}, "", indexBindingEmail, "dora@acme.example", into); err == nil {
+	if err := indexedEach([]toolscache.Indexer{empty}, "", indexBindingEmail, "dora@acme.example", func(*v1alpha1.RoleBinding) {}); err == nil {
 		t.Fatal("an indexer lookup without a namespace succeeded; it would find nothing and say so silently")
 	}
 }
@@ -87,11 +86,11 @@ func namesByIndexer(g Gomega, obj client.Object, ns, field, key string) (names [
 	switch obj.(type) {
 	case *v1alpha1.RoleBinding:
 		into := map[string]*v1alpha1.RoleBinding{}
-		g.Expect(indexedInto(cachedInformers.indexers(bindingType), ns, field, key, into)).To(Succeed())
+		g.Expect(gatherer{informers: cachedInformers}.bindingsInto(context.Background(), ns, field, key, into)).To(Succeed())
 		return sortedKeys(into), true
 	case *v1alpha1.UserInvitation:
 		into := map[string]*v1alpha1.UserInvitation{}
-		g.Expect(indexedInto(cachedInformers.indexers(invitationType), ns, field, key, into)).To(Succeed())
+		g.Expect(gatherer{informers: cachedInformers}.invitationsInto(context.Background(), ns, field, key, into)).To(Succeed())
 		return sortedKeys(into), true
 	}
 	return nil, false

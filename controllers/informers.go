@@ -12,7 +12,7 @@ import (
 )
 
 // Informers records the informers a manager's cache creates, so that gathers can read
-// bindings and invitations straight from their indexers (indexedInto) rather than
+// bindings and invitations straight from their indexers (indexedEach) rather than
 // through the client. controller-runtime does not hand out an informer's indexer when
 // the cache watches several namespaces (it wraps one informer per namespace), so the
 // manager's cache creates its informers through NewInformer:

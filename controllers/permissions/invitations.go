@@ -44,10 +44,6 @@ func (p *Platform) compileInvitations(invites []*v1alpha1.UserInvitation) {
 		id := int32(i)
 		p.inviteIndex[in.Name] = id
 		inv := &p.invites[i]
-		expiresAfter := defaultExpiresAfter
-		if in.Spec.ExpiresAfter != nil && in.Spec.ExpiresAfter.Duration > 0 {
-			expiresAfter = in.Spec.ExpiresAfter.Duration
-		}
 		*inv = invitation{
 			name:      in.Name,
 			user:      p.userID(in.Spec.Email),
@@ -55,17 +51,12 @@ func (p *Platform) compileInvitations(invites []*v1alpha1.UserInvitation) {
 			orgName:   string(in.Spec.OrganizationRef.Name),
 			invitedBy: p.userID(in.Spec.InvitedBy),
 			blocked:   in.Spec.Blocked,
-			expiresAt: in.CreationTimestamp.Add(expiresAfter),
+			expiresAt: expiry(in),
+			accepted:  acceptedInTime(in),
 			status:    &in.Status,
 		}
-		// An invitation accepted after it expired was not accepted in time: it stays
-		// Expired (DESIGN.md), whatever the sign-in service recorded.
-		if at := in.Spec.AcceptedAt; at != nil {
-			if at.Time.Before(inv.expiresAt) {
-				inv.accepted = true
-			} else {
-				inv.late = &at.Time
-			}
+		if at := in.Spec.AcceptedAt; at != nil && !inv.accepted {
+			inv.late = &at.Time
 		}
 		inv.roles = sortedUnique(roleNames(in.Spec.Roles))
 		if j, ok := p.orgIndex[inv.orgName]; ok {
@@ -153,8 +144,25 @@ func JudgedOnInviter(inv *v1alpha1.UserInvitation) bool {
 		return false
 	}
 	st := &inv.Status
-	return len(inv.Spec.Roles) == 0 || !RecordsGrant(st.Phase) || st.GrantedBy != string(inv.Spec.InvitedBy) ||
+	return len(inv.Spec.Roles) == 0 || !acceptedInTime(inv) || !RecordsGrant(st.Phase) || st.GrantedBy != string(inv.Spec.InvitedBy) ||
 		!slices.Equal(sortedUnique(st.GrantedRoles), sortedUnique(roleNames(inv.Spec.Roles)))
+}
+
+// expiry is when an invitation not accepted by then expires: its creation plus
+// expiresAfter (168h by default).
+func expiry(in *v1alpha1.UserInvitation) time.Time {
+	expiresAfter := defaultExpiresAfter
+	if in.Spec.ExpiresAfter != nil && in.Spec.ExpiresAfter.Duration > 0 {
+		expiresAfter = in.Spec.ExpiresAfter.Duration
+	}
+	return in.CreationTimestamp.Add(expiresAfter)
+}
+
+// acceptedInTime says whether an invitation was accepted before it expired. One
+// accepted at or after that instant was not accepted in time: it is Expired
+// (DESIGN.md), whatever the sign-in service recorded.
+func acceptedInTime(in *v1alpha1.UserInvitation) bool {
+	return in.Spec.AcceptedAt != nil && in.Spec.AcceptedAt.Time.Before(expiry(in))
 }
 
 func (p *Platform) grant(inv *invitation) {

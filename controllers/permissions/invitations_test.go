@@ -340,7 +340,7 @@ func compareOutputs(in permissions.Input, a, b *permissions.Platform) string {
 // and leaves out those it never does: trusted, blocked, or with its grant recorded.
 func TestJudgedOnInviter(t *testing.T) {
 	inv := func() *builders.InvitationBuilder {
-		return builders.Invitation("u@x.example", "acme", "customer", "viewer").InvitedBy("boss@x.example").AcceptedAt(acceptedAt)
+		return builders.Invitation("u@x.example", "acme", "customer", "viewer").InvitedBy("boss@x.example").CreatedAt(epoch.Add(-time.Hour)).AcceptedAt(acceptedAt)
 	}
 	for _, tt := range []struct {
 		name string
@@ -352,6 +352,7 @@ func TestJudgedOnInviter(t *testing.T) {
 		{"granted", inv().Granted("boss@x.example", "viewer", "customer"), false},
 		{"blocked after its grant", inv().Granted("boss@x.example", "customer", "viewer").Phase(v1alpha1.UserPhaseBlocked), false},
 		{"not granted yet", inv(), true},
+		{"granted, but accepted after it expired", inv().CreatedAt(epoch.Add(-200*time.Hour)).Granted("boss@x.example", "customer", "viewer"), true},
 		{"New", builders.Invitation("u@x.example", "acme", "customer").InvitedBy("boss@x.example"), true},
 		{"roles changed since the grant", inv().Granted("boss@x.example", "customer"), true},
 		{"inviter changed since the grant", inv().Granted("other@x.example", "customer", "viewer"), true},
