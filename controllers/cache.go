@@ -29,6 +29,9 @@ import (
 //     what it would write (configMapUpToDate), and documents are the largest objects
 //     the manager holds.
 //   - one copy of each name and reference the objects repeat (intern.go).
+//   - email addresses in their canonical form (v1alpha1.Email.Canonical), as admission
+//     stores them: an object written around admission with capitals in an address is
+//     indexed, gathered and judged as the same user, so a block reaches it.
 //
 // Writes never erase what the cache left out: the reconcilers patch what they change
 // of the platform's objects, and the publisher updates a document ConfigMap whole from
@@ -75,8 +78,25 @@ func trimForCache(obj any, shared *interner) (any, error) {
 			o.SetAnnotations(annotations)
 		}
 	}
+	canonicalEmails(o)
 	shared.internObject(o)
 	return o, nil
+}
+
+// canonicalEmails puts o's email addresses in their canonical form. The field indexes
+// key users by address and the gather looks them up by the addresses of other objects,
+// so every address a reconciler reads must already be canonical. Writes are patches of
+// what a reconciler changes, so the API server's copy keeps its spelling.
+func canonicalEmails(o client.Object) {
+	switch o := o.(type) {
+	case *v1alpha1.RoleBinding:
+		o.Spec.Subject.Email = o.Spec.Subject.Email.Canonical()
+	case *v1alpha1.UserInvitation:
+		o.Spec.Email, o.Spec.InvitedBy = o.Spec.Email.Canonical(), o.Spec.InvitedBy.Canonical()
+		o.Status.GrantedBy = string(v1alpha1.Email(o.Status.GrantedBy).Canonical())
+	case *v1alpha1.Organization:
+		o.Spec.Owner = o.Spec.Owner.Canonical()
+	}
 }
 
 // dataDigestKey holds, in the cache's copy of a ConfigMap, the digest of its data. The

@@ -151,6 +151,84 @@ func TestGatheredRandomSubsetsGiveTheWholePlatformsResults(t *testing.T) {
 	}
 }
 
+// An address written with capitals (an object that did not pass admission) names the
+// same user: the engine gives the platform the documents it gives the lowercase one, and
+// the manager's cache stores the address canonical (trimForCache), so that the field
+// indexes gather it with the rest of its user's objects.
+func TestCapitalizedAddressesAreGatheredAndJudgedAsTheirUsers(t *testing.T) {
+	runs := 100
+	if testing.Short() {
+		runs /= 10
+	}
+	for seed := range runs {
+		rng := rand.New(rand.NewPCG(uint64(seed), 13))
+		in := platformgen.Random(rng, platformgen.Now())
+		if len(in.Bindings) == 0 || len(in.Invitations) == 0 {
+			continue
+		}
+		capitalized := mapObjects(in, func(o client.Object) client.Object {
+			capitalize := func(e v1alpha1.Email) v1alpha1.Email {
+				b := []byte(e)
+				for i := range b {
+					if 'a' <= b[i] && b[i] <= 'z' && rng.IntN(3) == 0 {
+						b[i] -= 'a' - 'A'
+					}
+				}
+				return v1alpha1.Email(b)
+			}
+			switch o := o.(type) {
+			case *v1alpha1.RoleBinding:
+				o.Spec.Subject.Email = capitalize(o.Spec.Subject.Email)
+			case *v1alpha1.UserInvitation:
+				o.Spec.Email, o.Spec.InvitedBy = capitalize(o.Spec.Email), capitalize(o.Spec.InvitedBy)
+			case *v1alpha1.Organization:
+				o.Spec.Owner = capitalize(o.Spec.Owner)
+			}
+			return o
+		})
+		cached := mapObjects(capitalized, func(o client.Object) client.Object {
+			out, err := trimForCache(o, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return out.(client.Object)
+		})
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			now := platformgen.Now()
+			lower, mixed := permissions.Compile(in, now), permissions.Compile(capitalized, now)
+			for _, org := range lower.Organizations() {
+				want, _ := lower.Document(org)
+				got, _ := mixed.Document(org)
+				if diff := cmp.Diff(want.Shards, got.Shards); diff != "" {
+					t.Fatalf("document of %s with capitalized addresses differs (-lowercase +capitalized):\n%s", org, diff)
+				}
+			}
+			g := gatherer{reader: newInputReader(cached), informers: indexedInformers(t, cached), compiler: permissions.NewCompiler(1)}
+			checkGatheredSubsets(t, g, capitalized, 1)
+		})
+	}
+}
+
+// mapObjects returns in with each object replaced by f of a deep copy of it.
+func mapObjects(in permissions.Input, f func(client.Object) client.Object) permissions.Input {
+	var out permissions.Input
+	eachObject(in, func(o client.Object) {
+		switch o := f(o.DeepCopyObject().(client.Object)).(type) {
+		case *v1alpha1.Organization:
+			out.Organizations = append(out.Organizations, o)
+		case *v1alpha1.Role:
+			out.Roles = append(out.Roles, o)
+		case *v1alpha1.RoleBinding:
+			out.Bindings = append(out.Bindings, o)
+		case *v1alpha1.UserInvitation:
+			out.Invitations = append(out.Invitations, o)
+		case *v1alpha1.PermissionTree:
+			out.Trees = append(out.Trees, o)
+		}
+	})
+	return out
+}
+
 // An invitation not granted yet is judged on what its inviter holds where it invites,
 // and a user's status everywhere on whether any invitation of theirs is Active. Here
 // uma is invited (not accepted) into acme, and invited by ivan into globex, accepted,

@@ -98,7 +98,9 @@ func NewAccessIndex(docs ...*AccessDocument) *AccessIndex {
 // and a user whose entry is past its ValidUntil holds nothing until a newer document
 // is loaded. With a PermissionTree the documents hold closures and membership decides;
 // without one, the user's set must hold the permission, one of its ancestors, or a
-// pattern ("*" matching one segment) that matches either.
+// pattern ("*" matching one segment) that matches either. The user is looked up by the
+// canonical form of the address (Email.Canonical), the form documents list, so an
+// address as the user typed it at sign-in ("Alice@Acme.example") finds their entry.
 func (x *AccessIndex) Allowed(user, permission string) bool {
 	return x.AllowedAt(user, permission, time.Time{})
 }
@@ -106,6 +108,9 @@ func (x *AccessIndex) Allowed(user, permission string) bool {
 // AllowedAt is Allowed at the instant now (the zero time: the present).
 func (x *AccessIndex) AllowedAt(user, permission string, now time.Time) bool {
 	u, ok := x.users[user]
+	if !ok { // the documents list canonical addresses; a canonical one is found at once
+		u, ok = x.users[string(Email(user).Canonical())]
+	}
 	if !ok || !u.active || u.set == nil || permission == "" || !u.current(now) {
 		return false
 	}
@@ -157,7 +162,7 @@ func patternMatchesPrefix(pattern []string, permission string) bool {
 }
 
 // HasFeature reports whether an Active user holds a feature flag now (not past their
-// entry's ValidUntil, as Allowed).
+// entry's ValidUntil, and looked up by the canonical address, as Allowed).
 func (x *AccessIndex) HasFeature(user, feature string) bool {
 	return x.HasFeatureAt(user, feature, time.Time{})
 }
@@ -165,6 +170,9 @@ func (x *AccessIndex) HasFeature(user, feature string) bool {
 // HasFeatureAt is HasFeature at the instant now (the zero time: the present).
 func (x *AccessIndex) HasFeatureAt(user, feature string, now time.Time) bool {
 	u, ok := x.users[user]
+	if !ok { // the documents list canonical addresses; a canonical one is found at once
+		u, ok = x.users[string(Email(user).Canonical())]
+	}
 	if !ok || !u.active || !u.current(now) {
 		return false
 	}

@@ -49,6 +49,8 @@ func TestAccessIndexAllowed(t *testing.T) {
 		{closure, "dave@acme.example", "sales", false},  // blocked
 		{closure, "nobody@acme.example", "sales", false},
 		{closure, "alice@acme.example", "", false},
+		{closure, "Alice@ACME.example", "sales", true}, // the address as typed: its canonical form is listed
+		{closure, "Dave@acme.example", "sales", false},
 		// patterns: the permission, an ancestor, or a pattern matching either
 		{patterns, "alice@acme.example", "sales", true},
 		{patterns, "alice@acme.example", "sales/checkout", true}, // ancestor sales
@@ -69,7 +71,7 @@ func TestAccessIndexAllowed(t *testing.T) {
 	}
 	x := NewAccessIndex(closure)
 	if !x.HasFeature("alice@acme.example", "beta-preview") || x.HasFeature("bob@acme.example", "beta-preview") ||
-		x.HasFeature("dave@acme.example", "beta-preview") || x.HasFeature("alice@acme.example", "other") {
+		x.HasFeature("dave@acme.example", "beta-preview") || x.HasFeature("alice@acme.example", "other") || !x.HasFeature("ALICE@acme.example", "beta-preview") {
 		t.Error("HasFeature: want only Active alice to hold beta-preview")
 	}
 }

@@ -12,6 +12,28 @@ package v1alpha1
 // +kubebuilder:validation:XValidation:rule="self.matches('^[a-zA-Z0-9._%+-]{1,64}@[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?([.][a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)+$')",message="must be an ASCII email address such as alice@acme.example"
 type Email string
 
+// Canonical is the address as admission stores it: its ASCII letters in lowercase.
+// Admission refuses any other form, but an object that did not pass through it (one
+// written before the rule, or restored straight into etcd) must still name the same user
+// as the rest of the platform, so that a block on the address reaches every binding of
+// it. The engine and the manager's cache compare addresses in this form. Non-ASCII
+// letters are left as they are: admission refuses them, and folding them could make
+// two look-alike addresses one user.
+func (e Email) Canonical() Email {
+	for i := 0; i < len(e); i++ {
+		if e[i]-'A' < 26 { // an uppercase ASCII letter; bytes below 'A' wrap around
+			b := []byte(e)
+			for j := i; j < len(b); j++ {
+				if b[j]-'A' < 26 {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return Email(b)
+		}
+	}
+	return e
+}
+
 // ObjectName is the name of another orgaccess object in the same namespace.
 // +kubebuilder:validation:MinLength=1
 // +kubebuilder:validation:MaxLength=253

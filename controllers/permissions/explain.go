@@ -16,7 +16,7 @@ func (p *Platform) Explain(user, org, permission string) Explanation {
 	if !ok {
 		return Explanation{Reason: fmt.Sprintf("organization %s does not exist", org)}
 	}
-	u, ok := p.userIndex[user]
+	u, ok := p.userIndex[string(v1alpha1.Email(user).Canonical())]
 	if !ok {
 		return Explanation{Reason: fmt.Sprintf("user %s has no binding or invitation on the platform", user)}
 	}

@@ -47,12 +47,12 @@ func InputFor(in Input, org string) Input {
 	users := map[v1alpha1.Email]bool{}
 	for _, b := range in.Bindings {
 		if b != nil && chain[string(b.Spec.OrganizationRef.Name)] {
-			users[b.Spec.Subject.Email] = true
+			users[b.Spec.Subject.Email.Canonical()] = true
 		}
 	}
 	for _, inv := range in.Invitations {
 		if inv != nil && chain[string(inv.Spec.OrganizationRef.Name)] {
-			users[inv.Spec.Email] = true
+			users[inv.Spec.Email.Canonical()] = true
 		}
 	}
 	// Their status depends on every invitation of theirs (a block anywhere, an Active
@@ -62,26 +62,26 @@ func InputFor(in Input, org string) Input {
 	for changed := true; changed; {
 		changed = false
 		for _, inv := range in.Invitations {
-			if inv == nil || !users[inv.Spec.Email] {
+			if inv == nil || !users[inv.Spec.Email.Canonical()] {
 				continue
 			}
 			if !included[string(inv.Spec.OrganizationRef.Name)] {
 				addChain(string(inv.Spec.OrganizationRef.Name))
 				changed = true
 			}
-			if inv.Spec.InvitedBy != "" && !users[inv.Spec.InvitedBy] {
-				users[inv.Spec.InvitedBy] = true
+			if inv.Spec.InvitedBy != "" && !users[inv.Spec.InvitedBy.Canonical()] {
+				users[inv.Spec.InvitedBy.Canonical()] = true
 				changed = true
 			}
 		}
 	}
 	for _, b := range in.Bindings {
-		if b != nil && users[b.Spec.Subject.Email] {
+		if b != nil && users[b.Spec.Subject.Email.Canonical()] {
 			out.Bindings = append(out.Bindings, b)
 		}
 	}
 	for _, inv := range in.Invitations {
-		if inv != nil && users[inv.Spec.Email] {
+		if inv != nil && users[inv.Spec.Email.Canonical()] {
 			out.Invitations = append(out.Invitations, inv)
 		}
 	}

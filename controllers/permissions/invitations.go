@@ -94,7 +94,7 @@ func (p *Platform) decideInvitations() {
 			inv.granted, inv.grantedBy = slices.Clone(st.GrantedRoles), st.GrantedBy
 			inv.settled = true
 		case inv.accepted && RecordsGrant(st.Phase) &&
-			slices.Equal(sortedUnique(st.GrantedRoles), inv.roles) && st.GrantedBy == p.email(inv.invitedBy):
+			slices.Equal(sortedUnique(st.GrantedRoles), inv.roles) && v1alpha1.Email(st.GrantedBy).Canonical() == v1alpha1.Email(p.email(inv.invitedBy)):
 			p.grant(inv)
 			inv.settled = true
 		default:
@@ -144,7 +144,7 @@ func JudgedOnInviter(inv *v1alpha1.UserInvitation) bool {
 		return false
 	}
 	st := &inv.Status
-	return len(inv.Spec.Roles) == 0 || !acceptedInTime(inv) || !RecordsGrant(st.Phase) || st.GrantedBy != string(inv.Spec.InvitedBy) ||
+	return len(inv.Spec.Roles) == 0 || !acceptedInTime(inv) || !RecordsGrant(st.Phase) || v1alpha1.Email(st.GrantedBy).Canonical() != inv.Spec.InvitedBy.Canonical() ||
 		!slices.Equal(sortedUnique(st.GrantedRoles), sortedUnique(roleNames(inv.Spec.Roles)))
 }
 

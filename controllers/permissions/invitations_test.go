@@ -114,6 +114,39 @@ func TestBlockedUserHoldsNothingAnywhere(t *testing.T) {
 	}
 }
 
+// Admission stores addresses in lowercase, but an object that did not pass through it
+// must not escape a block by spelling the address in capitals: the engine compares
+// addresses in their canonical form and lists users in it.
+func TestAddressesDifferingInCaseAreOneUser(t *testing.T) {
+	in := platform(
+		builders.Role("all").Permissions("*"), builders.Customer("acme"), builders.Customer("other"),
+		builders.Invitation("u@x.example", "acme", "all").AcceptedAt(acceptedAt).Blocked(),
+		builders.Binding("U@X.Example", "all", "other").Named("u-other"),
+		builders.Binding("Ann@X.example", "all", "acme").Named("ann-acme"),
+	)
+	for name, p := range map[string]*permissions.Platform{
+		"whole":  permissions.Compile(in, epoch),
+		"subset": permissions.Compile(permissions.InputFor(in, "other"), epoch),
+	} {
+		if h := access(t, p, "other", "u@x.example"); h.status != v1alpha1.UserPhaseBlocked || h.perms != nil {
+			t.Errorf("%s: the blocked user bound as U@X.Example holds %+v in other, want Blocked without permissions", name, h)
+		}
+		if h := access(t, p, "other", "U@X.Example"); h.present {
+			t.Errorf("%s: other's document lists the address as written, want it only in lowercase", name)
+		}
+		if b := must(t, p.Binding, "u-other"); b.Ready {
+			t.Errorf("%s: the binding of a blocked user spelled in capitals is Ready", name)
+		}
+	}
+	p := permissions.Compile(in, epoch)
+	if h := access(t, p, "acme", "ann@x.example"); h.status != v1alpha1.UserPhaseActive || h.perms == nil {
+		t.Errorf("Ann@X.example's binding gives ann@x.example %+v, want Active with the role's permissions", h)
+	}
+	if e := p.Explain("ANN@x.example", "acme", "sales"); !e.Allowed {
+		t.Errorf("Explain for ANN@x.example: %+v, want allowed", e)
+	}
+}
+
 func TestUserStatusAndOwnedBindings(t *testing.T) {
 	inv := builders.Invitation("u@x.example", "acme", "customer", "billing").Named("u-acme")
 	in := func(inv *builders.InvitationBuilder, extra ...any) permissions.Input {

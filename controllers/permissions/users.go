@@ -18,21 +18,22 @@ type user struct {
 }
 
 // internUsers gives every email a dense id in sorted order, so that sorting ids sorts
-// emails and documents list users without comparing strings.
+// emails and documents list users without comparing strings. An address that differs
+// only in the case of its ASCII letters is the same user (v1alpha1.Email.Canonical).
 func (p *Platform) internUsers(orgs []*v1alpha1.Organization, bindings []*v1alpha1.RoleBinding, invites []*v1alpha1.UserInvitation) {
 	emails := make([]string, 0, len(bindings)+2*len(invites)+len(orgs))
 	for _, o := range orgs {
 		if o.Spec.Owner != "" {
-			emails = append(emails, string(o.Spec.Owner))
+			emails = append(emails, string(o.Spec.Owner.Canonical()))
 		}
 	}
 	for _, b := range bindings {
-		emails = append(emails, string(b.Spec.Subject.Email))
+		emails = append(emails, string(b.Spec.Subject.Email.Canonical()))
 	}
 	for _, i := range invites {
-		emails = append(emails, string(i.Spec.Email))
+		emails = append(emails, string(i.Spec.Email.Canonical()))
 		if i.Spec.InvitedBy != "" {
-			emails = append(emails, string(i.Spec.InvitedBy))
+			emails = append(emails, string(i.Spec.InvitedBy.Canonical()))
 		}
 	}
 	slices.Sort(emails)
@@ -45,9 +46,13 @@ func (p *Platform) internUsers(orgs []*v1alpha1.Organization, bindings []*v1alph
 	}
 }
 
-// userID returns the id of an email, or -1 for the empty email.
+// userID returns the id of an email, or -1 for the empty email. Addresses are compared
+// in their canonical form (v1alpha1.Email.Canonical), which is what documents list.
 func (p *Platform) userID(email v1alpha1.Email) int32 {
 	if id, ok := p.userIndex[string(email)]; ok {
+		return id
+	}
+	if id, ok := p.userIndex[string(email.Canonical())]; ok {
 		return id
 	}
 	return -1
