@@ -227,7 +227,7 @@ func (p *Platform) judge(inv *invitation) *problem {
 	}
 	if len(refused) > 0 {
 		return &problem{v1alpha1.ReasonDelegationRefused, fmt.Sprintf(
-			"inviter %s may not assign role %s in organization %s: no role they hold there lists it in assignableRoles (\"*\" covers only roles whose permissions and features they hold)",
+			"inviter %s may not assign role %s in organization %s: no role they hold there lists it in assignableRoles (\"*\" covers only roles whose permissions and features they hold, and whose replacement and assignable roles are such roles too)",
 			inviter.email, listOf(refused), p.orgs[inv.org].name)}
 	}
 	return nil
@@ -271,13 +271,40 @@ func (p *Platform) heldAt(u, o int32) holding {
 }
 
 // mayAssign reports whether a holder may assign role r: a role they hold lists it, or
-// lists "*" and they hold every permission and feature r grants.
+// lists "*" and r gives nothing they do not hold (wildcardCovers).
 func (h holding) mayAssign(p *Platform, r int32) bool {
-	if h.assign.has(int(r)) {
-		return true
+	return h.assign.has(int(r)) || h.assignAny && h.wildcardCovers(p, r)
+}
+
+// wildcardCovers reports whether "*" lets the holder assign role r: they hold every
+// permission and feature r grants, and so for every role r leads to that they may not
+// assign by name: the roles r's holders may assign, and r's replacement, whose grants
+// r's bindings take at removeAfter; and so on from those. Without the second part a
+// holder of "*" could hand out, within what they hold, a role that lets its holder
+// assign more (a role listing "boss" in assignableRoles), or one that becomes more
+// (deprecated, replaced by "boss"): never grant more than they hold (DESIGN.md).
+func (h holding) wildcardCovers(p *Platform, r int32) bool {
+	seen := newBitset(len(p.roles))
+	seen.set(int(r))
+	queue := []int32{r}
+	for len(queue) > 0 {
+		ro := &p.roles[queue[0]]
+		queue = queue[1:]
+		if !p.universe.within(ro.grant, h.grant) || !ro.grantFeat.subsetOf(h.feat) {
+			return false
+		}
+		next := func(t int) {
+			if !seen.has(t) && !h.assign.has(t) {
+				seen.set(t)
+				queue = append(queue, int32(t))
+			}
+		}
+		ro.mayAssign.each(next)
+		if ro.replacement >= 0 && !ro.removed {
+			next(int(ro.replacement))
+		}
 	}
-	ro := &p.roles[r]
-	return h.assignAny && p.universe.within(ro.grant, h.grant) && ro.grantFeat.subsetOf(h.feat)
+	return true
 }
 
 // within reports whether everything set a allows, set b allows too.

@@ -201,6 +201,14 @@ func TestDelegation(t *testing.T) {
 		builders.Role("manager").Permissions("stores").Assigns("*"),
 		builders.Role("store-clerk").Permissions("stores/read"),
 		builders.Role("team").Permissions("stores/read", "reports"),
+		// Within what mgr holds, but leading beyond it: a gate to admin, a role that
+		// becomes admin at its removeAfter, a gate to a gate to admin; and a gate to a
+		// role mgr holds, and a deprecated role replaced by one.
+		builders.Role("gate").Permissions("stores/read").Assigns("admin"),
+		builders.Role("becomes-admin").Permissions("stores/read").Deprecated("admin", epoch.Add(time.Hour)),
+		builders.Role("gate-to-gate").Permissions("stores/read").Assigns("gate"),
+		builders.Role("clerk-gate").Permissions("stores/read").Assigns("store-clerk", "clerk-gate"),
+		builders.Role("becomes-clerk").Permissions("stores").Deprecated("store-clerk", epoch.Add(time.Hour)),
 		builders.Distributor("north").Owner("boss@north.example"), builders.Seller("s").Under("north"), builders.Customer("acme").Under("s"), builders.Unit("store").Under("acme"),
 		builders.Binding("ca@x.example", "customer-admin", "acme"),
 		builders.Binding("mgr@x.example", "manager", "store"),
@@ -219,6 +227,11 @@ func TestDelegation(t *testing.T) {
 		{"not held in that organization", builders.Invitation("u@x.example", "s", "customer").InvitedBy("ca@x.example").AcceptedAt(acceptedAt), v1alpha1.UserPhaseRejected, "role customer"},
 		{"star covers roles whose permissions they hold", builders.Invitation("u@x.example", "store", "store-clerk").InvitedBy("mgr@x.example").AcceptedAt(acceptedAt), v1alpha1.UserPhaseActive, ""},
 		{"star refuses more than they hold", builders.Invitation("u@x.example", "store", "team").InvitedBy("mgr@x.example").AcceptedAt(acceptedAt), v1alpha1.UserPhaseRejected, "role team"},
+		{"star refuses a role that may assign more than they hold", builders.Invitation("u@x.example", "store", "gate").InvitedBy("mgr@x.example").AcceptedAt(acceptedAt), v1alpha1.UserPhaseRejected, "role gate"},
+		{"star refuses a role that becomes more than they hold", builders.Invitation("u@x.example", "store", "becomes-admin").InvitedBy("mgr@x.example").AcceptedAt(acceptedAt), v1alpha1.UserPhaseRejected, "role becomes-admin"},
+		{"star refuses a role that leads, through another, to more than they hold", builders.Invitation("u@x.example", "store", "gate-to-gate").InvitedBy("mgr@x.example").AcceptedAt(acceptedAt), v1alpha1.UserPhaseRejected, "role gate-to-gate"},
+		{"star covers a role that may assign only what they hold, itself included", builders.Invitation("u@x.example", "store", "clerk-gate").InvitedBy("mgr@x.example").AcceptedAt(acceptedAt), v1alpha1.UserPhaseActive, ""},
+		{"star covers a role replaced by one they hold", builders.Invitation("u@x.example", "store", "becomes-clerk").InvitedBy("mgr@x.example").AcceptedAt(acceptedAt), v1alpha1.UserPhaseActive, ""},
 		{"owner of an ancestor", builders.Invitation("u@x.example", "store", "admin").InvitedBy("boss@north.example").AcceptedAt(acceptedAt), v1alpha1.UserPhaseActive, ""},
 		{"blocked inviter", builders.Invitation("u@x.example", "acme", "customer").InvitedBy("blocked@x.example").AcceptedAt(acceptedAt), v1alpha1.UserPhaseRejected, "blocked"},
 		{"judged even before acceptance", builders.Invitation("u@x.example", "acme", "manager").InvitedBy("ca@x.example"), v1alpha1.UserPhaseRejected, "role manager"},

@@ -383,13 +383,7 @@ func (r *reference) delegates(inviter, org string, roles []string) bool {
 			}
 		}
 	}
-	for _, role := range roles {
-		if assign[role] {
-			continue
-		}
-		if !any {
-			return false
-		}
+	holds := func(role string) bool {
 		for p := range r.grant[role] {
 			covered := grant[p]
 			for q := range grant {
@@ -402,6 +396,40 @@ func (r *reference) delegates(inviter, org string, roles []string) bool {
 		for f := range r.feats[role] {
 			if !feats[f] {
 				return false
+			}
+		}
+		return true
+	}
+	for _, role := range roles {
+		if assign[role] {
+			continue
+		}
+		if !any {
+			return false
+		}
+		// "*" covers the role, and every role it leads to that the inviter may not
+		// assign by name, if the inviter holds what each grants.
+		seen, queue := map[string]bool{role: true}, []string{role}
+		for len(queue) > 0 {
+			x := queue[0]
+			queue = queue[1:]
+			if !holds(x) {
+				return false
+			}
+			var next []string
+			for h := range r.held[x] {
+				for _, a := range r.roles[h].Spec.AssignableRoles {
+					next = append(next, string(a))
+				}
+			}
+			if d := r.roles[x].Spec.Deprecation; d != nil && !r.removed(r.roles[x]) {
+				next = append(next, string(d.Replacement))
+			}
+			for _, t := range next {
+				if r.roles[t] != nil && !assign[t] && !seen[t] {
+					seen[t] = true
+					queue = append(queue, t)
+				}
 			}
 		}
 	}
