@@ -140,8 +140,16 @@ func (e *publishError) conditionMessage() string {
 	return fmt.Sprintf("writing ConfigMap %s failed: %s", e.configMap, e.reason)
 }
 
+// writeFailed is the publish failure of a write of ConfigMap name. The condition gives
+// the API server's reason (Forbidden, Invalid, ...), which does not change between
+// retries as the error's text may; an error that carries none (the API server did not
+// answer) says so, and the manager's log has the error itself.
 func writeFailed(name string, err error) error {
-	return &publishError{configMap: name, reason: string(apierrors.ReasonForError(err)), err: err}
+	reason := string(apierrors.ReasonForError(err))
+	if reason == "" {
+		reason = "no answer from the API server (the manager's log has the error)"
+	}
+	return &publishError{configMap: name, reason: reason, err: err}
 }
 
 // transient says whether err is a race with another writer that the next reconcile

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -109,6 +110,21 @@ func TestOrganizationStatusReportsTheOutcomeOfThePublish(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"access-acme"}, failed.PublishedConfigMaps); diff != "" {
 		t.Errorf("publishedConfigMaps after a failed publish keeps the last (-want +got):\n%s", diff)
+	}
+
+	// An API error gives its reason; an error without one does not leave the message
+	// ending in "failed: ".
+	for err, want := range map[error]string{
+		apierrors.NewForbidden(corev1.Resource("configmaps"), "access-acme", errors.New("denied")): "writing ConfigMap access-acme failed: Forbidden",
+		errors.New("dial tcp 10.0.0.1:443: connect: connection refused"):                           "writing ConfigMap access-acme failed: no answer from the API server (the manager's log has the error)",
+	} {
+		var failure *publishError
+		if !errors.As(writeFailed("access-acme", err), &failure) {
+			t.Fatalf("writeFailed(%v) is not a publishError", err)
+		}
+		if got := failure.conditionMessage(); got != want {
+			t.Errorf("message for %v = %q, want %q", err, got, want)
+		}
 	}
 }
 

@@ -6,7 +6,9 @@ const (
 	ConditionReady = "Ready"
 	// ConditionDeprecated is True on a deprecated Role and on bindings to it.
 	ConditionDeprecated = "Deprecated"
-	// ConditionInUse is True on a Role whose deletion waits until nothing uses it.
+	// ConditionInUse is True on a Role or UserInvitation whose deletion waits until
+	// nothing uses it (a role's bindings, invitations and including or replacing roles;
+	// an invitation's user's other bindings). It is set only while a deletion waits.
 	ConditionInUse = "InUse"
 )
 

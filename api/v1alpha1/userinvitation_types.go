@@ -50,7 +50,9 @@ type UserInvitationSpec struct {
 
 	// invitedBy is the email of the inviting user. When set, that user must hold in the
 	// organization a role whose assignableRoles allows every invited role, or be the
-	// organization's owner; else the invitation is Rejected.
+	// owner of the organization or of one of its ancestors; else the invitation is
+	// Rejected. Without it the invitation is trusted: Kubernetes RBAC decides who may
+	// create it.
 	// +optional
 	InvitedBy Email `json:"invitedBy,omitempty"`
 

@@ -36,7 +36,12 @@ func explain(ctx context.Context, c client.Client, namespace, user, org, permiss
 	if err != nil {
 		return err
 	}
-	e := permissions.Compile(in, time.Now()).Explain(user, org, permission)
+	p := permissions.Compile(in, time.Now())
+	if _, ok := p.Organization(org); !ok {
+		// As can-i does: most often the platform is another namespace (-n).
+		return fmt.Errorf("no organization %q in namespace %q", org, namespace)
+	}
+	e := p.Explain(user, org, permission)
 	if !e.Allowed {
 		fmt.Fprintf(out, "%s may NOT %s in %s: %s\n", user, permission, org, e.Reason)
 		return nil

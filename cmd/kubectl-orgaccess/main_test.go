@@ -62,6 +62,14 @@ func TestPluginAgainstAPIServer(t *testing.T) {
 		}
 	})
 
+	t.Run("explain names the namespace it found no organization in", func(t *testing.T) {
+		var out bytes.Buffer
+		err := run(ctx, []string{"explain", "bob@contoso.example", "acme", "sales", "--kubeconfig", cluster.Kubeconfig, "-n", "kube-public"}, &out)
+		if err == nil || !strings.Contains(err.Error(), `no organization "acme" in namespace "kube-public"`) {
+			t.Errorf("explain in a namespace without acme: %v (output %q), want an error naming the namespace", err, out.String())
+		}
+	})
+
 	publish(ctx, t, cluster, "acme")
 	t.Run("can-i answers from the published document", func(t *testing.T) {
 		if got := plugin("can-i", "alice@contoso.example", "sales/checkout", "--org", "acme"); got != "yes\n" {

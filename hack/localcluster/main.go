@@ -181,26 +181,38 @@ func runLocal(ctx context.Context, opts options) (err error) {
 	})
 }
 
-// applySamples applies every folder of config/samples and returns the platforms
-// (namespaces), sorted.
+// applySamples applies every folder of config/samples whose namespace does not exist
+// yet, and returns the platforms (namespaces), sorted. A platform applied on an earlier
+// run is left as the user left it: applying it again would undo their edits and bring
+// back what they deleted.
 func applySamples(ctx context.Context, cluster *localcluster.Cluster, root string) ([]string, error) {
 	entries, err := os.ReadDir(filepath.Join(root, "config", "samples"))
 	if err != nil {
 		return nil, fmt.Errorf("read config/samples: %w", err)
 	}
-	var platforms []string
+	var platforms, applied, kept []string
 	for _, e := range entries {
 		if !e.IsDir() {
+			continue
+		}
+		platforms = append(platforms, e.Name())
+		if _, err := cluster.Kubectl(ctx, "get", "namespace", e.Name(), "-o", "name"); err == nil {
+			kept = append(kept, e.Name())
 			continue
 		}
 		dir := filepath.Join(root, "config", "samples", e.Name())
 		if _, err := cluster.Kubectl(ctx, "apply", "-k", dir); err != nil {
 			return nil, fmt.Errorf("apply sample %s: %w", e.Name(), err)
 		}
-		platforms = append(platforms, e.Name())
+		applied = append(applied, e.Name())
 	}
 	sort.Strings(platforms)
-	fmt.Printf("Applied the samples: %s.\n", strings.Join(platforms, ", "))
+	if len(applied) > 0 {
+		fmt.Printf("Applied the samples: %s.\n", strings.Join(applied, ", "))
+	}
+	if len(kept) > 0 {
+		fmt.Printf("Kept the samples as an earlier run left them: %s (rm -rf .local to start over).\n", strings.Join(kept, ", "))
+	}
 	return platforms, nil
 }
 

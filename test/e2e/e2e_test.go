@@ -69,6 +69,7 @@ func TestE2E(t *testing.T) {
 	t.Run("get orgaccess lists every kind", func(t *testing.T) { e.testGetOrgaccess(t) })
 	t.Run("accepting an invitation grants its roles", func(t *testing.T) { e.testAccept(t) })
 	t.Run("blocking a user revokes everything, unblocking renews", func(t *testing.T) { e.testBlock(t) })
+	t.Run("an inviter without the right to bind must name who invites", func(t *testing.T) { e.testInviterPolicy(t) })
 	t.Run("config/default passes a server-side dry run", func(t *testing.T) { e.testDeployDryRun(t) })
 }
 
@@ -424,6 +425,77 @@ func (e *env) testBlock(t *testing.T) {
 
 	e.patchInvitation(t, "distributor", "cathy", `{"spec":{"blocked":false}}`)
 	e.expectUser(t, "distributor", "acme", "cathy@acme.example", active)
+}
+
+// testInviterPolicy installs config/policy and the inviter ClusterRole, and gives an
+// onboarding service the role in a platform namespace. An invitation it writes without
+// invitedBy, or an update of a trusted invitation's roles, is refused with the field;
+// one naming its inviter, accepting a trusted invitation, and an administrator's trusted
+// invitation are admitted. A RoleBinding is beyond it.
+func (e *env) testInviterPolicy(t *testing.T) {
+	const ns, as = "onboarding", "--as=onboarding-service"
+	dir := t.TempDir()
+	write := func(name, yaml string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	invitation := func(name, extra string) string {
+		return write(name+".yaml", `apiVersion: access.orgaccess.dev/v1alpha1
+kind: UserInvitation
+metadata: {name: `+name+`, namespace: `+ns+`}
+spec: {email: `+name+`@north.example, organizationRef: {name: north}, roles: [viewer]`+extra+`}
+`)
+	}
+	must := func(args ...string) {
+		t.Helper()
+		if _, err := e.kubectl(t, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	must("create", "namespace", ns)
+	must("apply", "-k", filepath.Join(e.root, "config", "policy"))
+	must("apply", "-f", filepath.Join(e.root, "config", "rbac", "access_inviter_role.yaml"))
+	must("-n", ns, "create", "rolebinding", "onboarding-inviter", "--clusterrole=inviter", "--user=onboarding-service")
+	must("apply", "-f", write("platform.yaml", `apiVersion: access.orgaccess.dev/v1alpha1
+kind: Organization
+metadata: {name: north, namespace: `+ns+`}
+spec: {type: Distributor, displayName: North}
+---
+apiVersion: access.orgaccess.dev/v1alpha1
+kind: Role
+metadata: {name: viewer, namespace: `+ns+`}
+spec: {permissions: [sales]}
+`))
+	must("create", "-f", invitation("trusted", "")) // an administrator's: may bind
+
+	// The API server loads a new policy asynchronously: wait until it refuses.
+	untrusted := invitation("untrusted", "")
+	var refusal error
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if _, refusal = e.kubectl(t, as, "create", "--dry-run=server", "-f", untrusted); refusal != nil {
+			break
+		}
+	}
+	if refusal == nil || !strings.Contains(refusal.Error(), "spec.invitedBy") || !strings.Contains(refusal.Error(), "may not create RoleBindings in onboarding") {
+		t.Fatalf("an invitation without invitedBy from the onboarding service: %v; want it refused, naming spec.invitedBy", refusal)
+	}
+	t.Logf("the refusal: %v", refusal)
+	must(as, "create", "-f", invitation("named", ", invitedBy: ivan@north.example"))
+	must(as, "-n", ns, "patch", "userinvitation", "trusted", "--type=merge", "-p", `{"spec":{"acceptedAt":"2026-05-04T12:00:00Z"}}`)
+	if _, err := e.kubectl(t, as, "-n", ns, "patch", "userinvitation", "trusted", "--type=merge", "-p", `{"spec":{"roles":["viewer","admin"]}}`); err == nil || !strings.Contains(err.Error(), "spec.invitedBy") {
+		t.Errorf("the onboarding service changing a trusted invitation's roles: %v; want it refused, naming spec.invitedBy", err)
+	}
+	binding := write("binding.yaml", `apiVersion: access.orgaccess.dev/v1alpha1
+kind: RoleBinding
+metadata: {name: direct, namespace: `+ns+`}
+spec: {subject: {email: eve@north.example}, roleRef: {name: viewer}, organizationRef: {name: north}}
+`)
+	if _, err := e.kubectl(t, as, "create", "-f", binding); err == nil || !strings.Contains(err.Error(), "forbidden") {
+		t.Errorf("the onboarding service creating a RoleBinding: %v; want it forbidden", err)
+	}
 }
 
 // testDeployDryRun checks that the deployment manifests are valid against the API
