@@ -18,7 +18,7 @@ type reference struct {
 
 	orgs  map[string]*v1alpha1.Organization
 	roles map[string]*v1alpha1.Role
-	paths map[string][]string // tree path -> implies (first definition by tree name)
+	paths map[string][]string // tree path -> what every definition of it implies
 	tree  bool
 
 	grant map[string]map[string]bool // role -> what a binding to it grants now
@@ -47,13 +47,14 @@ func newReference(in permissions.Input, now time.Time) *reference {
 	for _, t := range trees {
 		r.tree = true
 		for _, p := range t.Spec.Permissions {
-			if _, ok := r.paths[string(p.Path)]; !ok {
-				var imp []string
-				for _, i := range p.Implies {
-					imp = append(imp, string(i))
-				}
-				r.paths[string(p.Path)] = imp
+			var imp []string
+			for _, i := range p.Implies {
+				imp = append(imp, string(i))
 			}
+			if earlier, ok := r.paths[string(p.Path)]; ok {
+				imp = slices.DeleteFunc(slices.Clone(earlier), func(i string) bool { return !slices.Contains(imp, i) })
+			}
+			r.paths[string(p.Path)] = imp
 		}
 	}
 	r.resolveRoles()

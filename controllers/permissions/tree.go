@@ -68,7 +68,9 @@ func (c *catalog) compileTrees(trees []*v1alpha1.PermissionTree, roles []*v1alph
 	u.closure = true
 
 	// Every definition of every path, sorted by path and, for one path, by tree name
-	// (trees arrive sorted): the first definition of a path is the one used.
+	// (trees arrive sorted). A path defined more than once implies only what every
+	// definition of it implies: a tree added later cannot widen what an existing path
+	// grants, and nothing is guessed in the other direction either (fail closed).
 	type definition struct {
 		path string
 		tree int
@@ -83,12 +85,17 @@ func (c *catalog) compileTrees(trees []*v1alpha1.PermissionTree, roles []*v1alph
 	}
 	slices.SortStableFunc(defs, func(a, b definition) int { return strings.Compare(a.path, b.path) })
 	u.items = make([]string, 0, len(defs))
-	first := make([]*v1alpha1.Permission, 0, len(defs))
+	implied := make([][]v1alpha1.PermissionPath, 0, len(defs))
 	for k, d := range defs {
 		if k == 0 || d.path != defs[k-1].path {
 			u.items = append(u.items, d.path)
-			first = append(first, d.perm)
+			implied = append(implied, d.perm.Implies)
+			continue
 		}
+		last := len(implied) - 1
+		implied[last] = slices.DeleteFunc(slices.Clone(implied[last]), func(p v1alpha1.PermissionPath) bool {
+			return !slices.Contains(d.perm.Implies, p)
+		})
 	}
 	u.index = make(map[string]int, len(u.items))
 	for i, path := range u.items {
@@ -106,8 +113,8 @@ func (c *catalog) compileTrees(trees []*v1alpha1.PermissionTree, roles []*v1alph
 			for _, d := range defs[start:end] {
 				names = append(names, trees[d.tree].Name)
 			}
-			msg := fmt.Sprintf("path %s is defined more than once, by PermissionTrees %s; the definition in %s is used",
-				defs[start].path, strings.Join(sortedUnique(names), ", "), names[0])
+			msg := fmt.Sprintf("path %s is defined more than once, by PermissionTrees %s; until one definition remains, it implies only what every definition implies",
+				defs[start].path, strings.Join(sortedUnique(names), ", "))
 			for _, d := range defs[start:end] {
 				problems[d.tree] = append(problems[d.tree], problem{v1alpha1.ReasonDuplicatePath, msg})
 			}
@@ -140,7 +147,7 @@ func (c *catalog) compileTrees(trees []*v1alpha1.PermissionTree, roles []*v1alph
 	n := len(u.items)
 	u.implies = make([][]int, n)
 	for i := range u.items {
-		for _, imp := range first[i].Implies {
+		for _, imp := range implied[i] {
 			if j, ok := u.index[string(imp)]; ok && j != i {
 				u.implies[i] = append(u.implies[i], j)
 			}

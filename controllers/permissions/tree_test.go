@@ -93,6 +93,38 @@ func TestTreeProblems(t *testing.T) {
 	}
 }
 
+// A path defined twice implies only what both definitions imply: a tree added later
+// (the first by name, here) cannot make an existing path grant more, and the engine
+// does not pick one definition over the other.
+func TestPathDefinedTwiceImpliesOnlyWhatBothDefinitionsImply(t *testing.T) {
+	in := platform(
+		builders.Tree("catalog", "sales", "sales/view", "reports", "admin", "admin/secret").Implies("sales/view", "reports"),
+		builders.Tree("added", "sales/view").Implies("sales/view", "admin/secret", "reports"),
+		builders.Tree("other", "sales/view").Implies("sales/view", "admin/secret"),
+		builders.Role("viewer").Permissions("sales/view"), builders.Customer("acme"), builders.Binding("u@acme.example", "viewer", "acme"),
+	)
+	p := permissions.Compile(in, epoch)
+	if h := access(t, p, "acme", "u@acme.example"); !equal(h.perms, []string{"sales/view"}) {
+		t.Errorf("permissions = %v, want sales/view alone: the definitions share no implication", h.perms)
+	}
+	for _, name := range []string{"added", "catalog", "other"} {
+		tree, _ := p.Tree(name)
+		if c := ready(t, tree.Conditions); c.True || c.Reason != v1alpha1.ReasonDuplicatePath ||
+			!strings.Contains(c.Message, "implies only what every definition implies") {
+			t.Errorf("tree %s Ready = %+v, want DuplicatePath saying what the path implies", name, c)
+		}
+	}
+	// Two definitions agreeing on reports keep it.
+	agree := permissions.Compile(platform(
+		builders.Tree("catalog", "sales", "sales/view", "reports", "admin", "admin/secret").Implies("sales/view", "reports"),
+		builders.Tree("added", "sales/view").Implies("sales/view", "admin/secret", "reports"),
+		builders.Role("viewer").Permissions("sales/view"), builders.Customer("acme"), builders.Binding("u@acme.example", "viewer", "acme"),
+	), epoch)
+	if h := access(t, agree, "acme", "u@acme.example"); !equal(h.perms, []string{"reports", "sales/view"}) {
+		t.Errorf("permissions = %v, want sales/view and the implication both definitions share, reports", h.perms)
+	}
+}
+
 func TestWithoutTreePatternsAsGiven(t *testing.T) {
 	in := platform(
 		builders.Role("r").Permissions("sales", "sales/checkout", "*/read", "quotes/read/own", "contracts/write"),
