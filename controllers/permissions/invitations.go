@@ -20,7 +20,8 @@ type invitation struct {
 	user      int32
 	org       int32 // -1 when the organization does not exist
 	orgName   string
-	roles     []string   // spec.roles, or the organization's defaultRoles; sorted
+	roles     []string   // spec.roles, or the organization's defaultRoles (once granted, the recorded grant); sorted
+	defaulted bool       // spec.roles is empty: the organization's defaultRoles apply
 	invitedBy int32      // -1 when trusted (no invitedBy)
 	accepted  bool       // accepted in time: spec.acceptedAt before expiresAt
 	late      *time.Time // spec.acceptedAt when it came at or after expiresAt
@@ -59,6 +60,7 @@ func (p *Platform) compileInvitations(invites []*v1alpha1.UserInvitation) {
 			inv.late = &at.Time
 		}
 		inv.roles = sortedUnique(roleNames(in.Spec.Roles))
+		inv.defaulted = len(inv.roles) == 0
 		if j, ok := p.orgIndex[inv.orgName]; ok {
 			inv.org = j
 			p.orgs[j].invitations = append(p.orgs[j].invitations, id)
@@ -79,7 +81,9 @@ func (p *Platform) compileInvitations(invites []*v1alpha1.UserInvitation) {
 //
 // A grant already judged is kept: an invitation whose status says Active (or Blocked)
 // with the same roles and invitedBy as now stays granted, whatever the inviter holds
-// today. Other accepted invitations are judged against what their inviters hold, and
+// today. An invitation that names no roles got its organization's defaultRoles when it
+// was granted, and keeps the roles recorded then: defaultRoles are what a new member
+// gets, and changing them neither widens nor re-judges a grant already made. Other accepted invitations are judged against what their inviters hold, and
 // since an inviter's access may itself come from an invitation being judged, they are
 // judged repeatedly until no more pass: the least fixpoint, independent of order (a
 // grant only ever helps other grants).
@@ -94,7 +98,10 @@ func (p *Platform) decideInvitations() {
 			inv.granted, inv.grantedBy = slices.Clone(st.GrantedRoles), st.GrantedBy
 			inv.settled = true
 		case inv.accepted && RecordsGrant(st.Phase) &&
-			slices.Equal(sortedUnique(st.GrantedRoles), inv.roles) && v1alpha1.Email(st.GrantedBy).Canonical() == v1alpha1.Email(p.email(inv.invitedBy)):
+			(inv.defaulted || slices.Equal(sortedUnique(st.GrantedRoles), inv.roles)) && v1alpha1.Email(st.GrantedBy).Canonical() == v1alpha1.Email(p.email(inv.invitedBy)):
+			if inv.defaulted {
+				inv.roles = sortedUnique(st.GrantedRoles)
+			}
 			p.grant(inv)
 			inv.settled = true
 		default:

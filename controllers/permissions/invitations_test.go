@@ -279,6 +279,34 @@ func TestDelegationIsJudgedOnceWhenGranted(t *testing.T) {
 	}
 }
 
+// An invitation that names no roles gets its organization's defaultRoles when granted,
+// and keeps the roles recorded then: a later change of defaultRoles neither widens a
+// trusted member's grant nor re-judges a delegated one (the adversarial audit made a
+// trusted member administrator, and refused a delegated one, by editing defaultRoles).
+// New invitations get the new defaults.
+func TestChangedDefaultRolesApplyToNewGrantsOnly(t *testing.T) {
+	in := platform(
+		builders.Role("viewer").Permissions("sales"), builders.Role("boss").Permissions("*"),
+		builders.Role("lead").Permissions("sales").Assigns("viewer"),
+		builders.Customer("acme").DefaultRoles("boss"),
+		builders.Binding("ed@x.example", "lead", "acme"),
+		builders.Invitation("trusted@x.example", "acme").Named("trusted").AcceptedAt(acceptedAt).Granted("", "viewer"),
+		builders.Binding("trusted@x.example", "viewer", "acme").Named("trusted-viewer").OwnedBy("trusted"),
+		builders.Binding("trusted@x.example", "boss", "acme").Named("trusted-boss").OwnedBy("trusted"),
+		builders.Invitation("delegated@x.example", "acme").Named("delegated").InvitedBy("ed@x.example").AcceptedAt(acceptedAt).Granted("ed@x.example", "viewer"),
+		builders.Invitation("new@x.example", "acme").Named("new").AcceptedAt(acceptedAt),
+	)
+	p := permissions.Compile(in, epoch)
+	for name, want := range map[string][]string{"trusted": {"viewer"}, "delegated": {"viewer"}, "new": {"boss"}} {
+		if res := must(t, p.Invitation, name); res.Phase != v1alpha1.UserPhaseActive || !equal(res.GrantedRoles, want) {
+			t.Errorf("%s: %s with %v, want Active with %v", name, res.Phase, res.GrantedRoles, want)
+		}
+	}
+	if h := access(t, p, "acme", "trusted@x.example"); !equal(h.roles, []string{"viewer"}) {
+		t.Errorf("trusted holds %v in acme, want viewer alone (a binding to boss left by an earlier render grants nothing)", h.roles)
+	}
+}
+
 func TestBindingName(t *testing.T) {
 	if got := permissions.BindingName("alice-acme", "customer"); got != "alice-acme-customer" {
 		t.Errorf("BindingName = %s", got)

@@ -136,7 +136,11 @@ func roleUsage(in permissions.Input, name string) (bound, deprecatedOnly int32, 
 	}
 	for _, inv := range in.Invitations {
 		named := inv.Spec.Roles
-		if len(named) == 0 {
+		if len(named) == 0 && keepsRecordedDefaults(inv) {
+			for _, r := range inv.Status.GrantedRoles {
+				named = append(named, v1alpha1.RoleName(r))
+			}
+		} else if len(named) == 0 {
 			named = defaults[string(inv.Spec.OrganizationRef.Name)]
 		}
 		if slices.Contains(named, v1alpha1.RoleName(name)) {

@@ -296,6 +296,9 @@ func (r *reference) invitation(name string) *v1alpha1.UserInvitation {
 }
 
 func (r *reference) invitedRoles(inv *v1alpha1.UserInvitation) []string {
+	if len(inv.Spec.Roles) == 0 && keepsRecordedDefaults(inv) {
+		return sortedUniqueStrings(inv.Status.GrantedRoles)
+	}
 	var roles []string
 	for _, role := range inv.Spec.Roles {
 		roles = append(roles, string(role))
@@ -472,6 +475,19 @@ func expiry(inv *v1alpha1.UserInvitation) time.Time {
 // acceptedInTime says whether an invitation was accepted before it expired.
 func acceptedInTime(inv *v1alpha1.UserInvitation) bool {
 	return inv.Spec.AcceptedAt != nil && inv.Spec.AcceptedAt.Time.Before(expiry(inv))
+}
+
+// keepsRecordedDefaults says whether an invitation naming no roles keeps the default
+// roles recorded when it was granted, whatever its organization's defaultRoles are now.
+func keepsRecordedDefaults(inv *v1alpha1.UserInvitation) bool {
+	return !inv.Spec.Blocked && acceptedInTime(inv) && inv.Status.GrantedBy == string(inv.Spec.InvitedBy) &&
+		(inv.Status.Phase == v1alpha1.UserPhaseActive || inv.Status.Phase == v1alpha1.UserPhaseBlocked)
+}
+
+func sortedUniqueStrings(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return slices.Compact(s)
 }
 
 func (r *reference) decidePhases() {
