@@ -96,7 +96,7 @@ type OrganizationStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=org,categories=orgaccess
-// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 240",message="metadata.name must be at most 240 characters so that its ConfigMap names (access-<name>-<shard>) fit in 253",fieldPath=".metadata"
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 63",message="metadata.name must be at most 63 characters: it is the value of the access.orgaccess.dev/organization label on the organization's documents, and a label value is at most 63",fieldPath=".metadata"
 // +kubebuilder:validation:XValidation:rule="!has(self.spec.parentRef) || self.spec.parentRef.name != self.metadata.name",message="an organization cannot be its own parent",fieldPath=".spec.parentRef.name"
 // +kubebuilder:printcolumn:name="Type",type=string,JSONPath=`.spec.type`
 // +kubebuilder:printcolumn:name="Parent",type=string,JSONPath=`.spec.parentRef.name`
