@@ -104,13 +104,13 @@ spec: {type: Customer, displayName: ` + strings.Repeat("a", 257) + `}`,
 			message: []string{"256"},
 		},
 		{
-			name: "organization_name_too_long_for_its_configmap",
+			name: "organization_name_too_long_for_its_document_label",
 			manifest: `
 kind: Organization
-metadata: {name: ` + strings.Repeat("a", 241) + `}
+metadata: {name: ` + strings.Repeat("a", 64) + `}
 spec: {type: Customer}`,
 			field:   "metadata",
-			message: []string{"metadata.name must be at most 240"},
+			message: []string{"metadata.name must be at most 63", "access.orgaccess.dev/organization label"},
 		},
 		// PermissionTree
 		{
@@ -428,6 +428,15 @@ spec: {subject: {email: alice@acme.example}, roleRef: {name: customer-admin}, or
 			message: []string{"date-time"},
 		},
 		// UserInvitation
+		{
+			name: "invitation_name_too_long_for_its_bindings_label",
+			manifest: `
+kind: UserInvitation
+metadata: {name: ` + strings.Repeat("a", 64) + `}
+spec: {email: alice@acme.example, organizationRef: {name: acme}}`,
+			field:   "metadata",
+			message: []string{"metadata.name must be at most 63", "access.orgaccess.dev/invitation label"},
+		},
 		{
 			name: "uppercase_email_in_invitation",
 			manifest: `
