@@ -1,13 +1,14 @@
 package v1alpha1
 
 import (
+	"fmt"
 	"strings"
 	"time"
 )
 
 // AccessIndex answers authorization questions from one organization's published
 // documents: load every shard's access.json, decode each into an AccessDocument, and
-// pass them all to NewAccessIndex. Look-ups do not allocate.
+// pass them all to LoadAccessIndex. Look-ups do not allocate.
 // +kubebuilder:object:generate=false
 type AccessIndex struct {
 	closure bool
@@ -56,8 +57,44 @@ func firstSegmentBit(permission string) uint64 {
 	return 1 << (h % 64)
 }
 
+// LoadAccessIndex indexes organization org's documents, after checking that they are
+// exactly that organization's document: every one names org, and either there is one
+// document that is not split, or every shard 1..shards is there once and all agree on
+// how many there are. It refuses anything else, so that a workload fails closed
+// instead of authorizing from another organization's document (ConfigMap
+// access-x-2 is shard 2 of organization x when x is split, not organization x-2's
+// document), from a partial set of shards, or from a stray ConfigMap that carries
+// the organization's label.
+func LoadAccessIndex(org string, docs ...*AccessDocument) (*AccessIndex, error) {
+	if len(docs) == 0 || docs[0] == nil {
+		return nil, fmt.Errorf("no document for organization %s", org)
+	}
+	shards := docs[0].Shards
+	seen := make(map[int]bool, len(docs))
+	for _, doc := range docs {
+		switch {
+		case doc == nil:
+			return nil, fmt.Errorf("organization %s: a nil document", org)
+		case doc.Organization != org:
+			return nil, fmt.Errorf("a document of organization %q is not organization %s's", doc.Organization, org)
+		case doc.Shards != shards:
+			return nil, fmt.Errorf("organization %s: documents disagree on the number of shards (%d and %d)", org, shards, doc.Shards)
+		case shards == 0 && len(docs) > 1:
+			return nil, fmt.Errorf("organization %s: %d documents, and the first is not split", org, len(docs))
+		case shards > 0 && (doc.Shard < 1 || doc.Shard > shards || seen[doc.Shard]):
+			return nil, fmt.Errorf("organization %s: shard %d of %d is out of range or given twice", org, doc.Shard, shards)
+		}
+		seen[doc.Shard] = true
+	}
+	if shards > 0 && len(seen) != shards {
+		return nil, fmt.Errorf("organization %s: %d of its %d shards", org, len(seen), shards)
+	}
+	return NewAccessIndex(docs...), nil
+}
+
 // NewAccessIndex indexes one organization's documents; pass every shard. Each shard is
-// self-contained, so their permission sets merge by id.
+// self-contained, so their permission sets merge by id. It trusts what it is given:
+// LoadAccessIndex checks that the documents are one organization's, whole.
 func NewAccessIndex(docs ...*AccessDocument) *AccessIndex {
 	idx := &AccessIndex{users: map[string]indexedUser{}}
 	for _, doc := range docs {

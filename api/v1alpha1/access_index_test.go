@@ -195,3 +195,41 @@ func BenchmarkAllowedPatterns(b *testing.B) { benchmarkAllowed(b, false, mixed..
 // BenchmarkAllowedPatternsWorst is a refusal that takes every check: the permission's
 // first segment is a granted path's, so each ancestor is looked up, then each pattern.
 func BenchmarkAllowedPatternsWorst(b *testing.B) { benchmarkAllowed(b, false, "area-7/other/read") }
+
+// LoadAccessIndex takes exactly one organization's whole document and refuses the rest,
+// so that a workload fails closed: another organization's document (access-x-2 being
+// shard 2 of x), missing or repeated shards, an unsplit document with a stray one.
+func TestLoadAccessIndexTakesOneOrganizationsWholeDocument(t *testing.T) {
+	user := map[string]DocumentUser{"alice@acme.example": {Status: UserPhaseActive, PermissionSet: "s"}}
+	sets := map[string][]string{"s": {"sales"}}
+	doc := func(org string, shard, shards int) *AccessDocument {
+		return &AccessDocument{Organization: org, Shard: shard, Shards: shards, Users: user, PermissionSets: sets}
+	}
+	for _, tt := range []struct {
+		name string
+		docs []*AccessDocument
+		ok   bool
+	}{
+		{"one unsplit document", []*AccessDocument{doc("acme", 0, 0)}, true},
+		{"every shard, any order", []*AccessDocument{doc("acme", 2, 2), doc("acme", 1, 2)}, true},
+		{"another organization's document", []*AccessDocument{doc("acme-2", 0, 0)}, false},
+		{"another organization's shard", []*AccessDocument{doc("acme", 1, 2), doc("acme-x", 2, 2)}, false},
+		{"a missing shard", []*AccessDocument{doc("acme", 1, 3), doc("acme", 3, 3)}, false},
+		{"a shard twice", []*AccessDocument{doc("acme", 1, 2), doc("acme", 1, 2)}, false},
+		{"shards disagreeing on their number", []*AccessDocument{doc("acme", 1, 2), doc("acme", 2, 3)}, false},
+		{"an unsplit document and a stray one", []*AccessDocument{doc("acme", 0, 0), doc("acme", 2, 2)}, false},
+		{"a shard out of range", []*AccessDocument{doc("acme", 1, 2), doc("acme", 3, 2)}, false},
+		{"nothing", nil, false},
+		{"nil", []*AccessDocument{nil}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			x, err := LoadAccessIndex("acme", tt.docs...)
+			if tt.ok && (err != nil || !x.Allowed("alice@acme.example", "sales")) {
+				t.Errorf("LoadAccessIndex = %v, %v; want an index allowing alice", x, err)
+			}
+			if !tt.ok && (err == nil || x != nil) {
+				t.Errorf("LoadAccessIndex = %v, %v; want it refused", x, err)
+			}
+		})
+	}
+}

@@ -92,7 +92,11 @@ func canI(ctx context.Context, c client.Client, namespace, user, org, permission
 	if len(docs[org]) == 0 {
 		return fmt.Errorf("no published document for organization %q in namespace %q", org, namespace)
 	}
-	if accessv1.NewAccessIndex(docs[org]...).Allowed(user, permission) {
+	idx, err := accessv1.LoadAccessIndex(org, docs[org]...)
+	if err != nil {
+		return fmt.Errorf("the published documents in namespace %q cannot be used: %w", namespace, err)
+	}
+	if idx.Allowed(user, permission) {
 		fmt.Fprintln(out, "yes")
 	} else {
 		fmt.Fprintln(out, "no")
