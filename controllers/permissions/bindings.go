@@ -155,7 +155,15 @@ func (p *Platform) bindingGrants(b *binding) bool {
 		return true
 	}
 	inv := &p.invites[b.owner]
-	return inv.phase == v1alpha1.UserPhaseActive && slices.Contains(inv.granted, b.roleName())
+	return inv.phase == v1alpha1.UserPhaseActive && grantedBy(b, inv)
+}
+
+// grantedBy says whether invitation inv grants what its binding b says: b's role, to
+// inv's user, in inv's organization. The invitation controller renders its bindings so;
+// a binding that only claims the invitation as owner (written by hand, or edited)
+// grants nothing it does not.
+func grantedBy(b *binding, inv *invitation) bool {
+	return b.user == inv.user && b.orgName() == inv.orgName && slices.Contains(inv.granted, b.roleName())
 }
 
 // finishBindings decides each binding's Ready once invitations' phases are known.
@@ -182,6 +190,10 @@ func (p *Platform) bindingConditions(b *binding) []Condition {
 		} else if !slices.Contains(inv.granted, b.roleName()) {
 			problems = append(problems, problem{v1alpha1.ReasonRoleNotGranted,
 				fmt.Sprintf("invitation %s does not grant role %s", inv.name, b.roleName())})
+		} else if !grantedBy(b, inv) {
+			problems = append(problems, problem{v1alpha1.ReasonRoleNotGranted,
+				fmt.Sprintf("invitation %s grants role %s to %s in %s, not to %s in %s",
+					inv.name, b.roleName(), p.users[inv.user].email, inv.orgName, p.users[b.user].email, b.orgName())})
 		}
 	}
 	slices.SortStableFunc(problems, func(a, b problem) int { return reasonRank(a.reason) - reasonRank(b.reason) })

@@ -307,6 +307,32 @@ func TestChangedDefaultRolesApplyToNewGrantsOnly(t *testing.T) {
 	}
 }
 
+// A binding that names an invitation as its owner grants only what that invitation
+// grants: its role, to its user, in its organization. One written by hand for another
+// user or organization grants nothing, and says why, rather than showing Ready while
+// its subject stays New.
+func TestOwnedBindingGrantsOnlyWhatItsInvitationGrants(t *testing.T) {
+	in := platform(
+		builders.Role("viewer").Permissions("sales"), builders.Distributor("north"), builders.Customer("acme").Under("north"),
+		builders.Invitation("carl@x.example", "acme", "viewer").Named("carl").AcceptedAt(acceptedAt),
+		builders.Binding("carl@x.example", "viewer", "acme").Named("carl-viewer").OwnedBy("carl"),
+		builders.Binding("carl@x.example", "viewer", "north").Named("forged-org").OwnedBy("carl"),
+		builders.Binding("mallory@x.example", "viewer", "acme").Named("forged-subject").OwnedBy("carl"),
+	)
+	p := permissions.Compile(in, epoch)
+	if b := must(t, p.Binding, "carl-viewer"); !b.Ready {
+		t.Errorf("the invitation's own binding: %+v, want Ready", b)
+	}
+	for _, name := range []string{"forged-org", "forged-subject"} {
+		if b := must(t, p.Binding, name); b.Ready || ready(t, b.Conditions).Reason != v1alpha1.ReasonRoleNotGranted {
+			t.Errorf("%s: %+v, want not Ready, RoleNotGranted", name, b)
+		}
+	}
+	if h := access(t, p, "north", "carl@x.example"); len(h.perms) != 0 {
+		t.Errorf("carl holds %v in north through a binding his invitation does not grant", h.perms)
+	}
+}
+
 func TestBindingName(t *testing.T) {
 	if got := permissions.BindingName("alice-acme", "customer"); got != "alice-acme-customer" {
 		t.Errorf("BindingName = %s", got)

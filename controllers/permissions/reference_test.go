@@ -344,7 +344,8 @@ func (r *reference) grants(b *v1alpha1.RoleBinding) bool {
 	}
 	if owner, owned := bindingOwner(b); owned {
 		inv := r.invitation(owner)
-		return inv != nil && r.phase[owner] == v1alpha1.UserPhaseActive && slices.Contains(r.invitedRoles(inv), role)
+		return inv != nil && r.phase[owner] == v1alpha1.UserPhaseActive && slices.Contains(r.invitedRoles(inv), role) &&
+			inv.Spec.Email.Canonical() == b.Spec.Subject.Email.Canonical() && inv.Spec.OrganizationRef.Name == b.Spec.OrganizationRef.Name
 	}
 	return true
 }
