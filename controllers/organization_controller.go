@@ -42,6 +42,11 @@ type OrganizationReconciler struct {
 
 var _ reconcile.Reconciler = &OrganizationReconciler{}
 
+// publishRaceRetry is how soon a publish that lost a write race (Conflict,
+// AlreadyExists, NotFound) is tried again: long enough for the cache to see the write
+// that won.
+const publishRaceRetry = 200 * time.Millisecond
+
 // newOrganizationReconciler returns the publisher, writing with c (the manager's
 // cache-backed client), reading ConfigMaps the cache leaves out with uncached,
 // gathering with g, taking time from clk and recording its work in backlog.
@@ -95,7 +100,11 @@ func (r *OrganizationReconciler) reconcile(ctx context.Context, req ctrl.Request
 
 	written, publishErr := r.publisher.publish(ctx, org, shards)
 	if publishErr != nil && transient(publishErr) {
-		return ctrl.Result{}, publishErr // a race with another writer: retry, report nothing
+		// A race with another writer, most often this manager's own last write that the
+		// cache has not seen yet: retry shortly and report nothing. Returned as an error it
+		// would be logged as one and counted by the "Reconciles fail" alert.
+		ctrl.LoggerFrom(ctx).V(1).Info("publishing raced with another write; retrying", "error", publishErr.Error())
+		return ctrl.Result{RequeueAfter: publishRaceRetry}, nil
 	}
 	if written.wrote {
 		r.observePublish(in, changed, observed)

@@ -65,6 +65,7 @@ func TestE2E(t *testing.T) {
 	if t.Failed() {
 		return // later steps build on the samples' converged state
 	}
+	t.Run("a clean start logs no error", func(t *testing.T) { e.expectNoErrorLogged(t) })
 
 	t.Run("get orgaccess lists every kind", func(t *testing.T) { e.testGetOrgaccess(t) })
 	t.Run("accepting an invitation grants its roles", func(t *testing.T) { e.testAccept(t) })
@@ -139,6 +140,22 @@ func (e *env) kubectl(t *testing.T, args ...string) (string, error) {
 	defer cancel()
 	out, err := e.cluster.Kubectl(ctx, args...)
 	return string(out), err
+}
+
+// expectNoErrorLogged checks the manager's log for error lines. Valid samples on a fresh
+// control plane give no reason for one: write races are retried quietly, and an error
+// line would also count towards the "Reconciles fail" alert (operations.md).
+func (e *env) expectNoErrorLogged(t *testing.T) {
+	t.Helper()
+	log, err := os.ReadFile(e.logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(log), "\n") {
+		if strings.Contains(line, `"level":"error"`) {
+			t.Errorf("the manager logged an error: %.600s", line)
+		}
+	}
 }
 
 func (e *env) dumpLog(t *testing.T) {
