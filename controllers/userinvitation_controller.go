@@ -313,7 +313,7 @@ func (r *UserInvitationReconciler) finalize(ctx context.Context, inv *v1alpha1.U
 			Type:               v1alpha1.ConditionInUse,
 			Status:             metav1.ConditionTrue,
 			Reason:             v1alpha1.ReasonInUse,
-			Message:            fmt.Sprintf("Deletion waits while other bindings grant %s access: %s", inv.Spec.Email, strings.Join(remaining, ", ")),
+			Message:            fmt.Sprintf("deletion waits while other bindings grant %s access: %s", inv.Spec.Email, strings.Join(remaining, ", ")),
 			ObservedGeneration: inv.Generation,
 		})
 		if err := r.writeStatus(ctx, inv, *status); err != nil {

@@ -23,13 +23,25 @@ func readyCondition(okMessage string, problems []problem) Condition {
 	return Condition{Type: v1alpha1.ConditionReady, Reason: problems[0].reason, Message: joinMessages(problems)}
 }
 
-// joinMessages joins the problems' messages, sorted and deduplicated, into sentences.
+// joinMessages joins the problems' messages, deduplicated, into sentences: in order of
+// their reasons' precedence, so that the message starts with what the reason names (an
+// include cycle before "includes r2, which is not Ready"), and alphabetically within
+// one reason.
 func joinMessages(problems []problem) string {
-	msgs := make([]string, 0, len(problems))
-	for _, p := range problems {
-		msgs = append(msgs, p.message)
+	sorted := slices.Clone(problems)
+	slices.SortFunc(sorted, func(a, b problem) int {
+		if d := reasonRank(a.reason) - reasonRank(b.reason); d != 0 {
+			return d
+		}
+		return strings.Compare(a.message, b.message)
+	})
+	msgs := make([]string, 0, len(sorted))
+	for _, p := range sorted {
+		if !slices.Contains(msgs, p.message) {
+			msgs = append(msgs, p.message)
+		}
 	}
-	return strings.Join(sortedUnique(msgs), "; ")
+	return strings.Join(msgs, "; ")
 }
 
 // reasonRank orders reasons by precedence: the first problem of an object names the

@@ -462,6 +462,11 @@ func (p *Platform) deprecatedCondition(i int32) (Condition, bool) {
 	case -1:
 	default:
 		then = fmt.Sprintf("the permissions of role %s", d.Replacement)
+		if r.removed && r.grant.count() == 0 && r.grantFeat.count() == 0 {
+			// A replacement that is not Ready, or removed in turn into a cycle of
+			// replacements, passes on nothing: say so rather than name what it would grant.
+			then = fmt.Sprintf("nothing, because replacement role %s grants nothing now", d.Replacement)
+		}
 	}
 	if r.removed {
 		if reason == v1alpha1.ReasonDeprecated {

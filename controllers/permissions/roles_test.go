@@ -171,6 +171,17 @@ func TestDeprecation(t *testing.T) {
 	if _, ok := after.NextChange(); ok {
 		t.Error("nothing changes by time after every removeAfter")
 	}
+
+	// Two removed roles replacing each other grant nothing, and say so.
+	cycle := permissions.Compile(platform(
+		builders.Role("da").Permissions("a").Deprecated("db", epoch), builders.Role("db").Permissions("b").Deprecated("da", epoch),
+	), epoch)
+	if c, _ := condition(must(t, cycle.Role, "da").Conditions, v1alpha1.ConditionDeprecated); !strings.Contains(c.Message, "grant nothing, because replacement role db grants nothing now") {
+		t.Errorf("a removed role replaced by a removed role replaced by it: %+v", c)
+	}
+	if c, _ := condition(must(t, after.Role, "v1-admin").Conditions, v1alpha1.ConditionDeprecated); !strings.Contains(c.Message, "grant the permissions of role v2-admin") {
+		t.Errorf("a removed role with a working replacement: %+v", c)
+	}
 }
 
 func TestRoleUsedBy(t *testing.T) {
@@ -185,5 +196,18 @@ func TestRoleUsedBy(t *testing.T) {
 	}
 	if c, ok := condition(res.Conditions, v1alpha1.ConditionInUse); !ok || !c.True || !strings.Contains(c.Message, "Role/top") {
 		t.Errorf("InUse on a role being deleted: %+v", c)
+	}
+}
+
+// A condition's message starts with the problem its reason names: a role in an include
+// cycle that also includes a role that is not Ready (the other member) says first that
+// it is in the cycle.
+func TestConditionMessageStartsWithItsReason(t *testing.T) {
+	p := permissions.Compile(platform(
+		builders.Role("top").Permissions("a").Includes("mid"), builders.Role("mid").Permissions("b").Includes("top"),
+	), epoch)
+	c := ready(t, must(t, p.Role, "top").Conditions)
+	if c.Reason != v1alpha1.ReasonIncludeCycle || !strings.HasPrefix(c.Message, "role top is in an include cycle") {
+		t.Errorf("Ready = %+v, want IncludeCycle with a message that starts with the cycle", c)
 	}
 }
