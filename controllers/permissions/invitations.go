@@ -83,7 +83,10 @@ func (p *Platform) compileInvitations(invites []*v1alpha1.UserInvitation) {
 // with the same roles and invitedBy as now stays granted, whatever the inviter holds
 // today. An invitation that names no roles got its organization's defaultRoles when it
 // was granted, and keeps the roles recorded then: defaultRoles are what a new member
-// gets, and changing them neither widens nor re-judges a grant already made. Other accepted invitations are judged against what their inviters hold, and
+// gets, and changing them neither widens nor re-judges a grant already made. A grant
+// into an organization that no longer exists is not kept: the invitation is judged
+// again, and Rejected (OrganizationNotFound), so that it no longer makes its user Active
+// anywhere. Other accepted invitations are judged against what their inviters hold, and
 // since an inviter's access may itself come from an invitation being judged, they are
 // judged repeatedly until no more pass: the least fixpoint, independent of order (a
 // grant only ever helps other grants).
@@ -97,7 +100,7 @@ func (p *Platform) decideInvitations() {
 			inv.phase = v1alpha1.UserPhaseBlocked
 			inv.granted, inv.grantedBy = slices.Clone(st.GrantedRoles), st.GrantedBy
 			inv.settled = true
-		case inv.accepted && RecordsGrant(st.Phase) &&
+		case inv.accepted && inv.org >= 0 && RecordsGrant(st.Phase) &&
 			(inv.defaulted || slices.Equal(sortedUnique(st.GrantedRoles), inv.roles)) && v1alpha1.Email(st.GrantedBy).Canonical() == v1alpha1.Email(p.email(inv.invitedBy)):
 			if inv.defaulted {
 				inv.roles = sortedUnique(st.GrantedRoles)

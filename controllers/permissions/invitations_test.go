@@ -333,6 +333,25 @@ func TestOwnedBindingGrantsOnlyWhatItsInvitationGrants(t *testing.T) {
 	}
 }
 
+// A grant into an organization that was deleted is not kept: the invitation is Rejected
+// (OrganizationNotFound) and no longer makes its user Active in the organizations
+// where they are only listed.
+func TestGrantIntoADeletedOrganizationIsNotKept(t *testing.T) {
+	in := platform(
+		builders.Role("viewer").Permissions("sales"), builders.Distributor("north"),
+		builders.Invitation("u@x.example", "gone", "viewer").Named("u-gone").AcceptedAt(acceptedAt).Granted("", "viewer"),
+		builders.Invitation("u@x.example", "north", "viewer").Named("u-north"),
+	)
+	p := permissions.Compile(in, epoch)
+	res := must(t, p.Invitation, "u-gone")
+	if c := ready(t, res.Conditions); res.Phase != v1alpha1.UserPhaseRejected || c.Reason != v1alpha1.ReasonOrganizationNotFound {
+		t.Errorf("granted invitation into a deleted organization: %s (%s), want Rejected, OrganizationNotFound", res.Phase, c.Reason)
+	}
+	if h := access(t, p, "north", "u@x.example"); h.status != v1alpha1.UserPhaseNew {
+		t.Errorf("u in north: %s, want New (their only grant is into a deleted organization)", h.status)
+	}
+}
+
 func TestBindingName(t *testing.T) {
 	if got := permissions.BindingName("alice-acme", "customer"); got != "alice-acme-customer" {
 		t.Errorf("BindingName = %s", got)

@@ -136,7 +136,8 @@ func roleUsage(in permissions.Input, name string) (bound, deprecatedOnly int32, 
 	}
 	for _, inv := range in.Invitations {
 		named := inv.Spec.Roles
-		if len(named) == 0 && keepsRecordedDefaults(inv) {
+		_, orgExists := defaults[string(inv.Spec.OrganizationRef.Name)]
+		if len(named) == 0 && orgExists && keepsRecordedDefaults(inv) {
 			for _, r := range inv.Status.GrantedRoles {
 				named = append(named, v1alpha1.RoleName(r))
 			}

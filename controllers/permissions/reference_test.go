@@ -296,7 +296,7 @@ func (r *reference) invitation(name string) *v1alpha1.UserInvitation {
 }
 
 func (r *reference) invitedRoles(inv *v1alpha1.UserInvitation) []string {
-	if len(inv.Spec.Roles) == 0 && keepsRecordedDefaults(inv) {
+	if _, orgExists := r.orgs[string(inv.Spec.OrganizationRef.Name)]; len(inv.Spec.Roles) == 0 && orgExists && keepsRecordedDefaults(inv) {
 		return sortedUniqueStrings(inv.Status.GrantedRoles)
 	}
 	var roles []string
@@ -500,7 +500,7 @@ func (r *reference) decidePhases() {
 		switch {
 		case inv.Spec.Blocked:
 			r.phase[inv.Name] = v1alpha1.UserPhaseBlocked
-		case acceptedInTime(inv) && (inv.Status.Phase == v1alpha1.UserPhaseActive || inv.Status.Phase == v1alpha1.UserPhaseBlocked) &&
+		case r.orgs[string(inv.Spec.OrganizationRef.Name)] != nil && acceptedInTime(inv) && (inv.Status.Phase == v1alpha1.UserPhaseActive || inv.Status.Phase == v1alpha1.UserPhaseBlocked) &&
 			slices.Equal(granted, r.invitedRoles(inv)) && inv.Status.GrantedBy == string(inv.Spec.InvitedBy):
 			r.phase[inv.Name] = v1alpha1.UserPhaseActive
 		}
