@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -569,6 +570,19 @@ func (r relations) organizationsForInvitation(ctx context.Context, o client.Obje
 func (r relations) organizationsForTree(ctx context.Context, o client.Object) []reconcile.Request {
 	// The tree decides every permission set's closure: every document may change.
 	return requests(o.GetNamespace(), r.allNames(ctx, &v1alpha1.OrganizationList{}, o.GetNamespace())...)
+}
+
+// organizationNamedByDocument maps a deleted document ConfigMap to the organization
+// whose document would have its name: access-x-2, shard 2 of x, is also the name of
+// organization x-2's document, which could not be published while x held it
+// (PublishFailed). Without this, x-2 would wait for its error backoff, up to minutes,
+// after x shrinks.
+func organizationNamedByDocument(_ context.Context, o client.Object) []reconcile.Request {
+	name, ok := strings.CutPrefix(o.GetName(), v1alpha1.DocumentConfigMapPrefix)
+	if !ok || name == "" {
+		return nil
+	}
+	return requests(o.GetNamespace(), name)
 }
 
 // Roles affected (expanded grants, usedBy, boundUsers, deprecatedOnlyUsers) by a change of:

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -351,4 +352,27 @@ func BenchmarkRoleEditMapping(b *testing.B) {
 		rel.organizationsForRole(context.Background(), widest)
 	}
 	b.ReportMetric(float64(len(listing[widest.Name])), "documents")
+}
+
+// A deleted document ConfigMap requeues the organization whose document has its name:
+// access-x-2, shard 2 of x, frees organization x-2's document name.
+func TestDeletedDocumentRequeuesTheOrganizationNamedByIt(t *testing.T) {
+	for name, want := range map[string][]string{
+		"access-x-2": {"x-2"},
+		"access-x":   {"x"},
+		"access-":    nil,
+		"settings":   nil,
+	} {
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "p"}}
+		var got []string
+		for _, r := range organizationNamedByDocument(context.Background(), cm) {
+			if r.Namespace != "p" {
+				t.Errorf("%s: request in namespace %q", name, r.Namespace)
+			}
+			got = append(got, r.Name)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("ConfigMap %s deleted: requeues %v, want %v", name, got, want)
+		}
+	}
 }

@@ -199,6 +199,11 @@ func (r *OrganizationReconciler) SetupWithManager(mgr ctrl.Manager, opts control
 		Watches(&v1alpha1.UserInvitation{}, mapped(rel.organizationsForInvitation),
 			builder.WithPredicates(invitationInputChanged, afterInitialList)).
 		Watches(&v1alpha1.PermissionTree{}, mapped(rel.organizationsForTree), specChanged).
+		Watches(&corev1.ConfigMap{}, mapped(organizationNamedByDocument), builder.WithPredicates(predicate.Funcs{
+			CreateFunc:  func(event.CreateEvent) bool { return false },
+			UpdateFunc:  func(event.UpdateEvent) bool { return false },
+			GenericFunc: func(event.GenericEvent) bool { return false },
+		})).
 		WithOptions(opts).
 		Complete(r.backlog.reconciling(r))
 }
