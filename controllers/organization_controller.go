@@ -11,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -38,14 +39,13 @@ type OrganizationReconciler struct {
 	publisher publisher
 	changes   *changeTimes
 	backlog   *publishBacklog
+	// races paces the retries of an organization whose publish lost a write race
+	// (Conflict, AlreadyExists, NotFound) as the work queue would pace an error: 5 ms,
+	// doubling while it keeps losing, up to 10 s.
+	races workqueue.TypedRateLimiter[reconcile.Request]
 }
 
 var _ reconcile.Reconciler = &OrganizationReconciler{}
-
-// publishRaceRetry is how soon a publish that lost a write race (Conflict,
-// AlreadyExists, NotFound) is tried again: long enough for the cache to see the write
-// that won.
-const publishRaceRetry = 200 * time.Millisecond
 
 // newOrganizationReconciler returns the publisher, writing with c (the manager's
 // cache-backed client), reading ConfigMaps the cache leaves out with uncached,
@@ -53,7 +53,8 @@ const publishRaceRetry = 200 * time.Millisecond
 func newOrganizationReconciler(c client.Client, uncached client.Reader, clk clock.PassiveClock, g gatherer, backlog *publishBacklog) *OrganizationReconciler {
 	return &OrganizationReconciler{client: c, clock: clk, gather: g,
 		publisher: publisher{client: c, uncached: uncached, own: newOwnWrites()},
-		changes:   newChangeTimes(clk), backlog: backlog}
+		changes:   newChangeTimes(clk), backlog: backlog,
+		races: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](5*time.Millisecond, 10*time.Second)}
 }
 
 // +kubebuilder:rbac:groups=access.orgaccess.dev,resources=organizations;permissiontrees;roles;rolebindings;userinvitations,verbs=get;list;watch
@@ -104,8 +105,9 @@ func (r *OrganizationReconciler) reconcile(ctx context.Context, req ctrl.Request
 		// cache has not seen yet: retry shortly and report nothing. Returned as an error it
 		// would be logged as one and counted by the "Reconciles fail" alert.
 		ctrl.LoggerFrom(ctx).V(1).Info("publishing raced with another write; retrying", "error", publishErr.Error())
-		return ctrl.Result{RequeueAfter: publishRaceRetry}, nil
+		return ctrl.Result{RequeueAfter: r.races.When(req)}, nil
 	}
+	r.races.Forget(req)
 	if written.wrote {
 		r.observePublish(in, changed, observed)
 	}

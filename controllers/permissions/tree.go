@@ -85,15 +85,22 @@ func (c *catalog) compileTrees(trees []*v1alpha1.PermissionTree, roles []*v1alph
 	}
 	slices.SortStableFunc(defs, func(a, b definition) int { return strings.Compare(a.path, b.path) })
 	u.items = make([]string, 0, len(defs))
-	implied := make([][]v1alpha1.PermissionPath, 0, len(defs))
+	first := make([]*v1alpha1.Permission, 0, len(defs))
+	var narrowed map[int][]v1alpha1.PermissionPath // a duplicated path: what every definition implies
 	for k, d := range defs {
 		if k == 0 || d.path != defs[k-1].path {
 			u.items = append(u.items, d.path)
-			implied = append(implied, d.perm.Implies)
+			first = append(first, d.perm)
 			continue
 		}
-		last := len(implied) - 1
-		implied[last] = slices.DeleteFunc(slices.Clone(implied[last]), func(p v1alpha1.PermissionPath) bool {
+		i := len(first) - 1
+		if narrowed == nil {
+			narrowed = map[int][]v1alpha1.PermissionPath{}
+		}
+		if _, ok := narrowed[i]; !ok {
+			narrowed[i] = slices.Clone(first[i].Implies)
+		}
+		narrowed[i] = slices.DeleteFunc(narrowed[i], func(p v1alpha1.PermissionPath) bool {
 			return !slices.Contains(d.perm.Implies, p)
 		})
 	}
@@ -147,7 +154,11 @@ func (c *catalog) compileTrees(trees []*v1alpha1.PermissionTree, roles []*v1alph
 	n := len(u.items)
 	u.implies = make([][]int, n)
 	for i := range u.items {
-		for _, imp := range implied[i] {
+		implies := first[i].Implies
+		if n, ok := narrowed[i]; ok {
+			implies = n
+		}
+		for _, imp := range implies {
 			if j, ok := u.index[string(imp)]; ok && j != i {
 				u.implies[i] = append(u.implies[i], j)
 			}
