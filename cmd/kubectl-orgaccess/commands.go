@@ -96,11 +96,11 @@ func canI(ctx context.Context, c client.Client, namespace, user, org, permission
 	if err != nil {
 		return fmt.Errorf("the published documents in namespace %q cannot be used: %w", namespace, err)
 	}
-	if idx.Allowed(user, permission) {
-		fmt.Fprintln(out, "yes")
-	} else {
+	if !idx.Allowed(user, permission) {
 		fmt.Fprintln(out, "no")
+		return errDenied
 	}
+	fmt.Fprintln(out, "yes")
 	return nil
 }
 

@@ -25,6 +25,9 @@ const usage = `Usage:
   kubectl orgaccess can-i USER PERMISSION --org ORG          check against the published document, as a workload does
   kubectl orgaccess user USER                                USER's status, roles and permissions in every organization
 
+can-i exits 0 for yes and 1 for no, as kubectl auth can-i does; errors exit 1 with a
+message, wrong arguments 2.
+
 Flags (before or after the arguments):
   -n, --namespace NAMESPACE   the platform's namespace (default: the kubeconfig context's)
   --kubeconfig FILE           the kubeconfig (default: $KUBECONFIG or ~/.kube/config)
@@ -33,6 +36,13 @@ Flags (before or after the arguments):
 
 func main() {
 	if err := run(context.Background(), os.Args[1:], os.Stdout); err != nil {
+		switch {
+		case errors.Is(err, errDenied):
+			os.Exit(1) // "no" is already printed
+		case errors.Is(err, flag.ErrHelp):
+			fmt.Print(usage)
+			os.Exit(0)
+		}
 		fmt.Fprintln(os.Stderr, "error:", err)
 		if errors.Is(err, errUsage) {
 			fmt.Fprint(os.Stderr, usage)
@@ -43,6 +53,9 @@ func main() {
 }
 
 var errUsage = errors.New("wrong arguments")
+
+// errDenied is can-i's "no": printed, and the exit status 1, as kubectl auth can-i.
+var errDenied = errors.New("no")
 
 type options struct {
 	namespace  string
@@ -97,7 +110,9 @@ func parseFlags(args []string) (options, []string, error) {
 	fs.StringVar(&opts.org, "org", "", "")
 	var rest []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+			return opts, nil, err
+		} else if err != nil {
 			return opts, nil, fmt.Errorf("%w: %w", errUsage, err)
 		}
 		args = fs.Args()
