@@ -196,7 +196,6 @@ func (p *Platform) bindingConditions(b *binding) []Condition {
 					inv.name, b.roleName(), p.users[inv.user].email, inv.orgName, p.users[b.user].email, b.orgName())})
 		}
 	}
-	slices.SortStableFunc(problems, func(a, b problem) int { return reasonRank(a.reason) - reasonRank(b.reason) })
 	where := "and its subtree"
 	if !b.subtree {
 		where = "only"

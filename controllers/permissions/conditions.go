@@ -14,20 +14,14 @@ type problem struct {
 }
 
 // readyCondition is Ready=True with reason Reconciled and msg, or, when there are
-// problems, Ready=False with the first problem's reason (problems are listed in order of
-// precedence) and every problem's message, sorted, so the message is deterministic.
+// problems, Ready=False with the reason of highest precedence (reasonRank) and every
+// problem's message, deduplicated, in order of precedence and alphabetically within one
+// reason: the message starts with what the reason names (an include cycle before
+// "includes r2, which is not Ready"), and is deterministic. problems is not modified.
 func readyCondition(okMessage string, problems []problem) Condition {
 	if len(problems) == 0 {
 		return Condition{Type: v1alpha1.ConditionReady, True: true, Reason: v1alpha1.ReasonReconciled, Message: okMessage}
 	}
-	return Condition{Type: v1alpha1.ConditionReady, Reason: problems[0].reason, Message: joinMessages(problems)}
-}
-
-// joinMessages joins the problems' messages, deduplicated, into sentences: in order of
-// their reasons' precedence, so that the message starts with what the reason names (an
-// include cycle before "includes r2, which is not Ready"), and alphabetically within
-// one reason.
-func joinMessages(problems []problem) string {
 	sorted := slices.Clone(problems)
 	slices.SortFunc(sorted, func(a, b problem) int {
 		if d := reasonRank(a.reason) - reasonRank(b.reason); d != 0 {
@@ -41,7 +35,7 @@ func joinMessages(problems []problem) string {
 			msgs = append(msgs, p.message)
 		}
 	}
-	return strings.Join(msgs, "; ")
+	return Condition{Type: v1alpha1.ConditionReady, Reason: sorted[0].reason, Message: strings.Join(msgs, "; ")}
 }
 
 // reasonRank orders reasons by precedence: the first problem of an object names the

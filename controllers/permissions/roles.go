@@ -200,7 +200,6 @@ func (p *Platform) resolveReadiness() {
 			r.problems = append(r.problems, problem{v1alpha1.ReasonIncludeNotReady,
 				fmt.Sprintf("role %s includes %s, which is not Ready", r.name, listOf(sortedUnique(notReady)))})
 		}
-		slices.SortStableFunc(r.problems, func(a, b problem) int { return reasonRank(a.reason) - reasonRank(b.reason) })
 		r.ready = len(r.problems) == 0
 		state[i] = resolved
 		return r.ready

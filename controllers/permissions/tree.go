@@ -143,11 +143,9 @@ func (c *catalog) compileTrees(trees []*v1alpha1.PermissionTree, roles []*v1alph
 		}
 	}
 	for ti, t := range trees {
-		ps := problems[ti]
-		slices.SortStableFunc(ps, func(a, b problem) int { return reasonRank(a.reason) - reasonRank(b.reason) })
 		c.trees[t.Name] = TreeResult{
 			Paths:      int32(len(t.Spec.Permissions)),
-			Conditions: []Condition{readyCondition(fmt.Sprintf("%d paths", len(t.Spec.Permissions)), ps)},
+			Conditions: []Condition{readyCondition(fmt.Sprintf("%d paths", len(t.Spec.Permissions)), problems[ti])},
 		}
 	}
 
