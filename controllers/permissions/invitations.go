@@ -100,8 +100,8 @@ func (p *Platform) decideInvitations() {
 			inv.phase = v1alpha1.UserPhaseBlocked
 			inv.granted, inv.grantedBy = slices.Clone(st.GrantedRoles), st.GrantedBy
 			inv.settled = true
-		case inv.accepted && inv.org >= 0 && RecordsGrant(st.Phase) &&
-			(inv.defaulted || slices.Equal(sortedUnique(st.GrantedRoles), inv.roles)) && v1alpha1.Email(st.GrantedBy).Canonical() == v1alpha1.Email(p.email(inv.invitedBy)):
+		case inv.accepted && inv.org >= 0 && grantRecordedFor(st, v1alpha1.Email(p.email(inv.invitedBy))) &&
+			(inv.defaulted || slices.Equal(sortedUnique(st.GrantedRoles), inv.roles)):
 			if inv.defaulted {
 				inv.roles = sortedUnique(st.GrantedRoles)
 			}
@@ -144,6 +144,12 @@ func RecordsGrant(phase v1alpha1.UserPhase) bool {
 	return phase == v1alpha1.UserPhaseActive || phase == v1alpha1.UserPhaseBlocked
 }
 
+// grantRecordedFor says whether st records a grant judged against inviter invitedBy
+// (empty: trusted), comparing addresses in their canonical form.
+func grantRecordedFor(st *v1alpha1.UserInvitationStatus, invitedBy v1alpha1.Email) bool {
+	return RecordsGrant(st.Phase) && v1alpha1.Email(st.GrantedBy).Canonical() == invitedBy.Canonical()
+}
+
 // JudgedOnInviter says whether the engine may judge invitation inv against what its
 // inviter holds where it invites, so that a subset has to hold every binding of the
 // inviter: it names an inviter, is not blocked, and its status does not record the
@@ -154,7 +160,7 @@ func JudgedOnInviter(inv *v1alpha1.UserInvitation) bool {
 		return false
 	}
 	st := &inv.Status
-	return len(inv.Spec.Roles) == 0 || !acceptedInTime(inv) || !RecordsGrant(st.Phase) || v1alpha1.Email(st.GrantedBy).Canonical() != inv.Spec.InvitedBy.Canonical() ||
+	return len(inv.Spec.Roles) == 0 || !acceptedInTime(inv) || !grantRecordedFor(st, inv.Spec.InvitedBy) ||
 		!slices.Equal(sortedUnique(st.GrantedRoles), sortedUnique(roleNames(inv.Spec.Roles)))
 }
 
