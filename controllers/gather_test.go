@@ -166,16 +166,17 @@ func TestCapitalizedAddressesAreGatheredAndJudgedAsTheirUsers(t *testing.T) {
 		if len(in.Bindings) == 0 || len(in.Invitations) == 0 {
 			continue
 		}
-		capitalized := mapObjects(in, func(o client.Object) client.Object {
-			capitalize := func(e v1alpha1.Email) v1alpha1.Email {
-				b := []byte(e)
-				for i := range b {
-					if 'a' <= b[i] && b[i] <= 'z' && rng.IntN(3) == 0 {
-						b[i] -= 'a' - 'A'
-					}
+		capitalized := copyOfInput(in)
+		capitalize := func(e v1alpha1.Email) v1alpha1.Email {
+			b := []byte(e)
+			for i := range b {
+				if 'a' <= b[i] && b[i] <= 'z' && rng.IntN(3) == 0 {
+					b[i] -= 'a' - 'A'
 				}
-				return v1alpha1.Email(b)
 			}
+			return v1alpha1.Email(b)
+		}
+		eachObject(capitalized, func(o client.Object) {
 			switch o := o.(type) {
 			case *v1alpha1.RoleBinding:
 				o.Spec.Subject.Email = capitalize(o.Spec.Subject.Email)
@@ -184,14 +185,12 @@ func TestCapitalizedAddressesAreGatheredAndJudgedAsTheirUsers(t *testing.T) {
 			case *v1alpha1.Organization:
 				o.Spec.Owner = capitalize(o.Spec.Owner)
 			}
-			return o
 		})
-		cached := mapObjects(capitalized, func(o client.Object) client.Object {
-			out, err := trimForCache(o, nil)
-			if err != nil {
+		cached := copyOfInput(capitalized) // as the cache stores them: trimForCache changes each in place
+		eachObject(cached, func(o client.Object) {
+			if _, err := trimForCache(o, nil); err != nil {
 				t.Fatal(err)
 			}
-			return out.(client.Object)
 		})
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			now := platformgen.Now()
@@ -207,26 +206,6 @@ func TestCapitalizedAddressesAreGatheredAndJudgedAsTheirUsers(t *testing.T) {
 			checkGatheredSubsets(t, g, capitalized, 1)
 		})
 	}
-}
-
-// mapObjects returns in with each object replaced by f of a deep copy of it.
-func mapObjects(in permissions.Input, f func(client.Object) client.Object) permissions.Input {
-	var out permissions.Input
-	eachObject(in, func(o client.Object) {
-		switch o := f(o.DeepCopyObject().(client.Object)).(type) {
-		case *v1alpha1.Organization:
-			out.Organizations = append(out.Organizations, o)
-		case *v1alpha1.Role:
-			out.Roles = append(out.Roles, o)
-		case *v1alpha1.RoleBinding:
-			out.Bindings = append(out.Bindings, o)
-		case *v1alpha1.UserInvitation:
-			out.Invitations = append(out.Invitations, o)
-		case *v1alpha1.PermissionTree:
-			out.Trees = append(out.Trees, o)
-		}
-	})
-	return out
 }
 
 // An invitation not granted yet is judged on what its inviter holds where it invites,
