@@ -189,6 +189,44 @@ func TestInvitationExpiresExactlyWhenDue(t *testing.T) {
 	})
 }
 
+// An acceptance recorded for a later instant (a sign-in service's clock ahead of the
+// operator's) grants nothing before it: the reconciler of the invitation's organization
+// asks to come back exactly then, and at that instant, with no other write, the
+// invitation is Active with its binding and the document says so.
+func TestAcceptanceRecordedForLaterGrantsFromThatInstant(t *testing.T) {
+	ns := newPlatform(t)
+	seedPlatform(t, ns)
+	at := testClock.Now().Truncate(time.Second).Add(5 * time.Second) // as the API stores acceptedAt
+	create(t, ns, builders.Invitation("pia@acme.example", "acme", "customer").Named("pia").AcceptedAt(at).Obj())
+	eventually(t, func(g Gomega) {
+		var inv v1alpha1.UserInvitation
+		g.Expect(cached.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: "pia"}, &inv)).To(Succeed())
+	})
+
+	before := clocktesting.NewFakePassiveClock(at.Add(-3 * time.Second))
+	direct := newUserInvitationReconciler(cached, before, gatherer{reader: cached}, nil, nopRecorder{})
+	res, err := direct.Reconcile(context.Background(), ctrl.Request{NamespacedName: types.NamespacedName{Namespace: ns, Name: "acme"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.RequeueAfter != 3*time.Second {
+		t.Errorf("RequeueAfter = %v 3s before the recorded acceptance, want 3s", res.RequeueAfter)
+	}
+
+	eventually(t, func(g Gomega) {
+		var inv v1alpha1.UserInvitation
+		get(g, ns, "pia", &inv)
+		g.Expect(inv.Status.Phase).To(Equal(v1alpha1.UserPhaseActive))
+		g.Expect(ownedBindingsOf(g, ns, "pia")).To(HaveLen(1))
+		g.Expect(document(g, ns, "acme").Users).To(HaveKeyWithValue("pia@acme.example", HaveField("Status", v1alpha1.UserPhaseActive)))
+	})
+	var inv v1alpha1.UserInvitation
+	get(NewWithT(t), ns, "pia", &inv)
+	if granted := condition(inv.Status.Conditions, v1alpha1.ConditionReady).LastTransitionTime; granted.Before(&metav1.Time{Time: at}) {
+		t.Errorf("the invitation was granted at %s, before the acceptance recorded for %s", granted, at)
+	}
+}
+
 // A settled invitation (its grant recorded) is not requeued for the expiries around it:
 // on a large platform every subset has some binding expiring, and requeueing every
 // invitation then kept a timer per invitation. An unsettled one still is. (The

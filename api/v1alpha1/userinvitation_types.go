@@ -67,7 +67,8 @@ type UserInvitationSpec struct {
 	ExpiresAfter *metav1.Duration `json:"expiresAfter,omitempty"`
 
 	// acceptedAt is set by the platform's sign-in service when the user accepts the
-	// invitation and signs in (RFC 3339). It makes the user Active.
+	// invitation and signs in (RFC 3339). It makes the user Active from that instant,
+	// if it is before the invitation expires (creation plus expiresAfter).
 	// +optional
 	AcceptedAt *metav1.Time `json:"acceptedAt,omitempty"`
 

@@ -10,7 +10,8 @@ import (
 func (p *Platform) Now() time.Time { return p.now }
 
 // NextChange returns the earliest instant after now at which some result changes by
-// time alone (invitation expiry, binding expiry, a deprecated role's removeAfter).
+// time alone (invitation expiry, an acceptance recorded for a later instant, binding
+// expiry, a deprecated role's removeAfter).
 func (p *Platform) NextChange() (time.Time, bool) { return p.next.result() }
 
 // nextChange computes NextChange once, when the platform is compiled: the invitations
@@ -23,8 +24,11 @@ func (p *Platform) nextChange() soonest {
 		}
 	}
 	for i := range p.invites {
-		if p.invites[i].phase == v1alpha1.UserPhaseNew {
-			next.consider(p.invites[i].expiresAt)
+		if inv := &p.invites[i]; inv.phase == v1alpha1.UserPhaseNew {
+			next.consider(inv.expiresAt)
+			if inv.acceptsAt != nil {
+				next.consider(*inv.acceptsAt)
+			}
 		}
 	}
 	return next

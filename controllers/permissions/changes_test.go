@@ -102,7 +102,8 @@ func TestResultsChangeOnlyWhenTheySay(t *testing.T) {
 
 // TestRandomResultsChangeOnlyWhenTheySay checks the same on random platforms, at every
 // instant their results can change (roles' removeAfter, bindings' and invitations'
-// expiry: results are constant between them), from two starting instants.
+// expiry, acceptances recorded for later: results are constant between them), from
+// two starting instants.
 func TestRandomResultsChangeOnlyWhenTheySay(t *testing.T) {
 	total := results{held: map[string]int{}, changed: map[string]int{}}
 	for seed, in := range randomPlatforms(300, 13) {
@@ -119,6 +120,9 @@ func TestRandomResultsChangeOnlyWhenTheySay(t *testing.T) {
 		}
 		for _, inv := range in.Invitations {
 			instants = append(instants, inv.CreationTimestamp.Add(7*24*time.Hour)) // the default expiresAfter
+			if inv.Spec.AcceptedAt != nil {
+				instants = append(instants, inv.Spec.AcceptedAt.Time)
+			}
 		}
 		for _, now := range []time.Time{epoch.Add(-2 * time.Hour), epoch} {
 			seen := checkResultsHold(t, in, now, instants)

@@ -25,6 +25,7 @@ type invitation struct {
 	invitedBy int32      // -1 when trusted (no invitedBy)
 	accepted  bool       // accepted in time: spec.acceptedAt before expiresAt
 	late      *time.Time // spec.acceptedAt when it came at or after expiresAt
+	acceptsAt *time.Time // spec.acceptedAt when accepted in time but after now: New until then
 	blocked   bool
 	expiresAt time.Time
 	status    *v1alpha1.UserInvitationStatus
@@ -56,8 +57,13 @@ func (p *Platform) compileInvitations(invites []*v1alpha1.UserInvitation) {
 			accepted:  acceptedInTime(in),
 			status:    &in.Status,
 		}
-		if at := in.Spec.AcceptedAt; at != nil && !inv.accepted {
-			inv.late = &at.Time
+		if at := in.Spec.AcceptedAt; at != nil {
+			switch {
+			case !inv.accepted:
+				inv.late = &at.Time
+			case at.After(p.now):
+				inv.acceptsAt = &at.Time
+			}
 		}
 		inv.roles = sortedUnique(roleNames(in.Spec.Roles))
 		inv.defaulted = len(inv.roles) == 0
@@ -115,7 +121,7 @@ func (p *Platform) decideInvitations() {
 		changed = false
 		for _, i := range pending {
 			inv := &p.invites[i]
-			if inv.accepted && inv.phase == "" && p.judge(inv) == nil {
+			if inv.acceptedNow() && inv.phase == "" && p.judge(inv) == nil {
 				p.grant(inv)
 				changed = true
 			}
@@ -134,6 +140,16 @@ func (p *Platform) decideInvitations() {
 			inv.phase = v1alpha1.UserPhaseNew
 		}
 	}
+}
+
+// acceptedNow says whether a grant may be judged for inv at the platform's now: it was
+// accepted in time, and the acceptance it records is not later than now. An acceptedAt
+// in the future is not taken as an acceptance already made (a sign-in service's clock
+// ahead of the operator's, or a mistaken edit): the invitation stays New until that
+// instant, which NextChange names, and its condition says so. A grant already recorded
+// is kept, as decideInvitations keeps every recorded grant.
+func (inv *invitation) acceptedNow() bool {
+	return inv.accepted && inv.acceptsAt == nil
 }
 
 // RecordsGrant says whether an invitation's status phase records a grant that
@@ -381,6 +397,10 @@ func (p *Platform) invitationResult(i int32) InvitationResult {
 	default:
 		c = Condition{Type: v1alpha1.ConditionReady, Reason: v1alpha1.ReasonPending,
 			Message: fmt.Sprintf("waiting for %s to accept the invitation into %s", email, inv.orgName)}
+		if inv.acceptsAt != nil {
+			c.Message = fmt.Sprintf("the invitation of %s into %s records an acceptance at %s, which is later than now; it counts from then (is the sign-in service's clock ahead?)",
+				email, inv.orgName, inv.acceptsAt.UTC().Format(time.RFC3339))
+		}
 	}
 	res.Conditions = []Condition{c}
 	return res

@@ -38,6 +38,7 @@ func TestInvitationPhases(t *testing.T) {
 		{"accepted in time never expires", builders.Invitation("u@x.example", "acme", "customer").CreatedAt(epoch.Add(-2000 * time.Hour)).AcceptedAt(epoch.Add(-1999 * time.Hour)), v1alpha1.UserPhaseActive, v1alpha1.ReasonAccepted, []string{"customer"}},
 		{"accepted after it expired", builders.Invitation("u@x.example", "acme", "customer").CreatedAt(epoch.Add(-2000 * time.Hour)).AcceptedAt(acceptedAt), v1alpha1.UserPhaseExpired, v1alpha1.ReasonExpired, nil},
 		{"accepted at the instant it expired", builders.Invitation("u@x.example", "acme", "customer").CreatedAt(epoch.Add(-2 * time.Hour)).ExpiresAfter(time.Hour).AcceptedAt(epoch.Add(-time.Hour)), v1alpha1.UserPhaseExpired, v1alpha1.ReasonExpired, nil},
+		{"accepted later than now", builders.Invitation("u@x.example", "acme", "customer").AcceptedAt(epoch.Add(time.Minute)), v1alpha1.UserPhaseNew, v1alpha1.ReasonPending, nil},
 		{"missing role", builders.Invitation("u@x.example", "acme", "ghost").AcceptedAt(acceptedAt), v1alpha1.UserPhaseRejected, v1alpha1.ReasonRoleNotFound, nil},
 		{"role for sellers only", builders.Invitation("u@x.example", "acme", "customer", "seller-only").AcceptedAt(acceptedAt), v1alpha1.UserPhaseRejected, v1alpha1.ReasonRoleNotApplicable, nil},
 		{"another company's custom role", builders.Invitation("u@x.example", "acme", "globex-custom").AcceptedAt(acceptedAt), v1alpha1.UserPhaseRejected, v1alpha1.ReasonRoleNotApplicable, nil},
@@ -89,6 +90,46 @@ func TestNewInvitationExpiryIsANextChange(t *testing.T) {
 	}
 	if got := must(t, permissions.Compile(platform(builders.Customer("acme"), inv), want).Invitation, inv.Obj().Name).Phase; got != v1alpha1.UserPhaseExpired {
 		t.Errorf("at the expiry instant the invitation is %s, want Expired", got)
+	}
+}
+
+// TestAcceptanceRecordedForLaterCountsFromThen: an acceptedAt after now (a sign-in
+// service's clock ahead of the operator's) is not an acceptance yet. The invitation is
+// New, says why, and names that instant as its next change; from it on, it is Active.
+// A grant recorded already is kept.
+func TestAcceptanceRecordedForLaterCountsFromThen(t *testing.T) {
+	at := epoch.Add(90 * time.Second)
+	org := builders.Customer("acme").DefaultRoles("customer")
+	inv := builders.Invitation("u@x.example", "acme").AcceptedAt(at)
+	in := platform(builders.Role("customer").Permissions("subscriptions"), org, inv)
+
+	p := permissions.Compile(in, epoch)
+	res := must(t, p.Invitation, inv.Obj().Name)
+	if res.Phase != v1alpha1.UserPhaseNew || len(res.Bindings) != 0 {
+		t.Fatalf("before its acceptedAt the invitation is %s with bindings %v, want New with none", res.Phase, res.Bindings)
+	}
+	if msg := ready(t, res.Conditions).Message; !strings.Contains(msg, at.UTC().Format(time.RFC3339)) || !strings.Contains(msg, "later than now") {
+		t.Errorf("message %q does not say the acceptance is recorded for a later instant", msg)
+	}
+	if h := access(t, p, "acme", "u@x.example"); h.status != v1alpha1.UserPhaseNew || len(h.perms) != 0 {
+		t.Errorf("the document says %+v, want the user New with no permission", h)
+	}
+	if next, ok := p.NextChange(); !ok || !next.Equal(at) {
+		t.Errorf("NextChange = %v %v, want the recorded acceptance %v", next, ok, at)
+	}
+	if next, ok := p.NextInvitationChange(inv.Obj().Name); !ok || !next.Equal(at) {
+		t.Errorf("NextInvitationChange = %v %v, want the recorded acceptance %v", next, ok, at)
+	}
+
+	if got := must(t, permissions.Compile(in, at).Invitation, inv.Obj().Name); got.Phase != v1alpha1.UserPhaseActive || len(got.Bindings) != 1 {
+		t.Errorf("at its acceptedAt the invitation is %s with bindings %v, want Active with one", got.Phase, got.Bindings)
+	}
+
+	// Granted before the sign-in service moved acceptedAt later: the grant is recorded
+	// and kept, as every recorded grant is.
+	granted := platform(builders.Role("customer").Permissions("subscriptions"), org, inv.Granted("", "customer"))
+	if got := must(t, permissions.Compile(granted, epoch).Invitation, inv.Obj().Name); got.Phase != v1alpha1.UserPhaseActive {
+		t.Errorf("a recorded grant with acceptedAt later than now is %s, want it kept Active", got.Phase)
 	}
 }
 

@@ -509,7 +509,7 @@ func (r *reference) decidePhases() {
 		changed = false
 		for i := range r.in.Invitations {
 			inv := r.in.Invitations[i]
-			if r.phase[inv.Name] == "" && acceptedInTime(inv) && r.judge(inv) {
+			if r.phase[inv.Name] == "" && acceptedInTime(inv) && !inv.Spec.AcceptedAt.After(r.now) && r.judge(inv) {
 				r.phase[inv.Name] = v1alpha1.UserPhaseActive
 				changed = true
 			}

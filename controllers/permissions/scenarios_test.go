@@ -167,7 +167,7 @@ func TestScenarioRightsAndRoles(t *testing.T) {
 			builders.Binding("beta@t.example", "beta-preview", "tenant-1"),
 			builders.Binding("pm@t.example", "product-manager", "tenant-1"), builders.Binding("pm@t.example", "beta-preview", "tenant-1"),
 			builders.Binding("old@t.example", "v1-operator", "tenant-1"),
-			builders.Invitation("plain@t.example", "tenant-1").AcceptedAt(acceptedAt),
+			builders.Invitation("plain@t.example", "tenant-1").CreatedAt(removal.Add(-3*time.Hour)).AcceptedAt(removal.Add(-2*time.Hour)),
 		), now)
 	}
 	p := build(removal.Add(-time.Hour))

@@ -120,9 +120,10 @@ func Random(rng *rand.Rand, now time.Time) permissions.Input {
 			inv.Spec.InvitedBy = v1alpha1.Email(pick(emails))
 		}
 		if !chance(3) {
-			// Mostly within the week an invitation lasts, sometimes after it expired.
+			// Mostly within the week an invitation lasts, sometimes after it expired,
+			// sometimes recorded for an instant after now.
 			at := metav1.NewTime(inv.CreationTimestamp.Add(time.Duration(rng.IntN(200)) * time.Hour))
-			if !at.Before(&metav1.Time{Time: now}) {
+			if !at.Before(&metav1.Time{Time: now}) && !chance(3) {
 				at = metav1.NewTime(now.Add(-time.Minute))
 			}
 			inv.Spec.AcceptedAt = &at
