@@ -293,18 +293,25 @@ func (r *UserInvitationReconciler) deleteBinding(ctx context.Context, b *v1alpha
 	return nil
 }
 
-// finalize completes a deletion once no other binding grants the user anything: it
-// deletes the invitation's own bindings (the garbage collector would, later) and
-// removes the finalizer. While other bindings remain, InUse says which, and the wait is
-// looked at again when one of them changes or expires.
+// finalize completes a deletion: it deletes the invitation's own bindings (the garbage
+// collector would, later) and removes the finalizer. A blocked invitation carries its
+// user's block, and deleting it would lift the block, so its deletion waits until no
+// other binding grants the user anything: while some remain, InUse says which, and the
+// wait is looked at again when one of them changes or expires. Any other invitation is
+// one membership, and its deletion ends that membership at once, whatever else the
+// user holds (until 2026-12-07 it waited too, and its own bindings kept granting).
 func (r *UserInvitationReconciler) finalize(ctx context.Context, inv *v1alpha1.UserInvitation) (ctrl.Result, error) {
 	if !slices.Contains(inv.Finalizers, InvitationFinalizer) {
 		return ctrl.Result{}, nil
 	}
 	now := r.clock.Now()
-	remaining, nextExpiry, err := r.otherGrants(ctx, inv, now)
-	if err != nil {
-		return ctrl.Result{}, err
+	var remaining []string
+	var nextExpiry time.Time
+	if inv.Spec.Blocked {
+		var err error
+		if remaining, nextExpiry, err = r.otherGrants(ctx, inv, now); err != nil {
+			return ctrl.Result{}, err
+		}
 	}
 	if len(remaining) > 0 {
 		wasWaiting := meta.IsStatusConditionTrue(inv.Status.Conditions, v1alpha1.ConditionInUse)

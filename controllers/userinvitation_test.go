@@ -347,6 +347,30 @@ func TestInvitationDeletionWaitsWhileOtherBindingsGrant(t *testing.T) {
 	})
 }
 
+// Deleting an invitation that carries no block ends that membership at once, though
+// another binding still grants the user access elsewhere: its own binding is deleted and
+// the organization's document no longer lists the user.
+func TestInvitationDeletionWithoutABlockEndsTheMembershipAtOnce(t *testing.T) {
+	ns := newPlatform(t)
+	seedPlatform(t, ns)
+	create(t, ns,
+		builders.Invitation("max@acme.example", "store-1", "customer").Named("max").AcceptedAt(testClock.Now()).Obj(),
+		builders.Binding("max@acme.example", "customer", "globex").Named("max-globex").Obj(),
+	)
+	eventually(t, func(g Gomega) {
+		g.Expect(ownedBindingsOf(g, ns, "max")).To(HaveLen(1))
+		g.Expect(document(g, ns, "store-1").Users).To(HaveKeyWithValue("max@acme.example", HaveField("Status", v1alpha1.UserPhaseActive)))
+	})
+
+	remove(t, ns, "max", &v1alpha1.UserInvitation{})
+	eventually(t, func(g Gomega) {
+		gone(g, ns, "max", &v1alpha1.UserInvitation{})
+		gone(g, ns, "max-customer", &v1alpha1.RoleBinding{})
+		g.Expect(document(g, ns, "store-1").Users).NotTo(HaveKey("max@acme.example"))
+		g.Expect(document(g, ns, "globex").Users).To(HaveKeyWithValue("max@acme.example", HaveField("Status", v1alpha1.UserPhaseActive)))
+	})
+}
+
 // The reconcile that adds an invitation's finalizer goes on to its bindings and status
 // (its own update event is dropped, notOwnWrites), and one reconcile of an organization
 // advances every invitation into it, not those into others: on a cold start each
