@@ -663,6 +663,17 @@ func (r relations) bindingOrganizationsForInvitation(ctx context.Context, o clie
 	return bindingOrganizations(inv.Namespace, r.bindingsOf(ctx, inv.Namespace, indexBindingEmail, string(inv.Spec.Email)))
 }
 
+func (r relations) bindingOrganizationsForTree(ctx context.Context, o client.Object) []reconcile.Request {
+	// The tree decides which roles are Ready, and so which bindings are: every binding.
+	ns := o.GetNamespace()
+	var list v1alpha1.RoleBindingList
+	if err := r.reader.List(ctx, &list, client.InNamespace(ns), noCopy); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "List for watch mapping failed", "namespace", ns)
+		return nil
+	}
+	return bindingOrganizations(ns, list.Items)
+}
+
 // bindingOrganizations returns a request for each organization bindings name.
 func bindingOrganizations(ns string, bindings []v1alpha1.RoleBinding) []reconcile.Request {
 	orgs := make([]string, len(bindings))
@@ -720,6 +731,13 @@ func (r relations) invitationOrganizationsForOrganization(ctx context.Context, o
 		invitations = append(invitations, r.invitationsOf(ctx, ns, indexInvitationRole, roles...)...)
 	}
 	return invitationOrganizations(ns, invitations)
+}
+
+func (r relations) invitationOrganizationsForTree(ctx context.Context, o client.Object) []reconcile.Request {
+	// The tree decides which roles are Ready and what a `*` delegation covers: every
+	// invitation not granted yet is judged again (a granted one keeps its grant).
+	ns := o.GetNamespace()
+	return invitationOrganizations(ns, r.invitationsOf(ctx, ns, indexInvitationPending, "true"))
 }
 
 // invitationOrganizations returns a request for each organization invitations name.

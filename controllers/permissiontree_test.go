@@ -49,3 +49,42 @@ func TestPermissionTreesAreJudgedTogetherAndReachEveryDocument(t *testing.T) {
 		}
 	})
 }
+
+// A tree edit changes which roles are Ready and what a `*` delegation covers; the
+// statuses of bindings and invitations follow it, not only the documents. Removing the
+// path a role grants makes its binding not Ready; a new implication that brings the
+// invited role within what the inviter holds grants the invitation it refused.
+func TestTreeEditReachesBindingAndInvitationStatuses(t *testing.T) {
+	ns := newPlatform(t)
+	create(t, ns,
+		builders.Tree("t", "sales", "sales/view", "billing", "legacy").Obj(),
+		builders.Role("old").Permissions("legacy").Obj(),
+		builders.Role("inviter").Permissions("sales/view").Assigns("*").Obj(),
+		builders.Role("tgt").Permissions("billing").Obj(),
+		builders.Customer("acme").Obj(),
+		builders.Binding("al@acme.example", "old", "acme").Named("al-old").Obj(),
+		builders.Binding("ivan@acme.example", "inviter", "acme").Named("ivan-inviter").Obj(),
+		builders.Invitation("tina@acme.example", "acme", "tgt").Named("tina").InvitedBy("ivan@acme.example").AcceptedAt(testClock.Now()).Obj(),
+	)
+	eventually(t, func(g Gomega) {
+		var b v1alpha1.RoleBinding
+		get(g, ns, "al-old", &b)
+		g.Expect(condition(b.Status.Conditions, v1alpha1.ConditionReady).Status).To(Equal(metav1.ConditionTrue))
+		var inv v1alpha1.UserInvitation
+		get(g, ns, "tina", &inv)
+		g.Expect(condition(inv.Status.Conditions, v1alpha1.ConditionReady)).To(haveCondition(metav1.ConditionFalse, v1alpha1.ReasonDelegationRefused))
+	})
+
+	update(t, ns, "t", &v1alpha1.PermissionTree{}, func(tree *v1alpha1.PermissionTree) {
+		tree.Spec = builders.Tree("t", "sales", "sales/view", "billing").Implies("sales/view", "billing").Obj().Spec
+	})
+	eventually(t, func(g Gomega) {
+		var b v1alpha1.RoleBinding
+		get(g, ns, "al-old", &b)
+		g.Expect(condition(b.Status.Conditions, v1alpha1.ConditionReady)).To(haveCondition(metav1.ConditionFalse, v1alpha1.ReasonRoleNotReady))
+		var inv v1alpha1.UserInvitation
+		get(g, ns, "tina", &inv)
+		g.Expect(inv.Status.Phase).To(Equal(v1alpha1.UserPhaseActive))
+		g.Expect(ownedBindingsOf(g, ns, "tina")).To(HaveLen(1))
+	})
+}

@@ -117,6 +117,7 @@ func (r *RoleBindingReconciler) SetupWithManager(mgr ctrl.Manager, opts controll
 		Watches(&v1alpha1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(organizationOfBinding),
 			builder.WithPredicates(notOwnStatus)).
 		Watches(&v1alpha1.Role{}, handler.EnqueueRequestsFromMapFunc(rel.bindingOrganizationsForRole), specChanged).
+		Watches(&v1alpha1.PermissionTree{}, handler.EnqueueRequestsFromMapFunc(rel.bindingOrganizationsForTree), specChanged).
 		Watches(&v1alpha1.Organization{}, handler.EnqueueRequestsFromMapFunc(rel.bindingOrganizationsForOrganization), specChanged).
 		Watches(&v1alpha1.UserInvitation{}, handler.EnqueueRequestsFromMapFunc(rel.bindingOrganizationsForInvitation),
 			builder.WithPredicates(invitationInputChanged, afterInitialList)).

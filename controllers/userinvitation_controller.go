@@ -406,6 +406,7 @@ func (r *UserInvitationReconciler) SetupWithManager(mgr ctrl.Manager, opts contr
 			builder.WithPredicates(invitationInputChanged, afterInitialList)).
 		Watches(&v1alpha1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(rel.invitationOrganizationsForBinding), specChanged).
 		Watches(&v1alpha1.Role{}, handler.EnqueueRequestsFromMapFunc(rel.invitationOrganizationsForRole), specChanged).
+		Watches(&v1alpha1.PermissionTree{}, handler.EnqueueRequestsFromMapFunc(rel.invitationOrganizationsForTree), specChanged).
 		Watches(&v1alpha1.Organization{}, handler.EnqueueRequestsFromMapFunc(rel.invitationOrganizationsForOrganization), specChanged).
 		WithOptions(opts).
 		Complete(r)
