@@ -117,6 +117,11 @@ func fingerprintOf(in permissions.Input) fingerprint {
 		f.int(inv.CreationTimestamp.Unix())
 		f.string(string(inv.Status.Phase))
 		f.string(inv.Status.GrantedBy)
+		if inv.Status.GrantedDefaultRoles {
+			f.int(1)
+		} else {
+			f.int(0)
+		}
 		for _, r := range inv.Status.GrantedRoles {
 			f.string(r)
 		}

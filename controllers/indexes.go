@@ -480,8 +480,8 @@ func onlyAdded(old, cur []string, finalizer string) bool {
 
 // invitationInputChanged passes an invitation's creation, deletion and the updates that
 // change what the engine reads of it: the spec and the persisted grant, which is
-// whether status.phase records one (Active or Blocked), grantedRoles and grantedBy
-// (permissions.RecordsGrant). The rest of its status (a phase that records no grant:
+// whether status.phase records one (Active or Blocked), grantedRoles, grantedBy and
+// grantedDefaultRoles (permissions.RecordsGrant). The rest of its status (a phase that records no grant:
 // New, Expired, Rejected; conditions, expiresAt, bindings) is the operator's output;
 // reacting to it would fan every status write of every invitation out to the
 // organizations, roles and bindings of its user, as the first status of every pending
@@ -496,6 +496,7 @@ var invitationInputChanged = predicate.Funcs{
 		return old.Generation != cur.Generation ||
 			permissions.RecordsGrant(old.Status.Phase) != permissions.RecordsGrant(cur.Status.Phase) ||
 			old.Status.GrantedBy != cur.Status.GrantedBy ||
+			old.Status.GrantedDefaultRoles != cur.Status.GrantedDefaultRoles ||
 			!slices.Equal(old.Status.GrantedRoles, cur.Status.GrantedRoles) ||
 			!old.DeletionTimestamp.Equal(cur.DeletionTimestamp)
 	},

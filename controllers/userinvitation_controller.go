@@ -155,13 +155,14 @@ func invitationStatus(inv *v1alpha1.UserInvitation, result permissions.Invitatio
 	}
 	slices.Sort(bindings)
 	return v1alpha1.UserInvitationStatus{
-		ObservedGeneration: inv.Generation,
-		Phase:              result.Phase,
-		ExpiresAt:          metaTime(result.ExpiresAt),
-		GrantedRoles:       result.GrantedRoles,
-		GrantedBy:          result.GrantedBy,
-		Bindings:           bindings,
-		Conditions:         mergeConditions(inv.Status.Conditions, result.Conditions, inv.Generation),
+		ObservedGeneration:  inv.Generation,
+		Phase:               result.Phase,
+		ExpiresAt:           metaTime(result.ExpiresAt),
+		GrantedRoles:        result.GrantedRoles,
+		GrantedBy:           result.GrantedBy,
+		GrantedDefaultRoles: result.GrantedDefaultRoles,
+		Bindings:            bindings,
+		Conditions:          mergeConditions(inv.Status.Conditions, result.Conditions, inv.Generation),
 	}
 }
 

@@ -227,6 +227,37 @@ func TestAcceptanceRecordedForLaterGrantsFromThatInstant(t *testing.T) {
 	}
 }
 
+// Removing an invitation's roles gives it its organization's defaultRoles: the grant of
+// the roles it named is not kept (the status records whether a grant was of
+// defaultRoles, and only such a grant outlives a change of them).
+func TestRemovedRolesGiveTheDefaultRoles(t *testing.T) {
+	ns := newPlatform(t)
+	seedPlatform(t, ns)
+	create(t, ns,
+		builders.Customer("dflt").Under("contoso").DefaultRoles("customer").Obj(),
+		builders.Invitation("ria@dflt.example", "dflt", "customer-admin").Named("ria").AcceptedAt(testClock.Now()).Obj(),
+	)
+	eventually(t, func(g Gomega) {
+		var inv v1alpha1.UserInvitation
+		get(g, ns, "ria", &inv)
+		g.Expect(inv.Status.GrantedRoles).To(Equal([]string{"customer-admin"}))
+		g.Expect(inv.Status.GrantedDefaultRoles).To(BeFalse())
+	})
+
+	update(t, ns, "ria", &v1alpha1.UserInvitation{}, func(inv *v1alpha1.UserInvitation) { inv.Spec.Roles = nil })
+	eventually(t, func(g Gomega) {
+		var inv v1alpha1.UserInvitation
+		get(g, ns, "ria", &inv)
+		g.Expect(inv.Status.Phase).To(Equal(v1alpha1.UserPhaseActive))
+		g.Expect(inv.Status.GrantedRoles).To(Equal([]string{"customer"}))
+		g.Expect(inv.Status.GrantedDefaultRoles).To(BeTrue())
+		owned := ownedBindingsOf(g, ns, "ria")
+		g.Expect(owned).To(HaveLen(1))
+		g.Expect(owned[0].Spec.RoleRef.Name).To(Equal(v1alpha1.ObjectName("customer")))
+		g.Expect(document(g, ns, "dflt").Users).To(HaveKeyWithValue("ria@dflt.example", HaveField("Roles", []string{"customer"})))
+	})
+}
+
 // A settled invitation (its grant recorded) is not requeued for the expiries around it:
 // on a large platform every subset has some binding expiring, and requeueing every
 // invitation then kept a timer per invitation. An unsettled one still is. (The

@@ -104,6 +104,13 @@ type UserInvitationStatus struct {
 	// +kubebuilder:validation:MaxLength=254
 	GrantedBy string `json:"grantedBy,omitempty"`
 
+	// grantedDefaultRoles says that grantedRoles are the organization's defaultRoles,
+	// granted because the invitation named no roles. Such a grant is kept when
+	// defaultRoles change later; any other grant is judged again once the invitation
+	// names no roles.
+	// +optional
+	GrantedDefaultRoles bool `json:"grantedDefaultRoles,omitempty"`
+
 	// bindings names the RoleBindings created for the granted roles.
 	// +optional
 	// +listType=atomic

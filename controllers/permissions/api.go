@@ -86,8 +86,11 @@ type InvitationResult struct {
 	ExpiresAt    *time.Time // when a New invitation expires
 	GrantedRoles []string   // roles granted after the delegation check (Active only)
 	GrantedBy    string     // the invitedBy the grant was judged against
-	Bindings     []DesiredBinding
-	Conditions   []Condition
+	// GrantedDefaultRoles: GrantedRoles are the organization's defaultRoles, the
+	// invitation naming none.
+	GrantedDefaultRoles bool
+	Bindings            []DesiredBinding
+	Conditions          []Condition
 }
 
 // PublishedDocument is one organization's document, rendered.

@@ -30,11 +30,12 @@ type invitation struct {
 	expiresAt time.Time
 	status    *v1alpha1.UserInvitationStatus
 
-	phase     v1alpha1.UserPhase // "" while undecided
-	settled   bool               // blocked, or its recorded grant kept: decided whatever the time
-	granted   []string
-	grantedBy string
-	problem   *problem // why a Rejected invitation was rejected
+	phase           v1alpha1.UserPhase // "" while undecided
+	settled         bool               // blocked, or its recorded grant kept: decided whatever the time
+	granted         []string
+	grantedBy       string
+	grantedDefaults bool     // granted are the organization's defaultRoles
+	problem         *problem // why a Rejected invitation was rejected
 }
 
 // compileInvitations reads the invitations: their roles, their users' platform-wide
@@ -88,8 +89,11 @@ func (p *Platform) compileInvitations(invites []*v1alpha1.UserInvitation) {
 // A grant already judged is kept: an invitation whose status says Active (or Blocked)
 // with the same roles and invitedBy as now stays granted, whatever the inviter holds
 // today. An invitation that names no roles got its organization's defaultRoles when it
-// was granted, and keeps the roles recorded then: defaultRoles are what a new member
-// gets, and changing them neither widens nor re-judges a grant already made. A grant
+// was granted (status.grantedDefaultRoles), and keeps the roles recorded then:
+// defaultRoles are what a new member gets, and changing them neither widens nor
+// re-judges a grant already made. A recorded grant that was not of defaultRoles (the
+// invitation named roles then, or was blocked before any grant) is kept for an
+// invitation naming no roles only if it is today's defaultRoles. A grant
 // into an organization that no longer exists is not kept: the invitation is judged
 // again, and Rejected (OrganizationNotFound), so that it no longer makes its user Active
 // anywhere. Other accepted invitations are judged against what their inviters hold, and
@@ -104,10 +108,10 @@ func (p *Platform) decideInvitations() {
 		switch {
 		case inv.blocked:
 			inv.phase = v1alpha1.UserPhaseBlocked
-			inv.granted, inv.grantedBy = slices.Clone(st.GrantedRoles), st.GrantedBy
+			inv.granted, inv.grantedBy, inv.grantedDefaults = slices.Clone(st.GrantedRoles), st.GrantedBy, st.GrantedDefaultRoles
 			inv.settled = true
 		case inv.accepted && inv.org >= 0 && grantRecordedFor(st, v1alpha1.Email(p.email(inv.invitedBy))) &&
-			(inv.defaulted || slices.Equal(sortedUnique(st.GrantedRoles), inv.roles)):
+			(inv.defaulted && st.GrantedDefaultRoles || slices.Equal(sortedUnique(st.GrantedRoles), inv.roles)):
 			if inv.defaulted {
 				inv.roles = sortedUnique(st.GrantedRoles)
 			}
@@ -153,9 +157,9 @@ func (inv *invitation) acceptedNow() bool {
 }
 
 // RecordsGrant says whether an invitation's status phase records a grant that
-// decideInvitations keeps: Active, or Blocked. With status.grantedRoles and grantedBy it
-// is all the engine reads of an invitation's status; the other phases (New, Expired,
-// Rejected) are its output only.
+// decideInvitations keeps: Active, or Blocked. With status.grantedRoles, grantedBy and
+// grantedDefaultRoles it is all the engine reads of an invitation's status; the other
+// phases (New, Expired, Rejected) are its output only.
 func RecordsGrant(phase v1alpha1.UserPhase) bool {
 	return phase == v1alpha1.UserPhaseActive || phase == v1alpha1.UserPhaseBlocked
 }
@@ -201,6 +205,7 @@ func (p *Platform) grant(inv *invitation) {
 	inv.phase = v1alpha1.UserPhaseActive
 	inv.granted = inv.roles
 	inv.grantedBy = p.email(inv.invitedBy)
+	inv.grantedDefaults = inv.defaulted
 	p.users[inv.user].active = true
 }
 
@@ -364,7 +369,8 @@ func (p *Platform) reaches(b *binding, o int32) bool {
 // invitationResult renders an invitation's status.
 func (p *Platform) invitationResult(i int32) InvitationResult {
 	inv := &p.invites[i]
-	res := InvitationResult{Phase: inv.phase, GrantedRoles: slices.Clone(inv.granted), GrantedBy: inv.grantedBy}
+	res := InvitationResult{Phase: inv.phase, GrantedRoles: slices.Clone(inv.granted), GrantedBy: inv.grantedBy,
+		GrantedDefaultRoles: inv.grantedDefaults}
 	if !inv.accepted {
 		at := inv.expiresAt
 		res.ExpiresAt = &at

@@ -324,24 +324,39 @@ func TestDelegationIsJudgedOnceWhenGranted(t *testing.T) {
 // and keeps the roles recorded then: a later change of defaultRoles neither widens a
 // trusted member's grant nor re-judges a delegated one (the adversarial audit made a
 // trusted member administrator, and refused a delegated one, by editing defaultRoles).
-// New invitations get the new defaults.
+// New invitations get the new defaults. Only a grant of defaultRoles is kept so
+// (status.grantedDefaultRoles): a grant of roles the invitation named, once they are
+// removed from it, and a Blocked status recorded before any grant, are judged again
+// with today's defaults (the lifecycle audit kept an administrator's grant after its
+// roles were removed, and granted nothing to a member blocked before acceptance).
 func TestChangedDefaultRolesApplyToNewGrantsOnly(t *testing.T) {
+	blockedWhileNew := builders.Invitation("early@x.example", "acme").Named("early").AcceptedAt(acceptedAt)
+	blockedWhileNew.Phase(v1alpha1.UserPhaseBlocked)
 	in := platform(
 		builders.Role("viewer").Permissions("sales"), builders.Role("boss").Permissions("*"),
 		builders.Role("lead").Permissions("sales").Assigns("viewer"),
 		builders.Customer("acme").DefaultRoles("boss"),
 		builders.Binding("ed@x.example", "lead", "acme"),
-		builders.Invitation("trusted@x.example", "acme").Named("trusted").AcceptedAt(acceptedAt).Granted("", "viewer"),
+		builders.Invitation("trusted@x.example", "acme").Named("trusted").AcceptedAt(acceptedAt).GrantedDefaults("", "viewer"),
 		builders.Binding("trusted@x.example", "viewer", "acme").Named("trusted-viewer").OwnedBy("trusted"),
 		builders.Binding("trusted@x.example", "boss", "acme").Named("trusted-boss").OwnedBy("trusted"),
-		builders.Invitation("delegated@x.example", "acme").Named("delegated").InvitedBy("ed@x.example").AcceptedAt(acceptedAt).Granted("ed@x.example", "viewer"),
+		builders.Invitation("delegated@x.example", "acme").Named("delegated").InvitedBy("ed@x.example").AcceptedAt(acceptedAt).GrantedDefaults("ed@x.example", "viewer"),
 		builders.Invitation("new@x.example", "acme").Named("new").AcceptedAt(acceptedAt),
+		// Granted viewer by name; its roles since removed: today's defaults.
+		builders.Invitation("cleared@x.example", "acme").Named("cleared").AcceptedAt(acceptedAt).Granted("", "viewer"),
+		// Recorded before grantedDefaultRoles existed, equal to today's defaults: kept.
+		builders.Invitation("older@x.example", "acme").Named("older").AcceptedAt(acceptedAt).Granted("", "boss"),
+		blockedWhileNew,
 	)
 	p := permissions.Compile(in, epoch)
-	for name, want := range map[string][]string{"trusted": {"viewer"}, "delegated": {"viewer"}, "new": {"boss"}} {
-		if res := must(t, p.Invitation, name); res.Phase != v1alpha1.UserPhaseActive || !equal(res.GrantedRoles, want) {
-			t.Errorf("%s: %s with %v, want Active with %v", name, res.Phase, res.GrantedRoles, want)
+	for name, want := range map[string][]string{"trusted": {"viewer"}, "delegated": {"viewer"}, "new": {"boss"}, "cleared": {"boss"}, "older": {"boss"}, "early": {"boss"}} {
+		if res := must(t, p.Invitation, name); res.Phase != v1alpha1.UserPhaseActive || !equal(res.GrantedRoles, want) || !res.GrantedDefaultRoles {
+			t.Errorf("%s: %s with %v (grantedDefaultRoles %t), want Active with %v, defaults", name, res.Phase, res.GrantedRoles, res.GrantedDefaultRoles, want)
 		}
+	}
+	named := builders.Invitation("named@x.example", "acme", "viewer").Named("named").AcceptedAt(acceptedAt)
+	if res := must(t, permissions.Compile(platform(builders.Role("viewer").Permissions("sales"), builders.Customer("acme"), named), epoch).Invitation, "named"); res.GrantedDefaultRoles {
+		t.Errorf("an invitation naming its roles is granted them, not defaultRoles: %+v", res)
 	}
 	if h := access(t, p, "acme", "trusted@x.example"); !equal(h.roles, []string{"viewer"}) {
 		t.Errorf("trusted holds %v in acme, want viewer alone (a binding to boss left by an earlier render grants nothing)", h.roles)
@@ -406,8 +421,8 @@ func TestBindingName(t *testing.T) {
 }
 
 // The watches that fan an invitation's change out to organizations, roles, bindings and
-// invitations pass a status write only when it changes what RecordsGrant, grantedRoles
-// or grantedBy say (controllers.invitationInputChanged). That is safe only while the
+// invitations pass a status write only when it changes what RecordsGrant, grantedRoles,
+// grantedBy or grantedDefaultRoles say (controllers.invitationInputChanged). That is safe only while the
 // engine reads nothing else of an invitation's status: here every other part of every
 // status changes (a phase that records no grant for another such phase, Active for
 // Blocked, conditions, expiresAt, bindings), and no result and no document may.
@@ -423,8 +438,8 @@ func TestEngineReadsOnlyThePersistedGrantOfAnInvitationsStatus(t *testing.T) {
 }
 
 // outputsAfterStatusEdits compiles in, and again with every invitation's status changed
-// but for what RecordsGrant says and grantedRoles and grantedBy, and names the first
-// output that differs ("" if none).
+// but for what RecordsGrant says, grantedRoles, grantedBy and grantedDefaultRoles, and
+// names the first output that differs ("" if none).
 func outputsAfterStatusEdits(t *testing.T, in permissions.Input) string {
 	t.Helper()
 	noGrant := []v1alpha1.UserPhase{"", v1alpha1.UserPhaseNew, v1alpha1.UserPhaseExpired, v1alpha1.UserPhaseRejected}

@@ -481,7 +481,7 @@ func acceptedInTime(inv *v1alpha1.UserInvitation) bool {
 // keepsRecordedDefaults says whether an invitation naming no roles keeps the default
 // roles recorded when it was granted, whatever its organization's defaultRoles are now.
 func keepsRecordedDefaults(inv *v1alpha1.UserInvitation) bool {
-	return !inv.Spec.Blocked && acceptedInTime(inv) && inv.Status.GrantedBy == string(inv.Spec.InvitedBy) &&
+	return !inv.Spec.Blocked && acceptedInTime(inv) && inv.Status.GrantedBy == string(inv.Spec.InvitedBy) && inv.Status.GrantedDefaultRoles &&
 		(inv.Status.Phase == v1alpha1.UserPhaseActive || inv.Status.Phase == v1alpha1.UserPhaseBlocked)
 }
 

@@ -61,6 +61,14 @@ func (b *InvitationBuilder) Granted(grantedBy string, roles ...string) *Invitati
 	return b
 }
 
+// GrantedDefaults records in status that the invitation, naming no roles, was activated
+// with its organization's defaultRoles of the day, roles, judged against grantedBy.
+func (b *InvitationBuilder) GrantedDefaults(grantedBy string, roles ...string) *InvitationBuilder {
+	b.Granted(grantedBy, roles...)
+	b.i.Status.GrantedDefaultRoles = true
+	return b
+}
+
 // Phase records status.phase, as an earlier reconcile left it.
 func (b *InvitationBuilder) Phase(phase v1alpha1.UserPhase) *InvitationBuilder {
 	b.i.Status.Phase = phase

@@ -504,6 +504,7 @@ func (g *generator) writeInvitation(name string, u *user, roles []string) {
 		inv.Status.GrantedBy = string(inv.Spec.InvitedBy)
 		if len(inv.Spec.Roles) == 0 {
 			inv.Status.GrantedRoles = []string{"customer"}
+			inv.Status.GrantedDefaultRoles = true
 		}
 	case v1alpha1.UserPhaseRejected:
 		inv.Spec.AcceptedAt = &accepted

@@ -131,10 +131,19 @@ func Random(rng *rand.Rand, now time.Time) permissions.Input {
 		inv.Spec.Blocked = chance(8)
 		if chance(3) {
 			inv.Status.Phase = v1alpha1.UserPhaseActive
+			if chance(4) {
+				inv.Status.Phase = v1alpha1.UserPhaseBlocked
+			}
 			for _, r := range inv.Spec.Roles {
 				inv.Status.GrantedRoles = append(inv.Status.GrantedRoles, string(r))
 			}
 			inv.Status.GrantedBy = string(inv.Spec.InvitedBy)
+			if len(inv.Spec.Roles) == 0 && chance(2) {
+				// A grant of the defaultRoles of its day, not necessarily today's; or of
+				// roles the invitation named before they were removed from it.
+				inv.Status.GrantedRoles = []string{pick(roleNames)}
+				inv.Status.GrantedDefaultRoles = chance(2)
+			}
 		}
 		in.Invitations = append(in.Invitations, &inv)
 	}

@@ -121,6 +121,7 @@ func applyPlatform(ctx context.Context, c client.Client, in *permissions.Input, 
 		forCreate(&inv.ObjectMeta)
 		recorded := v1alpha1.UserInvitationStatus{
 			Phase: inv.Status.Phase, GrantedRoles: inv.Status.GrantedRoles, GrantedBy: inv.Status.GrantedBy,
+			GrantedDefaultRoles: inv.Status.GrantedDefaultRoles,
 		}
 		if err := create(ctx, inv); err != nil {
 			return err
