@@ -11,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
@@ -178,6 +179,20 @@ func (r *OrganizationReconciler) observePublish(in permissions.Input, changed ti
 	changeToPublish.Observe(max(r.clock.Since(changed).Seconds(), 0))
 }
 
+// ofMissingOrganization says whether document ConfigMap cm is controlled by an
+// Organization that does not exist: one deleted while no manager ran, whose documents a
+// cluster without a garbage collector (envtest, `make run`) keeps, granting what they
+// granted, until something deletes them. A read error counts as missing: the reconcile
+// it brings reads again.
+func (r *OrganizationReconciler) ofMissingOrganization(cm client.Object) bool {
+	ref := metav1.GetControllerOf(cm)
+	if ref == nil || ref.Kind != "Organization" {
+		return false
+	}
+	err := r.client.Get(context.Background(), types.NamespacedName{Namespace: cm.GetNamespace(), Name: ref.Name}, &v1alpha1.Organization{})
+	return err != nil
+}
+
 // SetupWithManager registers the publisher and the watches that enqueue the
 // organizations each change affects (indexes.go). Its queue, map functions and
 // reconciles are the backlog the other reconcilers yield to.
@@ -191,9 +206,11 @@ func (r *OrganizationReconciler) SetupWithManager(mgr ctrl.Manager, opts control
 		For(&v1alpha1.Organization{}, builder.WithPredicates(notOwnStatus, seen.ofObject())).
 		// Not the ConfigMaps' creation, nor the update the publisher wrote: its own write
 		// would bring the organization back at once, ahead of those still waiting to
-		// publish, to find its document published.
+		// publish, to find its document published. A ConfigMap whose organization does
+		// not exist is the exception: its creation (the manager's first list included)
+		// brings that organization's reconcile, which deletes it.
 		Owns(&corev1.ConfigMap{}, builder.WithPredicates(predicate.Funcs{
-			CreateFunc: func(event.CreateEvent) bool { return false },
+			CreateFunc: func(e event.CreateEvent) bool { return r.ofMissingOrganization(e.Object) },
 		}, r.publisher.own.notOwnWrite(), seen.ofController())).
 		Watches(&v1alpha1.Organization{}, mapped(rel.organizationsForOrganization), specChanged).
 		Watches(&v1alpha1.Role{}, mapped(rel.organizationsForRole), specChanged).

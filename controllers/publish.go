@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -121,6 +122,18 @@ func controlledBy(obj client.Object, uid types.UID) bool {
 	return ref != nil && ref.UID == uid
 }
 
+// controlledByEarlier says whether cm's controller is an earlier Organization of org's
+// name, deleted since (the only one of that name now is org): its documents are org's to
+// take over, and mergeConfigMap replaces the controller reference. A cluster's garbage
+// collector deletes them in time, but one without (envtest, `make run`) keeps them, and
+// refusing them left the new organization unpublished behind its predecessor's
+// document, which went on granting.
+func controlledByEarlier(cm client.Object, org *v1alpha1.Organization) bool {
+	ref := metav1.GetControllerOf(cm)
+	return ref != nil && ref.Kind == "Organization" && ref.Name == org.Name && ref.UID != org.UID &&
+		strings.HasPrefix(ref.APIVersion, v1alpha1.GroupVersion.Group+"/")
+}
+
 // publishError is a failed ConfigMap write, with a message that stays the same across
 // retries so the Ready condition does not churn.
 type publishError struct {
@@ -225,7 +238,7 @@ func (p publisher) write(ctx context.Context, org *v1alpha1.Organization, have, 
 			return false, writeFailed(want.Name, err)
 		}
 		documentWrites.WithLabelValues("create").Inc()
-	case metav1.GetControllerOf(have) != nil && !controlledBy(have, org.UID):
+	case metav1.GetControllerOf(have) != nil && !controlledBy(have, org.UID) && !controlledByEarlier(have, org):
 		// A ConfigMap of another owner (another organization's document, when names such
 		// as access-a-2 collide) is never taken over.
 		ref := metav1.GetControllerOf(have)

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
@@ -333,6 +334,52 @@ func bigRole(name string) *builders.RoleBuilder {
 		paths = append(paths, p)
 	}
 	return builders.Role(name).Permissions(paths...)
+}
+
+// Documents left behind by an organization that no longer exists (deleted while no
+// manager ran, in a cluster without a garbage collector, as envtest and `make run`
+// are) are deleted when the manager sees them, its first list included; and an
+// organization created again under the same name takes over its predecessor's
+// documents instead of failing to publish behind them while they grant.
+func TestDocumentsOfAnEarlierOrganizationAreDeletedOrTakenOver(t *testing.T) {
+	ns := newPlatform(t)
+	seedPlatform(t, ns)
+	earlier := func(name string) metav1.OwnerReference {
+		ref := metav1.NewControllerRef(builders.Customer(name).Obj(), v1alpha1.GroupVersion.WithKind("Organization"))
+		ref.UID = types.UID("uid-of-an-earlier-" + name)
+		return *ref
+	}
+	orphan := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{
+		Name: "access-ghost", Namespace: ns,
+		Labels:          map[string]string{v1alpha1.OrganizationLabel: "ghost"},
+		OwnerReferences: []metav1.OwnerReference{earlier("ghost")},
+	}, Data: map[string]string{v1alpha1.DocumentKey: `{"organization":"ghost","users":{"gus@x.example":{"status":"Active"}}}`}}
+	create(t, ns, orphan)
+	eventually(t, func(g Gomega) { gone(g, ns, "access-ghost", &corev1.ConfigMap{}) })
+
+	create(t, ns, builders.Binding("bob@acme.example", "customer", "acme").Named("bob-customer").Obj())
+	var published string
+	var acme v1alpha1.Organization
+	eventually(t, func(g Gomega) {
+		g.Expect(document(g, ns, "acme").Users).To(HaveKey("bob@acme.example"))
+		var cm corev1.ConfigMap
+		get(g, ns, "access-acme", &cm)
+		published = cm.Data[v1alpha1.DocumentKey]
+		get(g, ns, "acme", &acme)
+	})
+	// As an earlier acme would have left it: its controller, its grants.
+	update(t, ns, "access-acme", &corev1.ConfigMap{}, func(cm *corev1.ConfigMap) {
+		cm.OwnerReferences = []metav1.OwnerReference{earlier("acme")}
+		cm.Data[v1alpha1.DocumentKey] = `{"organization":"acme","users":{"gus@x.example":{"status":"Active"}}}`
+	})
+	eventually(t, func(g Gomega) {
+		var cm corev1.ConfigMap
+		get(g, ns, "access-acme", &cm)
+		g.Expect(cm.Data).To(Equal(map[string]string{v1alpha1.DocumentKey: published}))
+		g.Expect(metav1.GetControllerOf(&cm)).To(HaveField("UID", acme.UID))
+		get(g, ns, "acme", &acme)
+		g.Expect(condition(acme.Status.Conditions, v1alpha1.ConditionReady).Status).To(Equal(metav1.ConditionTrue))
+	})
 }
 
 func TestLargeDocumentIsShardedAndStaleShardsRemoved(t *testing.T) {
