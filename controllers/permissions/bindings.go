@@ -125,7 +125,7 @@ func (p *Platform) compileBindings(bindings []*v1alpha1.RoleBinding) {
 			switch {
 			case !r.ready:
 				b.faults |= faultRoleNotReady
-			case r.removed && (r.replacement < 0 || r.grant.empty() && r.grantFeat.empty()):
+			case r.removedForGood():
 				b.faults |= faultRemoved
 			}
 			if b.org >= 0 && p.notApplicable(j, b.org) != "" {

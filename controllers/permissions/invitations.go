@@ -245,6 +245,17 @@ func (p *Platform) judge(inv *invitation) *problem {
 	if len(why) > 0 {
 		return &problem{v1alpha1.ReasonRoleNotApplicable, strings.Join(why, "; ")}
 	}
+	// A role removed for good would give bindings that grant nothing (Removed): the
+	// same. A grant recorded before the removal is kept, as every recorded grant is.
+	var removed []string
+	for _, r := range inv.roles {
+		if p.roles[p.roleIndex[r]].removedForGood() {
+			removed = append(removed, r)
+		}
+	}
+	if len(removed) > 0 {
+		return &problem{v1alpha1.ReasonRemoved, fmt.Sprintf("role %s was removed and has no replacement that grants anything", listOf(removed))}
+	}
 	if inv.invitedBy < 0 {
 		return nil // trusted: Kubernetes RBAC decided who may create it
 	}

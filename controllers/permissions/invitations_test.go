@@ -21,6 +21,7 @@ func TestInvitationPhases(t *testing.T) {
 	base := []any{builders.Role("customer").Permissions("subscriptions"), builders.Role("admin").Permissions("*").Assigns("customer"),
 		builders.Role("seller-only").Permissions("reports").OrganizationTypes(v1alpha1.OrganizationTypeSeller),
 		builders.Role("globex-custom").Permissions("reports").Of("globex"), builders.Role("orphan-custom").Permissions("reports").Of("gone"),
+		builders.Role("retired").Permissions("reports").Deprecated("", epoch.Add(-time.Hour)),
 		builders.Customer("acme").DefaultRoles("customer").Owner("owner@acme.example"), builders.Customer("globex")}
 	tests := []struct {
 		name       string
@@ -43,6 +44,8 @@ func TestInvitationPhases(t *testing.T) {
 		{"role for sellers only", builders.Invitation("u@x.example", "acme", "customer", "seller-only").AcceptedAt(acceptedAt), v1alpha1.UserPhaseRejected, v1alpha1.ReasonRoleNotApplicable, nil},
 		{"another company's custom role", builders.Invitation("u@x.example", "acme", "globex-custom").AcceptedAt(acceptedAt), v1alpha1.UserPhaseRejected, v1alpha1.ReasonRoleNotApplicable, nil},
 		{"custom role of no organization", builders.Invitation("u@x.example", "acme", "orphan-custom"), v1alpha1.UserPhaseRejected, v1alpha1.ReasonRoleNotApplicable, nil},
+		{"role removed without replacement", builders.Invitation("u@x.example", "acme", "customer", "retired").AcceptedAt(acceptedAt), v1alpha1.UserPhaseRejected, v1alpha1.ReasonRemoved, nil},
+		{"granted before its role was removed", builders.Invitation("u@x.example", "acme", "retired").AcceptedAt(acceptedAt).Granted("", "retired"), v1alpha1.UserPhaseActive, v1alpha1.ReasonAccepted, []string{"retired"}},
 		{"missing organization", builders.Invitation("u@x.example", "nowhere", "customer").AcceptedAt(acceptedAt), v1alpha1.UserPhaseRejected, v1alpha1.ReasonOrganizationNotFound, nil},
 		{"inviter holds nothing", builders.Invitation("u@x.example", "acme", "customer").InvitedBy("stranger@x.example"), v1alpha1.UserPhaseRejected, v1alpha1.ReasonDelegationRefused, nil},
 		{"owner may assign anything", builders.Invitation("u@x.example", "acme", "admin").InvitedBy("owner@acme.example").AcceptedAt(acceptedAt), v1alpha1.UserPhaseActive, v1alpha1.ReasonAccepted, []string{"admin"}},

@@ -460,6 +460,10 @@ func (r *reference) judge(inv *v1alpha1.UserInvitation) bool {
 		if ref := ro.Spec.OrganizationRef; ref != nil && !r.within(org, string(ref.Name)) {
 			return false
 		}
+		// Removed, and nothing passed on: its bindings would grant nothing.
+		if r.roleReady(role, 0) && r.removed(ro) && len(r.grant[role]) == 0 && len(r.feats[role]) == 0 {
+			return false
+		}
 	}
 	return inv.Spec.InvitedBy == "" || r.delegates(string(inv.Spec.InvitedBy), string(inv.Spec.OrganizationRef.Name), roles)
 }

@@ -34,7 +34,7 @@ type role struct {
 	removed   bool  // deprecated and now at or past removeAfter
 	ready     bool
 
-	// What a binding to the role grants now: the least fixpoint of
+	// What a binding to the role grants now (see removedForGood): the least fixpoint of
 	// grant(r) = own(r) ∪ grant(includes) before removal, grant(replacement) after.
 	grant     bitset
 	grantFeat bitset
@@ -44,6 +44,13 @@ type role struct {
 	mayAssignAny bool
 
 	bindings []int32 // RoleBindings to this role
+}
+
+// removedForGood says whether a binding to a Ready role grants nothing because the role
+// is removed and no replacement passes anything on: it has none, or the replacement
+// grants nothing itself.
+func (r *role) removedForGood() bool {
+	return r.ready && r.removed && (r.replacement < 0 || r.grant.empty() && r.grantFeat.empty())
 }
 
 // features numbers feature names, like universe numbers paths.
