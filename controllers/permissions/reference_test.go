@@ -206,13 +206,19 @@ func (r *reference) includeCycle(name string) bool {
 
 func (r *reference) roleReady(name string, depth int) bool {
 	role, ok := r.roles[name]
-	if !ok || depth > len(r.roles) || r.includeCycle(name) {
+	if !ok || depth > len(r.roles) {
 		return false
 	}
 	if ref := role.Spec.OrganizationRef; ref != nil {
 		if _, ok := r.orgs[string(ref.Name)]; !ok {
 			return false
 		}
+	}
+	if r.removed(role) {
+		return true // it grants its replacement's permissions, none of its own
+	}
+	if r.includeCycle(name) {
+		return false
 	}
 	for _, p := range role.Spec.Permissions {
 		if _, known := r.expand(string(p)); !known {

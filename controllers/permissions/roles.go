@@ -181,7 +181,12 @@ func (p *Platform) compileRoles() {
 }
 
 // resolveReadiness marks each role Ready when it has no problem of its own and every
-// role it includes is Ready: a role that is not Ready grants nothing (fail closed).
+// role it includes is Ready: a role that is not Ready grants nothing (fail closed). A
+// removed role grants what its replacement grants, and nothing of its own definition,
+// so the problems of that definition (an unknown permission, a missing or cyclic
+// include, an include not Ready) no longer decide: its paths taken out of the tree
+// after removeAfter, a clean-up, do not stop it passing its replacement on to its
+// bindings and to the roles that include it.
 func (p *Platform) resolveReadiness() {
 	const (
 		unknown = iota
@@ -195,6 +200,12 @@ func (p *Platform) resolveReadiness() {
 		if state[i] != unknown {
 			// A role met while resolving is in an include cycle, already not Ready.
 			return state[i] == resolved && r.ready
+		}
+		if r.removed {
+			r.problems = slices.DeleteFunc(r.problems, ofOwnDefinition)
+			r.ready = len(r.problems) == 0
+			state[i] = resolved
+			return r.ready
 		}
 		state[i] = resolving
 		var notReady []string
@@ -214,6 +225,16 @@ func (p *Platform) resolveReadiness() {
 	for i := range p.roles {
 		resolve(int32(i))
 	}
+}
+
+// ofOwnDefinition says whether a role's problem is about what the role itself lists:
+// its permissions and includes, which a removed role no longer grants.
+func ofOwnDefinition(pr problem) bool {
+	switch pr.reason {
+	case v1alpha1.ReasonUnknownPermission, v1alpha1.ReasonIncludeNotFound, v1alpha1.ReasonIncludeCycle:
+		return true
+	}
+	return false
 }
 
 // resolveGrants computes the least fixpoint of what each role grants, following includes

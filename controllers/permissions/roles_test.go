@@ -211,3 +211,43 @@ func TestConditionMessageStartsWithItsReason(t *testing.T) {
 		t.Errorf("Ready = %+v, want IncludeCycle with a message that starts with the cycle", c)
 	}
 }
+
+// A removed role grants its replacement's permissions, nothing of its own: taking its
+// own paths out of the tree after removeAfter (a clean-up) leaves it Ready, passing its
+// replacement on to its bindings and to the roles that include it. Before the
+// lifecycle audit of 2026-12-07 it became UnknownPermission, and its holders and every
+// composite including it lost everything, with a Deprecated message blaming the
+// replacement.
+func TestRemovedRoleOutlivesItsOwnPaths(t *testing.T) {
+	p := permissions.Compile(platform(
+		builders.Tree("t", "sales", "sales/view", "billing"),
+		builders.Role("old").Permissions("legacy").Includes("ghost").Deprecated("new", epoch.Add(-time.Hour)),
+		builders.Role("new").Permissions("sales/view"),
+		builders.Role("combo").Permissions("billing").Includes("old"),
+		builders.Customer("acme"),
+		builders.Binding("a@x.example", "old", "acme"), builders.Binding("b@x.example", "combo", "acme"),
+	), epoch)
+	for _, name := range []string{"old", "combo"} {
+		if c := ready(t, must(t, p.Role, name).Conditions); !c.True {
+			t.Errorf("role %s: %+v, want Ready", name, c)
+		}
+	}
+	if c, _ := condition(must(t, p.Role, "old").Conditions, v1alpha1.ConditionDeprecated); !strings.Contains(c.Message, "grant the permissions of role new") {
+		t.Errorf("removed role's Deprecated condition: %+v", c)
+	}
+	if h := access(t, p, "acme", "a@x.example"); !equal(h.perms, []string{"sales/view"}) {
+		t.Errorf("a binding to the removed role holds %v, want its replacement's sales/view", h.perms)
+	}
+	if h := access(t, p, "acme", "b@x.example"); !equal(h.perms, []string{"billing", "sales/view"}) {
+		t.Errorf("a binding to a role including the removed one holds %v, want billing and sales/view", h.perms)
+	}
+	// Before removeAfter its own definition counts, problems and all.
+	before := permissions.Compile(platform(
+		builders.Tree("t", "sales", "sales/view", "billing"),
+		builders.Role("old").Permissions("legacy").Deprecated("new", epoch.Add(time.Hour)),
+		builders.Role("new").Permissions("sales/view"),
+	), epoch)
+	if c := ready(t, must(t, before.Role, "old").Conditions); c.True || c.Reason != v1alpha1.ReasonUnknownPermission {
+		t.Errorf("a deprecated role not yet removed with an unknown path: %+v, want UnknownPermission", c)
+	}
+}
