@@ -103,19 +103,14 @@ func canonicalEmails(o client.Object) {
 // '#' cannot be part of a ConfigMap key, so no ConfigMap read from the API server has it.
 const dataDigestKey = "data#sha256"
 
-// digestData replaces cm's data by its digest (dataDigestKey) and its keys with empty
-// values: a patch computed from this copy still removes the keys a document does not
-// have.
+// digestData replaces cm's data by its digest (dataDigestKey), which covers its keys and
+// values: all the publisher compares (sameData), since an update replaces the data whole
+// (mergeConfigMap).
 func digestData(cm *corev1.ConfigMap) {
 	if _, done := cm.Data[dataDigestKey]; done || len(cm.Data) == 0 {
 		return // client-go may transform an object it already transformed
 	}
-	trimmed := make(map[string]string, len(cm.Data)+1)
-	for k := range cm.Data {
-		trimmed[k] = ""
-	}
-	trimmed[dataDigestKey] = dataDigest(cm.Data)
-	cm.Data = trimmed
+	cm.Data = map[string]string{dataDigestKey: dataDigest(cm.Data)}
 }
 
 // dataDigest is a digest of data's keys and values, in key order, each length-prefixed

@@ -45,25 +45,25 @@ func TestEveryIndexAnswersLookupsInItsNamespaceOnly(t *testing.T) {
 		for _, ix := range fieldIndexes {
 			for _, obj := range cachedObjects(g, ix.obj, ns) {
 				for _, key := range ix.extract(obj) {
-					found[ix.field+" of "+kindOf(g, ix.obj)]++
+					found[ix.field+" of "+kindOf(ix.obj)]++
 					g.Expect(namesByIndex(g, ix.obj, ns, ix.field, key)).To(ContainElement(obj.GetName()),
-						"%s %s by %s=%s", kindOf(g, ix.obj), obj.GetName(), ix.field, key)
+						"%s %s by %s=%s", kindOf(ix.obj), obj.GetName(), ix.field, key)
 					g.Expect(namesByIndex(g, ix.obj, other, ix.field, key)).To(BeEmpty(),
-						"%s by %s=%s in another namespace", kindOf(g, ix.obj), ix.field, key)
+						"%s by %s=%s in another namespace", kindOf(ix.obj), ix.field, key)
 					// A gather reads bindings and invitations from the indexers directly.
 					if gathered, ok := namesByIndexer(g, ix.obj, ns, ix.field, key); ok {
 						g.Expect(gathered).To(ConsistOf(namesByIndex(g, ix.obj, ns, ix.field, key)),
-							"%s by %s=%s from the indexer", kindOf(g, ix.obj), ix.field, key)
+							"%s by %s=%s from the indexer", kindOf(ix.obj), ix.field, key)
 						elsewhere, _ := namesByIndexer(g, ix.obj, other, ix.field, key)
 						g.Expect(elsewhere).To(BeEmpty(),
-							"%s by %s=%s from the indexer in another namespace", kindOf(g, ix.obj), ix.field, key)
+							"%s by %s=%s from the indexer in another namespace", kindOf(ix.obj), ix.field, key)
 					}
 				}
 			}
 		}
 		// Every index holds a key, so every one was looked up.
 		for _, ix := range fieldIndexes {
-			g.Expect(found).To(HaveKey(ix.field+" of "+kindOf(g, ix.obj)), "no object is indexed by %s", ix.field)
+			g.Expect(found).To(HaveKey(ix.field+" of "+kindOf(ix.obj)), "no object is indexed by %s", ix.field)
 		}
 	})
 }
@@ -95,12 +95,6 @@ func namesByIndexer(g Gomega, obj client.Object, ns, field, key string) (names [
 		return sortedKeys(into), true
 	}
 	return nil, false
-}
-
-func kindOf(g Gomega, obj client.Object) string {
-	gvk, err := apiutil.GVKForObject(obj, cached.Scheme())
-	g.Expect(err).NotTo(HaveOccurred())
-	return gvk.Kind
 }
 
 // newList is an empty list of obj's kind.

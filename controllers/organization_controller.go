@@ -48,7 +48,7 @@ type OrganizationReconciler struct {
 
 var _ reconcile.Reconciler = &OrganizationReconciler{}
 
-// newOrganizationReconciler returns the publisher, writing with c (the manager's
+// newOrganizationReconciler returns the Organization reconciler (the publisher), writing with c (the manager's
 // cache-backed client), reading ConfigMaps the cache leaves out with uncached,
 // gathering with g, taking time from clk and recording its work in backlog.
 func newOrganizationReconciler(c client.Client, uncached client.Reader, clk clock.PassiveClock, g gatherer, backlog *publishBacklog) *OrganizationReconciler {
@@ -105,7 +105,7 @@ func (r *OrganizationReconciler) reconcile(ctx context.Context, req ctrl.Request
 		// A race with another writer, most often this manager's own last write that the
 		// cache has not seen yet: retry shortly and report nothing. Returned as an error it
 		// would be logged as one and counted by the "Reconciles fail" alert.
-		ctrl.LoggerFrom(ctx).V(1).Info("publishing raced with another write; retrying", "error", publishErr.Error())
+		ctrl.LoggerFrom(ctx).V(1).Info("Publishing raced with another write; retrying", "error", publishErr.Error())
 		return ctrl.Result{RequeueAfter: r.races.When(req)}, nil
 	}
 	r.races.Forget(req)
@@ -177,6 +177,25 @@ func (r *OrganizationReconciler) observePublish(in permissions.Input, changed ti
 		}
 	}
 	changeToPublish.Observe(max(r.clock.Since(changed).Seconds(), 0))
+}
+
+// newestChange is when the newest of objs last changed, as far as the cache's copies
+// tell: their creation and deletion (the cache strips managedFields, which would date
+// edits). A deleted input leaves no trace, so a publish caused by a deletion is
+// measured from the newest surviving change, an overestimate.
+func newestChange(objs ...metav1.Object) time.Time {
+	var newest time.Time
+	later := func(t *metav1.Time) {
+		if t != nil && t.After(newest) {
+			newest = t.Time
+		}
+	}
+	for _, o := range objs {
+		ct := o.GetCreationTimestamp()
+		later(&ct)
+		later(o.GetDeletionTimestamp())
+	}
+	return newest
 }
 
 // ofMissingOrganization says whether document ConfigMap cm is controlled by an

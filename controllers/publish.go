@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 	"unsafe"
 
 	corev1 "k8s.io/api/core/v1"
@@ -323,28 +322,4 @@ func (p publisher) unpublish(ctx context.Context, ns, org string) error {
 		documentWrites.WithLabelValues("delete").Inc()
 	}
 	return nil
-}
-
-// newestChange is when the newest of objs last changed, as far as their metadata tells:
-// creation, deletion, and every managedFields entry except status writes (the
-// operator's own), when objs carry them (the manager's cache strips them). A deleted input leaves no trace, so a publish caused by a deletion is
-// measured from the newest surviving change, an overestimate.
-func newestChange(objs ...metav1.Object) time.Time {
-	var newest time.Time
-	later := func(t *metav1.Time) {
-		if t != nil && t.After(newest) {
-			newest = t.Time
-		}
-	}
-	for _, o := range objs {
-		ct := o.GetCreationTimestamp()
-		later(&ct)
-		later(o.GetDeletionTimestamp())
-		for _, f := range o.GetManagedFields() {
-			if f.Subresource != "status" {
-				later(f.Time)
-			}
-		}
-	}
-	return newest
 }

@@ -88,21 +88,17 @@ func TestConfigMapUpToDateAndMerge(t *testing.T) {
 	}
 }
 
-func TestNewestChangeIgnoresStatusWrites(t *testing.T) {
+func TestNewestChangeIsTheNewestCreationOrDeletion(t *testing.T) {
 	at := func(min int) *metav1.Time {
 		t := metav1.NewTime(time.Date(2026, 1, 1, 0, min, 0, 0, time.UTC))
 		return &t
 	}
 	role := &v1alpha1.Role{}
 	role.CreationTimestamp = *at(1)
-	role.ManagedFields = []metav1.ManagedFieldsEntry{
-		{Manager: "kubectl", Operation: metav1.ManagedFieldsOperationUpdate, Time: at(5)},
-		{Manager: "orgaccess", Operation: metav1.ManagedFieldsOperationUpdate, Subresource: "status", Time: at(9)},
-	}
 	binding := &v1alpha1.RoleBinding{}
 	binding.CreationTimestamp = *at(3)
-	if got := newestChange(role, binding); !got.Equal(at(5).Time) {
-		t.Errorf("newestChange = %v, want the kubectl edit at %v", got, at(5).Time)
+	if got := newestChange(role, binding); !got.Equal(at(3).Time) {
+		t.Errorf("newestChange = %v, want the binding's creation at %v", got, at(3).Time)
 	}
 	binding.DeletionTimestamp = at(7)
 	if got := newestChange(role, binding); !got.Equal(at(7).Time) {

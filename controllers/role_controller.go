@@ -59,8 +59,13 @@ func (r *RoleReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	}
 	deleting := !role.DeletionTimestamp.IsZero()
 	if !deleting {
+		// Having added it, return and leave the rest to the reconcile its update event
+		// brings. Going on would write the status too, and that next reconcile, which
+		// can start before the cache holds the status write, would compute the same
+		// status from the cache's older copy and patch it once more. (The invitation
+		// reconciler goes on instead: its own finalizer's event is dropped, notOwnWrites.)
 		if added, err := ensureFinalizer(ctx, r.client, role, RoleInUseFinalizer); err != nil || added {
-			return ctrl.Result{}, err // added: its update event reconciles the role again
+			return ctrl.Result{}, err
 		}
 	}
 
@@ -123,12 +128,6 @@ func (r *RoleReconciler) writeStatus(ctx context.Context, role *v1alpha1.Role, s
 
 // ensureFinalizer adds finalizer to obj unless it is there, with an optimistic lock so
 // that no other writer's finalizers are lost, and says whether it added it.
-//
-// A reconcile that added it returns at once and leaves the rest to the reconcile that
-// the finalizer's update event brings. Going on would write the status too, and that
-// next reconcile, which can start before the cache holds the status write, would
-// compute the same status again from the cache's older copy and patch it once more: a
-// cold start of the Small scale platform wrote 1.5 statuses per invitation so.
 func ensureFinalizer(ctx context.Context, c client.Client, obj client.Object, finalizer string) (bool, error) {
 	if controllerutil.ContainsFinalizer(obj, finalizer) {
 		return false, nil
@@ -136,7 +135,7 @@ func ensureFinalizer(ctx context.Context, c client.Client, obj client.Object, fi
 	before := obj.DeepCopyObject().(client.Object)
 	controllerutil.AddFinalizer(obj, finalizer)
 	if err := c.Patch(ctx, obj, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
-		return false, fmt.Errorf("add finalizer to %T %s: %w", obj, client.ObjectKeyFromObject(obj), err)
+		return false, fmt.Errorf("add finalizer to %s %s: %w", kindOf(obj), client.ObjectKeyFromObject(obj), err)
 	}
 	return true, nil
 }
@@ -150,7 +149,7 @@ func removeFinalizer(ctx context.Context, c client.Client, obj client.Object, fi
 	controllerutil.RemoveFinalizer(obj, finalizer)
 	err := c.Patch(ctx, obj, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
 	if err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("remove finalizer from %T %s: %w", obj, client.ObjectKeyFromObject(obj), err)
+		return fmt.Errorf("remove finalizer from %s %s: %w", kindOf(obj), client.ObjectKeyFromObject(obj), err)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"time"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
@@ -69,13 +70,13 @@ func patchStatus(ctx context.Context, c client.Client, before, obj client.Object
 	}
 	patch, err := statusPatch(before, obj)
 	if err != nil {
-		return fmt.Errorf("status patch of %T %s: %w", obj, client.ObjectKeyFromObject(obj), err)
+		return fmt.Errorf("compute status patch of %s %s: %w", kindOf(obj), client.ObjectKeyFromObject(obj), err)
 	}
 	if err := c.Status().Patch(ctx, obj, patch); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil
 		}
-		return fmt.Errorf("patch status of %T %s: %w", obj, client.ObjectKeyFromObject(obj), err)
+		return fmt.Errorf("patch status of %s %s: %w", kindOf(obj), client.ObjectKeyFromObject(obj), err)
 	}
 	return nil
 }
@@ -185,4 +186,10 @@ func metaTime(t *time.Time) *metav1.Time {
 	}
 	mt := metav1.NewTime(t.UTC().Truncate(time.Second))
 	return &mt
+}
+
+// kindOf names obj's kind for a message ("Role", not "*v1alpha1.Role"): a typed object
+// read from the cache has no TypeMeta, so the name comes from its Go type.
+func kindOf(obj client.Object) string {
+	return reflect.TypeOf(obj).Elem().Name()
 }

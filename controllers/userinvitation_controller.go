@@ -230,7 +230,9 @@ func (r *UserInvitationReconciler) applyBindings(ctx context.Context, inv *v1alp
 				updated.Labels = map[string]string{}
 			}
 			updated.Labels[v1alpha1.InvitationLabel] = inv.Name
-			// A patch, not an update: see publisher.write.
+			// A patch of what changed, not an update: the cache's copy is trimmed (no
+			// last-applied annotation, canonical addresses), and an update from it would
+			// write that too. The optimistic lock makes it fail on a concurrent write.
 			patch := client.MergeFromWithOptions(&have, client.MergeFromWithOptimisticLock{})
 			if err := r.client.Patch(ctx, updated, patch); err != nil {
 				return fmt.Errorf("update RoleBinding %s/%s of UserInvitation %s: %w", have.Namespace, have.Name, inv.Name, err)

@@ -62,7 +62,7 @@ type RoleResult struct {
 	Features            []string // expanded, sorted
 	BoundUsers          int32
 	DeprecatedOnlyUsers int32
-	UsedBy              []string // "Kind/name" of every user of the role, sorted
+	UsedBy              []string // "Kind/name" of every Role, RoleBinding and UserInvitation naming it, sorted; cut to the limit given
 	Conditions          []Condition
 }
 

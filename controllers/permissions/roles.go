@@ -290,8 +290,8 @@ func (p *Platform) resolveGrants() {
 // includeCycles returns the strongly connected components of the include graph that
 // are cycles (more than one role, or a role including itself), each sorted.
 func includeCycles(roles []role) [][]int32 {
-	// Tarjan's algorithm, iterative over a small graph; recursion is fine at this size
-	// (at most a few thousand roles).
+	// Tarjan's algorithm, recursive: the depth is at most the number of roles (a few
+	// thousand at most).
 	index := make([]int32, len(roles))
 	low := make([]int32, len(roles))
 	onStack := make([]bool, len(roles))
@@ -341,7 +341,7 @@ func includeCycles(roles []role) [][]int32 {
 	return out
 }
 
-// applicableAt says why role r may not be bound at organization o, or "" when it may.
+// notApplicable says why role r may not be bound at organization o, or "" when it may.
 func (p *Platform) notApplicable(r, o int32) string {
 	ro, or := &p.roles[r], &p.orgs[o]
 	if len(ro.types) > 0 && !slices.Contains(ro.types, or.typ) {
