@@ -565,7 +565,23 @@ func (r relations) organizationsForInvitation(ctx context.Context, o client.Obje
 	// invitation's own subtree is added because a deleted one is no longer indexed.
 	orgs := r.organizationsOfUser(ctx, ns, string(inv.Spec.Email))
 	orgs = append(orgs, r.subtree(ctx, ns, string(inv.Spec.OrganizationRef.Name))...)
+	// A block refuses the invitations the user sent that are not granted yet, wherever
+	// those are listed (an owner is not listed where they own). Their own status writes
+	// (New to Rejected) are not watched: they record no grant (invitationInputChanged).
+	if pending := r.pendingInvitedBy(ctx, ns, string(inv.Spec.Email)); len(pending) > 0 {
+		orgs = append(orgs, r.listedBy(ctx, ns, nil, pending)...)
+	}
 	return requests(ns, orgs...)
+}
+
+// pendingInvitedBy returns the invitations email sent whose status records no grant:
+// those are judged on what email holds and on whether email is blocked. A granted one
+// keeps its grant whatever its inviter becomes, and one granted later announces itself
+// (its status write records the grant), so these are all an inviter's change reaches.
+func (r relations) pendingInvitedBy(ctx context.Context, ns, email string) []v1alpha1.UserInvitation {
+	return slices.DeleteFunc(r.invitationsOf(ctx, ns, indexInvitationInviter, email), func(inv v1alpha1.UserInvitation) bool {
+		return permissions.RecordsGrant(inv.Status.Phase)
+	})
 }
 
 func (r relations) organizationsForTree(ctx context.Context, o client.Object) []reconcile.Request {

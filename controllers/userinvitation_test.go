@@ -488,3 +488,44 @@ func TestOwnedBindingsMapToTheirInvitationsOrganization(t *testing.T) {
 		}
 	}
 }
+
+// An invitation is judged on its inviter's status too: an inviter blocked on the
+// platform refuses it, whatever they own. Blocking or unblocking the inviter, through
+// their own invitation anywhere on the platform, judges again the invitations they sent,
+// and publishes them where they are listed: granted once the inviter is unblocked, and
+// a New one shown Rejected while the inviter is blocked.
+func TestInvitationsWaitingForTheirInviterFollowItsBlock(t *testing.T) {
+	ns := newPlatform(t)
+	seedPlatform(t, ns)
+	create(t, ns,
+		builders.Invitation("owner@acme.example", "globex", "customer").Named("owner-globex").AcceptedAt(testClock.Now()).Blocked().Obj(),
+		builders.Invitation("jo@acme.example", "acme", "customer").Named("jo").InvitedBy("owner@acme.example").AcceptedAt(testClock.Now()).Obj(),
+	)
+	eventually(t, func(g Gomega) {
+		var inv v1alpha1.UserInvitation
+		get(g, ns, "jo", &inv)
+		g.Expect(condition(inv.Status.Conditions, v1alpha1.ConditionReady)).To(haveCondition(metav1.ConditionFalse, v1alpha1.ReasonDelegationRefused))
+		g.Expect(document(g, ns, "acme").Users).To(HaveKeyWithValue("jo@acme.example", HaveField("Status", v1alpha1.UserPhaseRejected)))
+	})
+
+	update(t, ns, "owner-globex", &v1alpha1.UserInvitation{}, func(inv *v1alpha1.UserInvitation) { inv.Spec.Blocked = false })
+	eventually(t, func(g Gomega) {
+		var inv v1alpha1.UserInvitation
+		get(g, ns, "jo", &inv)
+		g.Expect(inv.Status.Phase).To(Equal(v1alpha1.UserPhaseActive))
+		g.Expect(document(g, ns, "acme").Users).To(HaveKeyWithValue("jo@acme.example", HaveField("Status", v1alpha1.UserPhaseActive)))
+	})
+
+	// One not accepted yet is New while its inviter may invite, Rejected while blocked.
+	create(t, ns, builders.Invitation("kit@acme.example", "acme", "customer").Named("kit").InvitedBy("owner@acme.example").Obj())
+	eventually(t, func(g Gomega) {
+		g.Expect(document(g, ns, "acme").Users).To(HaveKeyWithValue("kit@acme.example", HaveField("Status", v1alpha1.UserPhaseNew)))
+	})
+	update(t, ns, "owner-globex", &v1alpha1.UserInvitation{}, func(inv *v1alpha1.UserInvitation) { inv.Spec.Blocked = true })
+	eventually(t, func(g Gomega) {
+		var inv v1alpha1.UserInvitation
+		get(g, ns, "kit", &inv)
+		g.Expect(inv.Status.Phase).To(Equal(v1alpha1.UserPhaseRejected))
+		g.Expect(document(g, ns, "acme").Users).To(HaveKeyWithValue("kit@acme.example", HaveField("Status", v1alpha1.UserPhaseRejected)))
+	})
+}
