@@ -400,6 +400,22 @@ func (r relations) organizationsOfUser(ctx context.Context, ns, email string) []
 		r.invitationsOf(ctx, ns, indexInvitationEmail, email))
 }
 
+// organizationsOfUsers returns every organization where the users of invitations
+// appear (organizationsOfUser of each, in one walk of the subtrees).
+func (r relations) organizationsOfUsers(ctx context.Context, ns string, invitations []v1alpha1.UserInvitation) []string {
+	emails := make([]string, len(invitations))
+	for i := range invitations {
+		emails[i] = string(invitations[i].Spec.Email)
+	}
+	slices.Sort(emails)
+	emails = slices.Compact(emails)
+	if len(emails) == 0 {
+		return nil
+	}
+	return r.listedBy(ctx, ns, r.bindingsOf(ctx, ns, indexBindingEmail, emails...),
+		r.invitationsOf(ctx, ns, indexInvitationEmail, emails...))
+}
+
 // requests turns names in ns into reconcile requests, each once, sorted.
 func requests(ns string, names ...string) []reconcile.Request {
 	slices.Sort(names)
@@ -512,6 +528,10 @@ func (r relations) organizationsForOrganization(ctx context.Context, o client.Ob
 	ns := o.GetNamespace()
 	// A moved, created or deleted organization changes its whole subtree's inheritance.
 	orgs := r.subtree(ctx, ns, o.GetName())
+	// The invitations into the subtree are judged on it (its owners, types and custom
+	// roles' reach, its existence): their users' status, platform-wide, changes wherever
+	// they are listed.
+	orgs = append(orgs, r.organizationsOfUsers(ctx, ns, r.invitationsOf(ctx, ns, indexInvitationOrganization, orgs...))...)
 	// Its custom roles are Ready only while it exists, and so what the roles including
 	// or replacing them grant wherever those are held.
 	if roles := r.customRoleDependents(ctx, ns, o.GetName()); len(roles) > 0 {
@@ -547,13 +567,16 @@ func (r relations) organizationsForRole(ctx context.Context, o client.Object) []
 func (r relations) organizationsForBinding(ctx context.Context, o client.Object) []reconcile.Request {
 	b := o.(*v1alpha1.RoleBinding)
 	orgs := r.reachedBy(ctx, b)
-	// A binding managed outside makes its subject Active on the whole platform: where an
-	// invitation of theirs lists them (New, Expired or Rejected until then), that
-	// changes with it. A user without invitations is listed only where bindings reach.
+	// A binding managed outside makes its subject Active on the whole platform: wherever
+	// they are listed (by an invitation of theirs, New, Expired or Rejected until then,
+	// or by a binding an invitation not Active owns), that changes with it.
 	if permissions.ManagedOutside(b) {
-		if invitations := r.invitationsOf(ctx, b.Namespace, indexInvitationEmail, string(b.Spec.Subject.Email)); len(invitations) > 0 {
-			orgs = append(orgs, r.listedBy(ctx, b.Namespace, nil, invitations)...)
-		}
+		orgs = append(orgs, r.organizationsOfUser(ctx, b.Namespace, string(b.Spec.Subject.Email))...)
+	}
+	// What the subject holds judges the invitations they sent that are not granted yet,
+	// and so their users' status wherever they are listed.
+	if pending := r.pendingInvitedBy(ctx, b.Namespace, string(b.Spec.Subject.Email)); len(pending) > 0 {
+		orgs = append(orgs, r.organizationsOfUsers(ctx, b.Namespace, pending)...)
 	}
 	return requests(b.Namespace, orgs...)
 }
@@ -565,23 +588,39 @@ func (r relations) organizationsForInvitation(ctx context.Context, o client.Obje
 	// invitation's own subtree is added because a deleted one is no longer indexed.
 	orgs := r.organizationsOfUser(ctx, ns, string(inv.Spec.Email))
 	orgs = append(orgs, r.subtree(ctx, ns, string(inv.Spec.OrganizationRef.Name))...)
-	// A block refuses the invitations the user sent that are not granted yet, wherever
-	// those are listed (an owner is not listed where they own). Their own status writes
-	// (New to Rejected) are not watched: they record no grant (invitationInputChanged).
+	// A block refuses the invitations the user sent that are not granted yet, and that
+	// changes their users' status wherever they are listed (an owner is not listed
+	// where they own), and so on down the invitations those users sent. Their own status
+	// writes (New to Rejected) are not watched: they record no grant
+	// (invitationInputChanged).
 	if pending := r.pendingInvitedBy(ctx, ns, string(inv.Spec.Email)); len(pending) > 0 {
-		orgs = append(orgs, r.listedBy(ctx, ns, nil, pending)...)
+		orgs = append(orgs, r.organizationsOfUsers(ctx, ns, pending)...)
 	}
 	return requests(ns, orgs...)
 }
 
-// pendingInvitedBy returns the invitations email sent whose status records no grant:
-// those are judged on what email holds and on whether email is blocked. A granted one
-// keeps its grant whatever its inviter becomes, and one granted later announces itself
-// (its status write records the grant), so these are all an inviter's change reaches.
+// pendingInvitedBy returns the invitations email sent that the engine judges on what
+// their inviter holds (permissions.JudgedOnInviter: not blocked, their status not
+// recording the grant they ask for), and those their users sent, transitively. A
+// settled one keeps its grant whatever its inviter becomes, and one granted later
+// announces itself (its status write records the grant), so these are all an
+// inviter's change reaches before any status write.
 func (r relations) pendingInvitedBy(ctx context.Context, ns, email string) []v1alpha1.UserInvitation {
-	return slices.DeleteFunc(r.invitationsOf(ctx, ns, indexInvitationInviter, email), func(inv v1alpha1.UserInvitation) bool {
-		return permissions.RecordsGrant(inv.Status.Phase)
-	})
+	var out []v1alpha1.UserInvitation
+	seen := map[string]bool{email: true}
+	for queue := []string{email}; len(queue) > 0; queue = queue[1:] {
+		for _, inv := range r.invitationsOf(ctx, ns, indexInvitationInviter, queue[0]) {
+			if !permissions.JudgedOnInviter(&inv) {
+				continue
+			}
+			out = append(out, inv)
+			if user := string(inv.Spec.Email); !seen[user] {
+				seen[user] = true
+				queue = append(queue, user)
+			}
+		}
+	}
+	return out
 }
 
 func (r relations) organizationsForTree(ctx context.Context, o client.Object) []reconcile.Request {
