@@ -173,15 +173,21 @@ func grantRecordedFor(st *v1alpha1.UserInvitationStatus, invitedBy v1alpha1.Emai
 // JudgedOnInviter says whether the engine may judge invitation inv against what its
 // inviter holds where it invites, so that a subset has to hold every binding of the
 // inviter: it names an inviter, is not blocked, and its status does not record the
-// grant its spec asks for. It errs towards true: an invitation without roles (its
-// organization's defaultRoles, which are not looked at here) counts as judged.
+// grant its spec asks for. It errs towards true: an invitation without roles whose
+// recorded grant is not of defaultRoles counts as judged (whether it equals today's
+// defaultRoles, which are not looked at here, decides).
 func JudgedOnInviter(inv *v1alpha1.UserInvitation) bool {
 	if inv.Spec.InvitedBy == "" || inv.Spec.Blocked {
 		return false
 	}
 	st := &inv.Status
-	return len(inv.Spec.Roles) == 0 || !acceptedInTime(inv) || !grantRecordedFor(st, inv.Spec.InvitedBy) ||
-		!slices.Equal(sortedUnique(st.GrantedRoles), sortedUnique(roleNames(inv.Spec.Roles)))
+	if !acceptedInTime(inv) || !grantRecordedFor(st, inv.Spec.InvitedBy) {
+		return true
+	}
+	if len(inv.Spec.Roles) == 0 {
+		return !st.GrantedDefaultRoles
+	}
+	return !slices.Equal(sortedUnique(st.GrantedRoles), sortedUnique(roleNames(inv.Spec.Roles)))
 }
 
 // expiry is when an invitation not accepted by then expires: its creation plus

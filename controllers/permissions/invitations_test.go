@@ -534,7 +534,9 @@ func TestJudgedOnInviter(t *testing.T) {
 		{"New", builders.Invitation("u@x.example", "acme", "customer").InvitedBy("boss@x.example"), true},
 		{"roles changed since the grant", inv().Granted("boss@x.example", "customer"), true},
 		{"inviter changed since the grant", inv().Granted("other@x.example", "customer", "viewer"), true},
-		{"the organization's defaultRoles", builders.Invitation("u@x.example", "acme").InvitedBy("boss@x.example").Granted("boss@x.example", "customer"), true},
+		{"the organization's defaultRoles, not accepted", builders.Invitation("u@x.example", "acme").InvitedBy("boss@x.example").Granted("boss@x.example", "customer"), true},
+		{"granted the organization's defaultRoles", builders.Invitation("u@x.example", "acme").InvitedBy("boss@x.example").CreatedAt(epoch.Add(-time.Hour)).AcceptedAt(acceptedAt).GrantedDefaults("boss@x.example", "customer"), false},
+		{"no roles, granted others before", builders.Invitation("u@x.example", "acme").InvitedBy("boss@x.example").CreatedAt(epoch.Add(-time.Hour)).AcceptedAt(acceptedAt).Granted("boss@x.example", "customer"), true},
 	} {
 		if got := permissions.JudgedOnInviter(tt.inv.Obj()); got != tt.want {
 			t.Errorf("%s: JudgedOnInviter = %v, want %v", tt.name, got, tt.want)
