@@ -403,12 +403,7 @@ func (r relations) organizationsOfUser(ctx context.Context, ns, email string) []
 // organizationsOfUsers returns every organization where the users of invitations
 // appear (organizationsOfUser of each, in one walk of the subtrees).
 func (r relations) organizationsOfUsers(ctx context.Context, ns string, invitations []v1alpha1.UserInvitation) []string {
-	emails := make([]string, len(invitations))
-	for i := range invitations {
-		emails[i] = string(invitations[i].Spec.Email)
-	}
-	slices.Sort(emails)
-	emails = slices.Compact(emails)
+	emails := emailsOf(invitations)
 	if len(emails) == 0 {
 		return nil
 	}
@@ -529,9 +524,9 @@ func (r relations) organizationsForOrganization(ctx context.Context, o client.Ob
 	// A moved, created or deleted organization changes its whole subtree's inheritance.
 	orgs := r.subtree(ctx, ns, o.GetName())
 	// The invitations into the subtree are judged on it (its owners, types and custom
-	// roles' reach, its existence): their users' status, platform-wide, changes wherever
-	// they are listed.
-	orgs = append(orgs, r.organizationsOfUsers(ctx, ns, r.invitationsOf(ctx, ns, indexInvitationOrganization, orgs...))...)
+	// roles' reach, its existence), and those their users sent on them in turn: their
+	// users' status, platform-wide, changes wherever they are listed.
+	orgs = append(orgs, r.organizationsOfUsers(ctx, ns, r.judgedOnInto(ctx, ns, orgs))...)
 	// Its custom roles are Ready only while it exists, and so what the roles including
 	// or replacing them grant wherever those are held.
 	if roles := r.customRoleDependents(ctx, ns, o.GetName()); len(roles) > 0 {
@@ -597,6 +592,27 @@ func (r relations) organizationsForInvitation(ctx context.Context, o client.Obje
 		orgs = append(orgs, r.organizationsOfUsers(ctx, ns, pending)...)
 	}
 	return requests(ns, orgs...)
+}
+
+// judgedOnInto returns the invitations into orgs, and those their users sent that are
+// judged on them (pendingInvitedBy): what a change of those organizations (their
+// owners, types, existence) may change the phase of.
+func (r relations) judgedOnInto(ctx context.Context, ns string, orgs []string) []v1alpha1.UserInvitation {
+	invitations := r.invitationsOf(ctx, ns, indexInvitationOrganization, orgs...)
+	for _, email := range emailsOf(invitations) {
+		invitations = append(invitations, r.pendingInvitedBy(ctx, ns, email)...)
+	}
+	return invitations
+}
+
+// emailsOf returns the users of invitations, sorted, each once.
+func emailsOf(invitations []v1alpha1.UserInvitation) []string {
+	emails := make([]string, len(invitations))
+	for i := range invitations {
+		emails[i] = string(invitations[i].Spec.Email)
+	}
+	slices.Sort(emails)
+	return slices.Compact(emails)
 }
 
 // pendingInvitedBy returns the invitations email sent that the engine judges on what
@@ -706,7 +722,10 @@ func (r relations) bindingOrganizationsForRole(ctx context.Context, o client.Obj
 
 func (r relations) bindingOrganizationsForOrganization(ctx context.Context, o client.Object) []reconcile.Request {
 	ns := o.GetNamespace()
-	bindings := r.bindingsOf(ctx, ns, indexBindingOrganization, r.subtree(ctx, ns, o.GetName())...)
+	subtree := r.subtree(ctx, ns, o.GetName())
+	bindings := r.bindingsOf(ctx, ns, indexBindingOrganization, subtree...)
+	// The bindings the invitations judged on the subtree own (InvitationNotActive).
+	bindings = append(bindings, r.bindingsOf(ctx, ns, indexBindingEmail, emailsOf(r.judgedOnInto(ctx, ns, subtree))...)...)
 	// The bindings of its custom roles, and of the roles including or replacing them.
 	if roles := r.customRoleDependents(ctx, ns, o.GetName()); len(roles) > 0 {
 		bindings = append(bindings, r.bindingsOf(ctx, ns, indexBindingRole, roles...)...)
@@ -714,9 +733,24 @@ func (r relations) bindingOrganizationsForOrganization(ctx context.Context, o cl
 	return bindingOrganizations(ns, bindings)
 }
 
+func (r relations) bindingOrganizationsForBinding(ctx context.Context, o client.Object) []reconcile.Request {
+	b := o.(*v1alpha1.RoleBinding)
+	// What the subject holds judges the invitations they sent that are not settled, and
+	// the bindings those invitations own say whether they are Active.
+	pending := r.pendingInvitedBy(ctx, b.Namespace, string(b.Spec.Subject.Email))
+	if len(pending) == 0 {
+		return nil
+	}
+	return bindingOrganizations(b.Namespace, r.bindingsOf(ctx, b.Namespace, indexBindingEmail, emailsOf(pending)...))
+}
+
 func (r relations) bindingOrganizationsForInvitation(ctx context.Context, o client.Object) []reconcile.Request {
 	inv := o.(*v1alpha1.UserInvitation)
-	return bindingOrganizations(inv.Namespace, r.bindingsOf(ctx, inv.Namespace, indexBindingEmail, string(inv.Spec.Email)))
+	// The user's bindings (SubjectBlocked, their invitations' phases), and those of the
+	// users of the invitations they sent that are judged on them: a block refuses those
+	// invitations, and the bindings they own say so.
+	emails := append(emailsOf(r.pendingInvitedBy(ctx, inv.Namespace, string(inv.Spec.Email))), string(inv.Spec.Email))
+	return bindingOrganizations(inv.Namespace, r.bindingsOf(ctx, inv.Namespace, indexBindingEmail, emails...))
 }
 
 func (r relations) bindingOrganizationsForTree(ctx context.Context, o client.Object) []reconcile.Request {
@@ -756,17 +790,21 @@ func organizationOfInvitation(_ context.Context, o client.Object) []reconcile.Re
 
 func (r relations) invitationOrganizationsForInvitation(ctx context.Context, o client.Object) []reconcile.Request {
 	inv := o.(*v1alpha1.UserInvitation)
-	// A block on any of a user's invitations blocks the user everywhere.
-	return invitationOrganizations(inv.Namespace, r.invitationsOf(ctx, inv.Namespace, indexInvitationEmail, string(inv.Spec.Email)))
+	// A block on any of a user's invitations blocks the user everywhere, and refuses the
+	// invitations they sent that are judged on them.
+	invitations := r.invitationsOf(ctx, inv.Namespace, indexInvitationEmail, string(inv.Spec.Email))
+	invitations = append(invitations, r.pendingInvitedBy(ctx, inv.Namespace, string(inv.Spec.Email))...)
+	return invitationOrganizations(inv.Namespace, invitations)
 }
 
 func (r relations) invitationOrganizationsForBinding(ctx context.Context, o client.Object) []reconcile.Request {
 	b := o.(*v1alpha1.RoleBinding)
 	email := string(b.Spec.Subject.Email)
 	// The subject's invitations wait on their other bindings when deleted; the
-	// invitations the subject sent are judged against what the subject holds.
+	// invitations the subject sent are judged against what the subject holds, and
+	// those their users sent against what those hold, in turn.
 	invitations := r.invitationsOf(ctx, b.Namespace, indexInvitationEmail, email)
-	invitations = append(invitations, r.invitationsOf(ctx, b.Namespace, indexInvitationInviter, email)...)
+	invitations = append(invitations, r.pendingInvitedBy(ctx, b.Namespace, email)...)
 	return invitationOrganizations(b.Namespace, invitations)
 }
 
@@ -780,8 +818,9 @@ func (r relations) invitationOrganizationsForRole(ctx context.Context, o client.
 func (r relations) invitationOrganizationsForOrganization(ctx context.Context, o client.Object) []reconcile.Request {
 	ns := o.GetNamespace()
 	// An owner or defaultRoles change, or the organization appearing, changes the
-	// invitations into it and, through ownership of the subtree, below it.
-	invitations := r.invitationsOf(ctx, ns, indexInvitationOrganization, r.subtree(ctx, ns, o.GetName())...)
+	// invitations into it and, through ownership of the subtree, below it, and those
+	// their users sent, judged on them.
+	invitations := r.judgedOnInto(ctx, ns, r.subtree(ctx, ns, o.GetName()))
 	// Invitations naming its custom roles: whether those may be bound depends on it.
 	if roles := r.customRoleDependents(ctx, ns, o.GetName()); len(roles) > 0 {
 		invitations = append(invitations, r.invitationsOf(ctx, ns, indexInvitationRole, roles...)...)

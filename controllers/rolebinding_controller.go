@@ -116,6 +116,9 @@ func (r *RoleBindingReconciler) SetupWithManager(mgr ctrl.Manager, opts controll
 		// once on a cold start), enqueue its organization, the old one too when moved.
 		Watches(&v1alpha1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(organizationOfBinding),
 			builder.WithPredicates(notOwnStatus)).
+		// Another binding's change judges the invitations its subject sent, and so the
+		// bindings those own.
+		Watches(&v1alpha1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(rel.bindingOrganizationsForBinding), specChanged).
 		Watches(&v1alpha1.Role{}, handler.EnqueueRequestsFromMapFunc(rel.bindingOrganizationsForRole), specChanged).
 		Watches(&v1alpha1.PermissionTree{}, handler.EnqueueRequestsFromMapFunc(rel.bindingOrganizationsForTree), specChanged).
 		Watches(&v1alpha1.Organization{}, handler.EnqueueRequestsFromMapFunc(rel.bindingOrganizationsForOrganization), specChanged).

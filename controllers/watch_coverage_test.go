@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -17,17 +18,19 @@ import (
 	"github.com/orgaccess/orgaccess/test/platformgen"
 )
 
-// TestPublisherMapsCoverEveryDocumentAChangeChanges removes or alters one binding,
-// invitation or organization of random platforms and checks that every organization
-// whose document the change changes is among the requests the publisher's map
-// functions return for the object before and after the change, each read from the
-// platform after it, as the cache is when the event comes. The documents are compiled
-// with the statuses as they were: what must be republished before any reconciler
-// writes a status (a status write that records a grant brings its own event). The
-// engine's AffectedOrganizations has the same property test; this one holds the map
-// functions the manager runs to it.
-func TestPublisherMapsCoverEveryDocumentAChangeChanges(t *testing.T) {
-	runs := 1500
+// TestMapsCoverEveryResultAChangeChanges removes or alters one binding, invitation or
+// organization of random platforms and checks, for each reconciler that publishes what
+// the engine computes, that every organization whose output the change changes is among
+// the requests its map functions return for the object before and after the change,
+// each read from the platform after it, as the cache is when the event comes: the
+// publisher's documents, the UserInvitation reconciler's invitations (keyed by their
+// organization) and the RoleBinding reconciler's bindings (the same). Outputs are
+// compiled with the statuses as they were: what must be redone before any reconciler
+// writes a status (a status write that records a grant brings its own events). The
+// engine's AffectedOrganizations has the same property test for documents; this one
+// holds the map functions the manager runs to the engine.
+func TestMapsCoverEveryResultAChangeChanges(t *testing.T) {
+	runs := 1000
 	if testing.Short() {
 		runs /= 10
 	}
@@ -38,34 +41,127 @@ func TestPublisherMapsCoverEveryDocumentAChangeChanges(t *testing.T) {
 		for _, c := range changesOf(in) {
 			after := permissions.Compile(c.after, now)
 			rel := relations{reader: newInputReader(c.after)}
-			mapped := map[string]bool{}
-			for _, o := range []client.Object{c.old, c.new} {
-				if o == nil {
-					continue
+			for _, rc := range []struct {
+				name    string
+				maps    []func(context.Context, client.Object) []reconcile.Request
+				changed []string
+			}{
+				{"publisher", publisherMaps(rel)[c.kind], changedDocuments(before, after)},
+				{"UserInvitation reconciler", invitationMaps(rel)[c.kind], changedInvitations(before, after, in, c.after)},
+				{"RoleBinding reconciler", bindingMaps(rel)[c.kind], changedBindings(before, after, in, c.after)},
+			} {
+				mapped := map[string]bool{}
+				for _, fn := range rc.maps {
+					for _, o := range []client.Object{c.old, c.new} {
+						if o == nil {
+							continue
+						}
+						for _, req := range fn(context.Background(), o) {
+							mapped[req.Name] = true
+						}
+					}
 				}
-				for _, req := range c.mapping(rel)(context.Background(), o) {
-					mapped[req.Name] = true
-				}
-			}
-			for _, org := range before.Organizations() {
-				d1, _ := before.Document(org)
-				d2, _ := after.Document(org)
-				if !slices.EqualFunc(d1.Shards, d2.Shards, bytes.Equal) && !mapped[org] {
-					t.Fatalf("seed %d: %s changed %s's document, which the publisher's map does not enqueue (it enqueues %v)",
-						seed, c.what, org, sortedKeys(mapped))
+				for _, org := range rc.changed {
+					if !mapped[org] {
+						t.Fatalf("seed %d: %s changed what the %s publishes for organization %s, which its maps do not enqueue (they enqueue %v)",
+							seed, c.what, rc.name, org, sortedKeys(mapped))
+					}
 				}
 			}
 		}
 	}
 }
 
-// platformChange is one change of a platform: the object before and after (nil when
-// created or deleted), the platform after, and the publisher's map of that kind.
+type mapFunc = func(context.Context, client.Object) []reconcile.Request
+
+// publisherMaps are the publisher's map functions by kind (OrganizationReconciler's
+// SetupWithManager): For and Owns map an object to itself or its owner.
+func publisherMaps(rel relations) map[string][]mapFunc {
+	self := func(_ context.Context, o client.Object) []reconcile.Request {
+		return requests(o.GetNamespace(), o.GetName())
+	}
+	return map[string][]mapFunc{
+		"RoleBinding":    {rel.organizationsForBinding},
+		"UserInvitation": {rel.organizationsForInvitation},
+		"Organization":   {self, rel.organizationsForOrganization},
+	}
+}
+
+// invitationMaps are the UserInvitation reconciler's (its SetupWithManager).
+func invitationMaps(rel relations) map[string][]mapFunc {
+	return map[string][]mapFunc{
+		"RoleBinding":    {rel.organizationsOfOwner, rel.invitationOrganizationsForBinding},
+		"UserInvitation": {organizationOfInvitation, rel.invitationOrganizationsForInvitation},
+		"Organization":   {rel.invitationOrganizationsForOrganization},
+	}
+}
+
+// bindingMaps are the RoleBinding reconciler's (its SetupWithManager).
+func bindingMaps(rel relations) map[string][]mapFunc {
+	return map[string][]mapFunc{
+		"RoleBinding":    {organizationOfBinding, rel.bindingOrganizationsForBinding},
+		"UserInvitation": {rel.bindingOrganizationsForInvitation},
+		"Organization":   {rel.bindingOrganizationsForOrganization},
+	}
+}
+
+// changedDocuments names the organizations whose documents differ.
+func changedDocuments(before, after *permissions.Platform) []string {
+	var out []string
+	for _, org := range before.Organizations() {
+		d1, _ := before.Document(org)
+		d2, _ := after.Document(org)
+		if !slices.EqualFunc(d1.Shards, d2.Shards, bytes.Equal) {
+			out = append(out, org)
+		}
+	}
+	return out
+}
+
+// changedInvitations names the organizations of the invitations, on both platforms,
+// whose results differ.
+func changedInvitations(before, after *permissions.Platform, in, out permissions.Input) []string {
+	var orgs []string
+	for _, inv := range in.Invitations {
+		r1, ok1 := before.Invitation(inv.Name)
+		r2, ok2 := after.Invitation(inv.Name)
+		if ok1 && ok2 && !reflect.DeepEqual(r1, r2) {
+			orgs = append(orgs, string(inv.Spec.OrganizationRef.Name))
+			for _, o := range out.Invitations {
+				if o.Name == inv.Name {
+					orgs = append(orgs, string(o.Spec.OrganizationRef.Name))
+				}
+			}
+		}
+	}
+	return orgs
+}
+
+// changedBindings names the organizations of the bindings, on both platforms, whose
+// results differ.
+func changedBindings(before, after *permissions.Platform, in, out permissions.Input) []string {
+	var orgs []string
+	for _, b := range in.Bindings {
+		r1, ok1 := before.Binding(b.Name)
+		r2, ok2 := after.Binding(b.Name)
+		if ok1 && ok2 && !reflect.DeepEqual(r1, r2) {
+			orgs = append(orgs, string(b.Spec.OrganizationRef.Name))
+			for _, o := range out.Bindings {
+				if o.Name == b.Name {
+					orgs = append(orgs, string(o.Spec.OrganizationRef.Name))
+				}
+			}
+		}
+	}
+	return orgs
+}
+
+// platformChange is one change of a platform: what it is, the kind of object it
+// changes, the object before and after (nil when deleted), and the platform after.
 type platformChange struct {
-	what     string
-	old, new client.Object
-	after    permissions.Input
-	mapping  func(relations) func(context.Context, client.Object) []reconcile.Request
+	what, kind string
+	old, new   client.Object
+	after      permissions.Input
 }
 
 // changesOf lists changes of in: each binding deleted, moved to another role or
@@ -74,15 +170,6 @@ type platformChange struct {
 // parent.
 func changesOf(in permissions.Input) []platformChange {
 	var out []platformChange
-	forBinding := func(r relations) func(context.Context, client.Object) []reconcile.Request {
-		return r.organizationsForBinding
-	}
-	forInvitation := func(r relations) func(context.Context, client.Object) []reconcile.Request {
-		return r.organizationsForInvitation
-	}
-	forOrganization := func(r relations) func(context.Context, client.Object) []reconcile.Request {
-		return r.organizationsForOrganization
-	}
 	var orgNames, roleNames []string
 	for _, o := range in.Organizations {
 		orgNames = append(orgNames, o.Name)
@@ -94,7 +181,7 @@ func changesOf(in permissions.Input) []platformChange {
 	for i, b := range in.Bindings {
 		deleted := copyOfInput(in)
 		deleted.Bindings = slices.Delete(deleted.Bindings, i, i+1)
-		out = append(out, platformChange{"deleting RoleBinding " + b.Name, b, nil, deleted, forBinding})
+		out = append(out, platformChange{"deleting RoleBinding " + b.Name, "RoleBinding", b, nil, deleted})
 		edits := map[string]func(*v1alpha1.RoleBinding){
 			"made to hold in its organization only": func(b *v1alpha1.RoleBinding) { b.Spec.Inheritance = v1alpha1.InheritanceNone },
 		}
@@ -109,13 +196,13 @@ func changesOf(in permissions.Input) []platformChange {
 		for what, edit := range edits {
 			after := copyOfInput(in)
 			edit(after.Bindings[i])
-			out = append(out, platformChange{"RoleBinding " + b.Name + " " + what, b, after.Bindings[i], after, forBinding})
+			out = append(out, platformChange{"RoleBinding " + b.Name + " " + what, "RoleBinding", b, after.Bindings[i], after})
 		}
 	}
 	for i, inv := range in.Invitations {
 		deleted := copyOfInput(in)
 		deleted.Invitations = slices.Delete(deleted.Invitations, i, i+1)
-		out = append(out, platformChange{"deleting UserInvitation " + inv.Name, inv, nil, deleted, forInvitation})
+		out = append(out, platformChange{"deleting UserInvitation " + inv.Name, "UserInvitation", inv, nil, deleted})
 		edits := map[string]func(*v1alpha1.UserInvitation){
 			"blocked or unblocked": func(inv *v1alpha1.UserInvitation) { inv.Spec.Blocked = !inv.Spec.Blocked },
 			"accepted": func(inv *v1alpha1.UserInvitation) {
@@ -131,7 +218,7 @@ func changesOf(in permissions.Input) []platformChange {
 		for what, edit := range edits {
 			after := copyOfInput(in)
 			edit(after.Invitations[i])
-			out = append(out, platformChange{"UserInvitation " + inv.Name + " " + what, inv, after.Invitations[i], after, forInvitation})
+			out = append(out, platformChange{"UserInvitation " + inv.Name + " " + what, "UserInvitation", inv, after.Invitations[i], after})
 		}
 	}
 	for i, o := range in.Organizations {
@@ -146,7 +233,7 @@ func changesOf(in permissions.Input) []platformChange {
 		for what, edit := range edits {
 			after := copyOfInput(in)
 			edit(after.Organizations[i])
-			out = append(out, platformChange{fmt.Sprintf("Organization %s %s", o.Name, what), o, after.Organizations[i], after, forOrganization})
+			out = append(out, platformChange{fmt.Sprintf("Organization %s %s", o.Name, what), "Organization", o, after.Organizations[i], after})
 		}
 	}
 	return out
