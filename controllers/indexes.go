@@ -41,8 +41,9 @@ const (
 	indexInvitationInviter      = "spec.invitedBy"
 	// UserInvitation: the roles it names (spec.roles) or was granted (status.grantedRoles).
 	indexInvitationRole = "roles"
-	// UserInvitation: "true" until its roles are granted (any phase but Active). Such an
-	// invitation's delegation is judged again on every change of any role.
+	// UserInvitation: "true" while its status does not record the grant its spec asks
+	// for (permissions.RecordsItsGrant). Such an invitation is judged again on every
+	// change of any role or tree.
 	indexInvitationPending = "pending"
 	// Role: spec.includes, spec.deprecation.replacement, spec.organizationRef.name.
 	indexRoleInclude      = "spec.includes"
@@ -113,7 +114,7 @@ var fieldIndexes = []fieldIndex{
 		return slices.Compact(roles)
 	}},
 	{&v1alpha1.UserInvitation{}, indexInvitationPending, func(o client.Object) []string {
-		if o.(*v1alpha1.UserInvitation).Status.Phase != v1alpha1.UserPhaseActive {
+		if !permissions.RecordsItsGrant(o.(*v1alpha1.UserInvitation)) {
 			return []string{"true"}
 		}
 		return nil
@@ -555,8 +556,14 @@ func (r relations) organizationsForRole(ctx context.Context, o client.Object) []
 	ns := o.GetNamespace()
 	roles := r.dependentRoles(ctx, ns, o.GetName())
 	// A New invitation lists its roles in the documents before any binding exists.
-	return requests(ns, r.listedBy(ctx, ns, r.bindingsOf(ctx, ns, indexBindingRole, roles...),
-		r.invitationsOf(ctx, ns, indexInvitationRole, roles...))...)
+	orgs := r.listedBy(ctx, ns, r.bindingsOf(ctx, ns, indexBindingRole, roles...),
+		r.invitationsOf(ctx, ns, indexInvitationRole, roles...))
+	// Every invitation not settled is judged again (its roles' readiness, what a "*"
+	// covers): its user's status, platform-wide, may change wherever they are listed.
+	if pending := r.invitationsOf(ctx, ns, indexInvitationPending, "true"); len(pending) > 0 {
+		orgs = append(orgs, r.organizationsOfUsers(ctx, ns, pending)...)
+	}
+	return requests(ns, orgs...)
 }
 
 func (r relations) organizationsForBinding(ctx context.Context, o client.Object) []reconcile.Request {
@@ -717,7 +724,13 @@ func organizationOfBinding(_ context.Context, o client.Object) []reconcile.Reque
 
 func (r relations) bindingOrganizationsForRole(ctx context.Context, o client.Object) []reconcile.Request {
 	ns := o.GetNamespace()
-	return bindingOrganizations(ns, r.bindingsOf(ctx, ns, indexBindingRole, r.dependentRoles(ctx, ns, o.GetName())...))
+	bindings := r.bindingsOf(ctx, ns, indexBindingRole, r.dependentRoles(ctx, ns, o.GetName())...)
+	// A role change judges again every invitation not granted (its roles' readiness and
+	// what a "*" covers), and the bindings those own say whether they are Active.
+	if pending := r.invitationsOf(ctx, ns, indexInvitationPending, "true"); len(pending) > 0 {
+		bindings = append(bindings, r.bindingsOf(ctx, ns, indexBindingEmail, emailsOf(pending)...)...)
+	}
+	return bindingOrganizations(ns, bindings)
 }
 
 func (r relations) bindingOrganizationsForOrganization(ctx context.Context, o client.Object) []reconcile.Request {

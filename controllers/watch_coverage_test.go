@@ -84,6 +84,7 @@ func publisherMaps(rel relations) map[string][]mapFunc {
 		"RoleBinding":    {rel.organizationsForBinding},
 		"UserInvitation": {rel.organizationsForInvitation},
 		"Organization":   {self, rel.organizationsForOrganization},
+		"Role":           {rel.organizationsForRole},
 	}
 }
 
@@ -93,6 +94,7 @@ func invitationMaps(rel relations) map[string][]mapFunc {
 		"RoleBinding":    {rel.organizationsOfOwner, rel.invitationOrganizationsForBinding},
 		"UserInvitation": {organizationOfInvitation, rel.invitationOrganizationsForInvitation},
 		"Organization":   {rel.invitationOrganizationsForOrganization},
+		"Role":           {rel.invitationOrganizationsForRole},
 	}
 }
 
@@ -102,6 +104,7 @@ func bindingMaps(rel relations) map[string][]mapFunc {
 		"RoleBinding":    {organizationOfBinding, rel.bindingOrganizationsForBinding},
 		"UserInvitation": {rel.bindingOrganizationsForInvitation},
 		"Organization":   {rel.bindingOrganizationsForOrganization},
+		"Role":           {rel.bindingOrganizationsForRole},
 	}
 }
 
@@ -234,6 +237,32 @@ func changesOf(in permissions.Input) []platformChange {
 			after := copyOfInput(in)
 			edit(after.Organizations[i])
 			out = append(out, platformChange{fmt.Sprintf("Organization %s %s", o.Name, what), "Organization", o, after.Organizations[i], after})
+		}
+	}
+	for i, r := range in.Roles {
+		edits := map[string]func(*v1alpha1.Role){
+			"granting one more permission": func(r *v1alpha1.Role) { r.Spec.Permissions = append(r.Spec.Permissions, "c/z") },
+			"granting nothing":             func(r *v1alpha1.Role) { r.Spec.Permissions, r.Spec.Includes = nil, nil },
+			"assigning any role":           func(r *v1alpha1.Role) { r.Spec.AssignableRoles = []v1alpha1.AssignableRole{v1alpha1.AnyRole} },
+			"bound anywhere":               func(r *v1alpha1.Role) { r.Spec.OrganizationTypes, r.Spec.OrganizationRef = nil, nil },
+		}
+		for what, edit := range edits {
+			after := copyOfInput(in)
+			edit(after.Roles[i])
+			out = append(out, platformChange{"Role " + r.Name + " " + what, "Role", r, after.Roles[i], after})
+		}
+	}
+	for i, r := range in.Roles {
+		edits := map[string]func(*v1alpha1.Role){
+			"granting one more permission": func(r *v1alpha1.Role) { r.Spec.Permissions = append(r.Spec.Permissions, "c/z") },
+			"granting nothing":             func(r *v1alpha1.Role) { r.Spec.Permissions, r.Spec.Includes = nil, nil },
+			"assigning any role":           func(r *v1alpha1.Role) { r.Spec.AssignableRoles = []v1alpha1.AssignableRole{v1alpha1.AnyRole} },
+			"bound anywhere":               func(r *v1alpha1.Role) { r.Spec.OrganizationTypes, r.Spec.OrganizationRef = nil, nil },
+		}
+		for what, edit := range edits {
+			after := copyOfInput(in)
+			edit(after.Roles[i])
+			out = append(out, platformChange{"Role " + r.Name + " " + what, "Role", r, after.Roles[i], after})
 		}
 	}
 	return out

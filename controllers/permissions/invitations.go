@@ -177,17 +177,25 @@ func grantRecordedFor(st *v1alpha1.UserInvitationStatus, invitedBy v1alpha1.Emai
 // recorded grant is not of defaultRoles counts as judged (whether it equals today's
 // defaultRoles, which are not looked at here, decides).
 func JudgedOnInviter(inv *v1alpha1.UserInvitation) bool {
-	if inv.Spec.InvitedBy == "" || inv.Spec.Blocked {
-		return false
-	}
+	return inv.Spec.InvitedBy != "" && !inv.Spec.Blocked && !RecordsItsGrant(inv)
+}
+
+// RecordsItsGrant says whether inv's status records the grant its spec asks for, which
+// decideInvitations keeps whatever else changes (unless its organization is gone):
+// accepted in time, a phase that records a grant, judged against today's invitedBy, of
+// the roles it names, or, naming none, of the defaultRoles of its day. It errs towards
+// false: a grant of roles recorded before grantedDefaultRoles existed does not count
+// (the engine keeps it when it equals today's defaultRoles, which are not looked at
+// here). Any other invitation is judged on every compile.
+func RecordsItsGrant(inv *v1alpha1.UserInvitation) bool {
 	st := &inv.Status
 	if !acceptedInTime(inv) || !grantRecordedFor(st, inv.Spec.InvitedBy) {
-		return true
+		return false
 	}
 	if len(inv.Spec.Roles) == 0 {
-		return !st.GrantedDefaultRoles
+		return st.GrantedDefaultRoles
 	}
-	return !slices.Equal(sortedUnique(st.GrantedRoles), sortedUnique(roleNames(inv.Spec.Roles)))
+	return slices.Equal(sortedUnique(st.GrantedRoles), sortedUnique(roleNames(inv.Spec.Roles)))
 }
 
 // expiry is when an invitation not accepted by then expires: its creation plus
