@@ -124,35 +124,31 @@ func changedDocuments(before, after *permissions.Platform) []string {
 // changedInvitations names the organizations of the invitations, on both platforms,
 // whose results differ.
 func changedInvitations(before, after *permissions.Platform, in, out permissions.Input) []string {
-	var orgs []string
-	for _, inv := range in.Invitations {
-		r1, ok1 := before.Invitation(inv.Name)
-		r2, ok2 := after.Invitation(inv.Name)
-		if ok1 && ok2 && !reflect.DeepEqual(r1, r2) {
-			orgs = append(orgs, string(inv.Spec.OrganizationRef.Name))
-			for _, o := range out.Invitations {
-				if o.Name == inv.Name {
-					orgs = append(orgs, string(o.Spec.OrganizationRef.Name))
-				}
-			}
-		}
-	}
-	return orgs
+	return changedResults(in.Invitations, out.Invitations, before.Invitation, after.Invitation,
+		func(inv *v1alpha1.UserInvitation) string { return string(inv.Spec.OrganizationRef.Name) })
 }
 
 // changedBindings names the organizations of the bindings, on both platforms, whose
 // results differ.
 func changedBindings(before, after *permissions.Platform, in, out permissions.Input) []string {
+	return changedResults(in.Bindings, out.Bindings, before.Binding, after.Binding,
+		func(b *v1alpha1.RoleBinding) string { return string(b.Spec.OrganizationRef.Name) })
+}
+
+// changedResults names the organizations (orgOf) of the objects of one kind, before and
+// after, whose results differ.
+func changedResults[O client.Object, R any](in, out []O, before, after func(string) (R, bool), orgOf func(O) string) []string {
 	var orgs []string
-	for _, b := range in.Bindings {
-		r1, ok1 := before.Binding(b.Name)
-		r2, ok2 := after.Binding(b.Name)
-		if ok1 && ok2 && !reflect.DeepEqual(r1, r2) {
-			orgs = append(orgs, string(b.Spec.OrganizationRef.Name))
-			for _, o := range out.Bindings {
-				if o.Name == b.Name {
-					orgs = append(orgs, string(o.Spec.OrganizationRef.Name))
-				}
+	for _, o := range in {
+		r1, ok1 := before(o.GetName())
+		r2, ok2 := after(o.GetName())
+		if !ok1 || !ok2 || reflect.DeepEqual(r1, r2) {
+			continue
+		}
+		orgs = append(orgs, orgOf(o))
+		for _, moved := range out {
+			if moved.GetName() == o.GetName() {
+				orgs = append(orgs, orgOf(moved))
 			}
 		}
 	}
