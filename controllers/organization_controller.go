@@ -11,7 +11,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
@@ -201,15 +200,18 @@ func newestChange(objs ...metav1.Object) time.Time {
 // ofMissingOrganization says whether document ConfigMap cm is controlled by an
 // Organization that does not exist: one deleted while no manager ran, whose documents a
 // cluster without a garbage collector (envtest, `make run`) keeps, granting what they
-// granted, until something deletes them. A read error counts as missing: the reconcile
-// it brings reads again.
+// granted, until something deletes them. It reads the informer's indexer, which neither
+// copies nor waits for the Organization informer to sync (the client's Get would block
+// the ConfigMap informer's handler until then): an organization not listed yet counts
+// as missing, and so does a read error; the reconcile it brings, which runs once every
+// cache has synced, reads again.
 func (r *OrganizationReconciler) ofMissingOrganization(cm client.Object) bool {
 	ref := metav1.GetControllerOf(cm)
 	if ref == nil || ref.Kind != "Organization" {
 		return false
 	}
-	err := r.client.Get(context.Background(), types.NamespacedName{Namespace: cm.GetNamespace(), Name: ref.Name}, &v1alpha1.Organization{})
-	return err != nil
+	org, err := r.gather.organization(context.Background(), cm.GetNamespace(), ref.Name)
+	return err != nil || org == nil
 }
 
 // SetupWithManager registers the publisher and the watches that enqueue the
