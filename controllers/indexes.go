@@ -492,12 +492,12 @@ func onlyAdded(old, cur []string, finalizer string) bool {
 
 // invitationInputChanged passes an invitation's creation, deletion and the updates that
 // change what the engine reads of it: the spec and the persisted grant, which is
-// whether status.phase records one (Active or Blocked), grantedRoles, grantedBy and
-// grantedDefaultRoles (permissions.RecordsGrant). The rest of its status (a phase that records no grant:
-// New, Expired, Rejected; conditions, expiresAt, bindings) is the operator's output;
-// reacting to it would fan every status write of every invitation out to the
-// organizations, roles and bindings of its user, as the first status of every pending
-// invitation did on a cold start before such phases were left out.
+// whether status.phase records one (Active or Blocked, permissions.RecordsGrant),
+// grantedRoles, grantedBy and grantedDefaultRoles. The rest of its status (a phase that
+// records no grant: New, Expired, Rejected; conditions, expiresAt, bindings) is the
+// operator's output; reacting to it would fan every status write of every invitation
+// out to the organizations, roles and bindings of its user, as the first status of
+// every pending invitation did on a cold start before such phases were left out.
 var invitationInputChanged = predicate.Funcs{
 	UpdateFunc: func(e event.UpdateEvent) bool {
 		old, okOld := e.ObjectOld.(*v1alpha1.UserInvitation)
@@ -575,8 +575,8 @@ func (r relations) organizationsForBinding(ctx context.Context, o client.Object)
 	if permissions.ManagedOutside(b) {
 		orgs = append(orgs, r.organizationsOfUser(ctx, b.Namespace, string(b.Spec.Subject.Email))...)
 	}
-	// What the subject holds judges the invitations they sent that are not granted yet,
-	// and so their users' status wherever they are listed.
+	// What the subject holds judges the invitations they sent that are not settled, and
+	// so their users' status wherever they are listed.
 	if pending := r.pendingInvitedBy(ctx, b.Namespace, string(b.Spec.Subject.Email)); len(pending) > 0 {
 		orgs = append(orgs, r.organizationsOfUsers(ctx, b.Namespace, pending)...)
 	}
@@ -590,9 +590,9 @@ func (r relations) organizationsForInvitation(ctx context.Context, o client.Obje
 	// invitation's own subtree is added because a deleted one is no longer indexed.
 	orgs := r.organizationsOfUser(ctx, ns, string(inv.Spec.Email))
 	orgs = append(orgs, r.subtree(ctx, ns, string(inv.Spec.OrganizationRef.Name))...)
-	// A block refuses the invitations the user sent that are not granted yet, and that
-	// changes their users' status wherever they are listed (an owner is not listed
-	// where they own), and so on down the invitations those users sent. Their own status
+	// A block refuses the invitations the user sent that are not settled, and that
+	// changes their users' status wherever they are listed (an owner is not listed where
+	// they own), and so on down the invitations those users sent. Their own status
 	// writes (New to Rejected) are not watched: they record no grant
 	// (invitationInputChanged).
 	if pending := r.pendingInvitedBy(ctx, ns, string(inv.Spec.Email)); len(pending) > 0 {
@@ -725,7 +725,7 @@ func organizationOfBinding(_ context.Context, o client.Object) []reconcile.Reque
 func (r relations) bindingOrganizationsForRole(ctx context.Context, o client.Object) []reconcile.Request {
 	ns := o.GetNamespace()
 	bindings := r.bindingsOf(ctx, ns, indexBindingRole, r.dependentRoles(ctx, ns, o.GetName())...)
-	// A role change judges again every invitation not granted (its roles' readiness and
+	// A role change judges again every invitation not settled (its roles' readiness and
 	// what a "*" covers), and the bindings those own say whether they are Active.
 	if pending := r.invitationsOf(ctx, ns, indexInvitationPending, "true"); len(pending) > 0 {
 		bindings = append(bindings, r.bindingsOf(ctx, ns, indexBindingEmail, emailsOf(pending)...)...)

@@ -47,9 +47,10 @@ type OrganizationReconciler struct {
 
 var _ reconcile.Reconciler = &OrganizationReconciler{}
 
-// newOrganizationReconciler returns the Organization reconciler (the publisher), writing with c (the manager's
-// cache-backed client), reading ConfigMaps the cache leaves out with uncached,
-// gathering with g, taking time from clk and recording its work in backlog.
+// newOrganizationReconciler returns the Organization reconciler (the publisher),
+// writing with c (the manager's cache-backed client), reading ConfigMaps the cache
+// leaves out with uncached, gathering with g, taking time from clk and recording its
+// work in backlog.
 func newOrganizationReconciler(c client.Client, uncached client.Reader, clk clock.PassiveClock, g gatherer, backlog *publishBacklog) *OrganizationReconciler {
 	return &OrganizationReconciler{client: c, clock: clk, gather: g,
 		publisher: publisher{client: c, uncached: uncached, own: newOwnWrites()},
