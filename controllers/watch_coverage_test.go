@@ -35,6 +35,7 @@ func TestMapsCoverEveryResultAChangeChanges(t *testing.T) {
 		runs /= 10
 	}
 	now := platformgen.Now()
+	altered := map[string]int{} // changes of each kind that changed some output
 	for seed := range runs {
 		in := platformgen.Random(rand.New(rand.NewPCG(uint64(seed), 17)), now)
 		before := permissions.Compile(in, now)
@@ -61,6 +62,9 @@ func TestMapsCoverEveryResultAChangeChanges(t *testing.T) {
 						}
 					}
 				}
+				if len(rc.changed) > 0 {
+					altered[c.kind]++
+				}
 				for _, org := range rc.changed {
 					if !mapped[org] {
 						t.Fatalf("seed %d: %s changed what the %s publishes for organization %s, which its maps do not enqueue (they enqueue %v)",
@@ -68,6 +72,11 @@ func TestMapsCoverEveryResultAChangeChanges(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+	for _, kind := range []string{"RoleBinding", "UserInvitation", "Organization", "Role", "PermissionTree"} {
+		if altered[kind] == 0 {
+			t.Errorf("no change of a %s altered any output; the test means to check the maps of every kind", kind)
 		}
 	}
 }
@@ -85,6 +94,7 @@ func publisherMaps(rel relations) map[string][]mapFunc {
 		"UserInvitation": {rel.organizationsForInvitation},
 		"Organization":   {self, rel.organizationsForOrganization},
 		"Role":           {rel.organizationsForRole},
+		"PermissionTree": {rel.organizationsForTree},
 	}
 }
 
@@ -95,6 +105,7 @@ func invitationMaps(rel relations) map[string][]mapFunc {
 		"UserInvitation": {organizationOfInvitation, rel.invitationOrganizationsForInvitation},
 		"Organization":   {rel.invitationOrganizationsForOrganization},
 		"Role":           {rel.invitationOrganizationsForRole},
+		"PermissionTree": {rel.invitationOrganizationsForTree},
 	}
 }
 
@@ -105,6 +116,7 @@ func bindingMaps(rel relations) map[string][]mapFunc {
 		"UserInvitation": {rel.bindingOrganizationsForInvitation},
 		"Organization":   {rel.bindingOrganizationsForOrganization},
 		"Role":           {rel.bindingOrganizationsForRole},
+		"PermissionTree": {rel.bindingOrganizationsForTree},
 	}
 }
 
@@ -166,7 +178,8 @@ type platformChange struct {
 // changesOf lists changes of in: each binding deleted, moved to another role or
 // organization, or made to hold there only; each invitation deleted, blocked or
 // unblocked, accepted, or given other roles; each organization given another owner or
-// parent.
+// parent; each role given more, nothing, any assignable role, or any place to be bound;
+// each tree without one of its paths.
 func changesOf(in permissions.Input) []platformChange {
 	var out []platformChange
 	var orgNames, roleNames []string
@@ -259,6 +272,13 @@ func changesOf(in permissions.Input) []platformChange {
 			after := copyOfInput(in)
 			edit(after.Roles[i])
 			out = append(out, platformChange{"Role " + r.Name + " " + what, "Role", r, after.Roles[i], after})
+		}
+	}
+	for i, tree := range in.Trees {
+		for k, p := range tree.Spec.Permissions {
+			after := copyOfInput(in)
+			after.Trees[i].Spec.Permissions = slices.Delete(after.Trees[i].Spec.Permissions, k, k+1)
+			out = append(out, platformChange{fmt.Sprintf("PermissionTree %s without %s", tree.Name, p.Path), "PermissionTree", tree, after.Trees[i], after})
 		}
 	}
 	return out
