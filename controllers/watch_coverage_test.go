@@ -205,11 +205,7 @@ func changesOf(in permissions.Input) []platformChange {
 			org := orgNames[i%len(orgNames)]
 			edits["moved to "+org] = func(b *v1alpha1.RoleBinding) { b.Spec.OrganizationRef.Name = v1alpha1.ObjectName(org) }
 		}
-		for what, edit := range edits {
-			after := copyOfInput(in)
-			edit(after.Bindings[i])
-			out = append(out, platformChange{"RoleBinding " + b.Name + " " + what, "RoleBinding", b, after.Bindings[i], after})
-		}
+		out = append(out, edited(in, "RoleBinding", b, edits, func(in *permissions.Input) *v1alpha1.RoleBinding { return in.Bindings[i] })...)
 	}
 	for i, inv := range in.Invitations {
 		deleted := copyOfInput(in)
@@ -227,11 +223,7 @@ func changesOf(in permissions.Input) []platformChange {
 			role := roleNames[i%len(roleNames)]
 			edits["naming role "+role] = func(inv *v1alpha1.UserInvitation) { inv.Spec.Roles = []v1alpha1.RoleName{v1alpha1.RoleName(role)} }
 		}
-		for what, edit := range edits {
-			after := copyOfInput(in)
-			edit(after.Invitations[i])
-			out = append(out, platformChange{"UserInvitation " + inv.Name + " " + what, "UserInvitation", inv, after.Invitations[i], after})
-		}
+		out = append(out, edited(in, "UserInvitation", inv, edits, func(in *permissions.Input) *v1alpha1.UserInvitation { return in.Invitations[i] })...)
 	}
 	for i, o := range in.Organizations {
 		edits := map[string]func(*v1alpha1.Organization){
@@ -242,11 +234,7 @@ func changesOf(in permissions.Input) []platformChange {
 		edits["moved under "+parent] = func(o *v1alpha1.Organization) {
 			o.Spec.ParentRef = &v1alpha1.LocalObjectReference{Name: v1alpha1.ObjectName(parent)}
 		}
-		for what, edit := range edits {
-			after := copyOfInput(in)
-			edit(after.Organizations[i])
-			out = append(out, platformChange{fmt.Sprintf("Organization %s %s", o.Name, what), "Organization", o, after.Organizations[i], after})
-		}
+		out = append(out, edited(in, "Organization", o, edits, func(in *permissions.Input) *v1alpha1.Organization { return in.Organizations[i] })...)
 	}
 	for i, r := range in.Roles {
 		edits := map[string]func(*v1alpha1.Role){
@@ -255,24 +243,7 @@ func changesOf(in permissions.Input) []platformChange {
 			"assigning any role":           func(r *v1alpha1.Role) { r.Spec.AssignableRoles = []v1alpha1.AssignableRole{v1alpha1.AnyRole} },
 			"bound anywhere":               func(r *v1alpha1.Role) { r.Spec.OrganizationTypes, r.Spec.OrganizationRef = nil, nil },
 		}
-		for what, edit := range edits {
-			after := copyOfInput(in)
-			edit(after.Roles[i])
-			out = append(out, platformChange{"Role " + r.Name + " " + what, "Role", r, after.Roles[i], after})
-		}
-	}
-	for i, r := range in.Roles {
-		edits := map[string]func(*v1alpha1.Role){
-			"granting one more permission": func(r *v1alpha1.Role) { r.Spec.Permissions = append(r.Spec.Permissions, "c/z") },
-			"granting nothing":             func(r *v1alpha1.Role) { r.Spec.Permissions, r.Spec.Includes = nil, nil },
-			"assigning any role":           func(r *v1alpha1.Role) { r.Spec.AssignableRoles = []v1alpha1.AssignableRole{v1alpha1.AnyRole} },
-			"bound anywhere":               func(r *v1alpha1.Role) { r.Spec.OrganizationTypes, r.Spec.OrganizationRef = nil, nil },
-		}
-		for what, edit := range edits {
-			after := copyOfInput(in)
-			edit(after.Roles[i])
-			out = append(out, platformChange{"Role " + r.Name + " " + what, "Role", r, after.Roles[i], after})
-		}
+		out = append(out, edited(in, "Role", r, edits, func(in *permissions.Input) *v1alpha1.Role { return in.Roles[i] })...)
 	}
 	for i, tree := range in.Trees {
 		for k, p := range tree.Spec.Permissions {
@@ -280,6 +251,19 @@ func changesOf(in permissions.Input) []platformChange {
 			after.Trees[i].Spec.Permissions = slices.Delete(after.Trees[i].Spec.Permissions, k, k+1)
 			out = append(out, platformChange{fmt.Sprintf("PermissionTree %s without %s", tree.Name, p.Path), "PermissionTree", tree, after.Trees[i], after})
 		}
+	}
+	return out
+}
+
+// edited returns a change for each of edits (by name, in name order) of old, an object
+// of kind in in, each on its own copy of in, where nth finds the object to edit.
+func edited[T client.Object](in permissions.Input, kind string, old T, edits map[string]func(T), nth func(*permissions.Input) T) []platformChange {
+	var out []platformChange
+	for _, what := range sortedKeys(edits) {
+		after := copyOfInput(in)
+		obj := nth(&after)
+		edits[what](obj)
+		out = append(out, platformChange{kind + " " + old.GetName() + " " + what, kind, old, obj, after})
 	}
 	return out
 }
