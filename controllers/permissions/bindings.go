@@ -17,10 +17,10 @@ import (
 type binding struct {
 	src  *v1alpha1.RoleBinding
 	user int32
-	role int32 // -1 when the role does not exist
-	org  int32 // -1 when the organization does not exist
-	// owner is the UserInvitation the binding was created for: -1 none (managed
-	// outside), -2 an invitation that no longer exists.
+	role int32 // refMissing when the role does not exist
+	org  int32 // refMissing when the organization does not exist
+	// owner is the UserInvitation the binding was created for: refNone when managed
+	// outside, refMissing when that invitation no longer exists.
 	owner   int32
 	faults  bindingFault // problems that do not depend on invitations' phases
 	subtree bool
@@ -96,20 +96,17 @@ func (p *Platform) compileBindings(bindings []*v1alpha1.RoleBinding) {
 		*b = binding{
 			src:     in,
 			user:    p.userID(in.Spec.Subject.Email),
-			role:    -1,
-			org:     -1,
+			role:    refMissing,
+			org:     refMissing,
 			subtree: in.Spec.Inheritance != v1alpha1.InheritanceNone,
-			owner:   -1,
+			owner:   refNone,
 		}
 		if owner, ok := invitationOwner(in); ok {
-			b.owner = -2
-			if j, ok := p.inviteIndex[owner]; ok {
-				b.owner = j
-			}
+			b.owner = resolve(p.inviteIndex, owner)
 		}
 		u := &p.users[b.user]
 		u.bindings = append(u.bindings, id)
-		if b.owner == -1 {
+		if b.owner == refNone {
 			u.active = true // a binding managed outside makes its subject Active
 		}
 		if j, ok := p.orgIndex[b.orgName()]; ok {
@@ -148,10 +145,10 @@ func (p *Platform) compileBindings(bindings []*v1alpha1.RoleBinding) {
 // invitation is Active and lists the role among its granted roles, so access is
 // withdrawn at once, before the controllers get round to deleting the binding.
 func (p *Platform) bindingGrants(b *binding) bool {
-	if b.faults != 0 || b.owner == -2 {
+	if b.faults != 0 || b.owner == refMissing {
 		return false
 	}
-	if b.owner < 0 {
+	if b.owner == refNone {
 		return true
 	}
 	inv := &p.invites[b.owner]
@@ -179,7 +176,7 @@ func (p *Platform) finishBindings() {
 func (p *Platform) bindingConditions(b *binding) []Condition {
 	problems := p.bindingFaults(b)
 	switch {
-	case b.owner == -2:
+	case b.owner == refMissing:
 		problems = append(problems, problem{v1alpha1.ReasonInvitationNotActive,
 			fmt.Sprintf("the binding belongs to invitation %s, which does not exist", b.ownerName())})
 	case b.owner >= 0:

@@ -56,7 +56,7 @@ func (p *Platform) orgUsers(o int32, grants bool) []docUser {
 	add := func(bindings, invitations []int32, inherited bool) {
 		for _, bi := range bindings {
 			b := &p.bindings[bi]
-			if (inherited && !b.subtree) || b.owner == -2 {
+			if (inherited && !b.subtree) || b.owner == refMissing {
 				continue // None bindings stay where they are; orphans are on their way out
 			}
 			role := uint64(0)

@@ -12,9 +12,9 @@ import (
 type org struct {
 	name         string
 	typ          v1alpha1.OrganizationType
-	owner        int32 // user id, -1 when none
+	owner        int32 // user id, refNone when none
 	defaultRoles []string
-	parent       int32   // effective parent: -1 for a root or below a break
+	parent       int32   // effective parent: refNone for a root or below a break
 	children     []int32 // effective children, sorted by name
 	path         []string
 	ancestors    []int32 // effective ancestors, root first, excluding itself
@@ -58,21 +58,18 @@ func (p *Platform) compileForest(orgs []*v1alpha1.Organization) {
 	for i, o := range orgs {
 		p.orgIndex[o.Name] = int32(i)
 	}
-	declared := make([]int32, len(orgs)) // the parentRef as written: -1 none, -2 missing
+	declared := make([]int32, len(orgs)) // the parentRef as written
 	for i, o := range orgs {
 		p.orgs[i] = org{
 			name:         o.Name,
 			typ:          o.Spec.Type,
 			owner:        p.userID(o.Spec.Owner),
 			defaultRoles: roleNames(o.Spec.DefaultRoles),
-			parent:       -1,
+			parent:       refNone,
 		}
-		declared[i] = -1
+		declared[i] = refNone
 		if o.Spec.ParentRef != nil {
-			declared[i] = -2
-			if j, ok := p.orgIndex[string(o.Spec.ParentRef.Name)]; ok {
-				declared[i] = j
-			}
+			declared[i] = resolve(p.orgIndex, string(o.Spec.ParentRef.Name))
 		}
 	}
 	inCycle := cycleMembers(declared)
@@ -83,7 +80,7 @@ func (p *Platform) compileForest(orgs []*v1alpha1.Organization) {
 		case inCycle[i]:
 			own[i] = &problem{v1alpha1.ReasonInCycle, fmt.Sprintf("organization %s is in a parent cycle (%s)", o.Name, p.cycleText(declared, int32(i)))}
 			continue
-		case d == -2:
+		case d == refMissing:
 			own[i] = &problem{v1alpha1.ReasonParentNotFound, fmt.Sprintf("parent organization %s of %s does not exist", o.Spec.ParentRef.Name, o.Name)}
 			continue
 		case d >= 0:

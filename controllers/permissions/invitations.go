@@ -18,11 +18,11 @@ const defaultExpiresAfter = 168 * time.Hour
 type invitation struct {
 	name      string
 	user      int32
-	org       int32 // -1 when the organization does not exist
+	org       int32 // refMissing when the organization does not exist
 	orgName   string
 	roles     []string   // spec.roles, or the organization's defaultRoles (once granted, the recorded grant); sorted
 	defaulted bool       // spec.roles is empty: the organization's defaultRoles apply
-	invitedBy int32      // -1 when trusted (no invitedBy)
+	invitedBy int32      // user id; refNone when trusted (no invitedBy)
 	accepted  bool       // accepted in time: spec.acceptedAt before expiresAt
 	late      *time.Time // spec.acceptedAt when it came at or after expiresAt
 	acceptsAt *time.Time // spec.acceptedAt when accepted in time but after now: New until then
@@ -50,7 +50,7 @@ func (p *Platform) compileInvitations(invites []*v1alpha1.UserInvitation) {
 		*inv = invitation{
 			name:      in.Name,
 			user:      p.userID(in.Spec.Email),
-			org:       -1,
+			org:       refMissing,
 			orgName:   string(in.Spec.OrganizationRef.Name),
 			invitedBy: p.userID(in.Spec.InvitedBy),
 			blocked:   in.Spec.Blocked,
@@ -250,7 +250,7 @@ func (p *Platform) judge(inv *invitation) *problem {
 	var why []string
 	for _, r := range inv.roles {
 		ro := &p.roles[p.roleIndex[r]]
-		if ro.customOrg == -2 {
+		if ro.customOrg == refMissing {
 			why = append(why, fmt.Sprintf("role %s is a custom role of %s, which does not exist", r, ro.spec.OrganizationRef.Name))
 		} else if msg := p.notApplicable(p.roleIndex[r], inv.org); msg != "" {
 			why = append(why, msg)

@@ -39,6 +39,22 @@ type Platform struct {
 	cache renderCache
 }
 
+// An index field that holds a spec's reference to another object (an organization's
+// parent, a binding's owner, a role's replacement) is the object's index, or one of:
+const (
+	refNone    int32 = -1 // the spec names no object
+	refMissing int32 = -2 // the spec names an object that does not exist
+)
+
+// resolve is what a reference to name resolves to in index: the object's index, or
+// refMissing.
+func resolve(index map[string]int32, name string) int32 {
+	if j, ok := index[name]; ok {
+		return j
+	}
+	return refMissing
+}
+
 // Compile builds the platform's indexes. It never fails: every problem of the input
 // becomes a condition on the object at fault.
 func Compile(in Input, now time.Time) *Platform {

@@ -23,14 +23,14 @@ type role struct {
 	types       []v1alpha1.OrganizationType
 	assignable  bitset // roles named in assignableRoles
 	assignAny   bool   // "*" in assignableRoles
-	replacement int32  // -1 none, -2 missing
+	replacement int32  // refNone, refMissing or the replacement role
 
 	// The catalog's problems (missing includes, unknown permissions, include cycles),
 	// then the platform's own.
 	problems []problem
 
 	// The platform's.
-	customOrg int32 // organizationRef: -1 none, -2 missing
+	customOrg int32 // organizationRef: refNone, refMissing or the organization
 	removed   bool  // deprecated and now at or past removeAfter
 	ready     bool
 
@@ -91,7 +91,7 @@ func (c *catalog) compileRoles(roles []*v1alpha1.Role) {
 			ownFeat:     ownFeat[i],
 			types:       r.Spec.OrganizationTypes,
 			assignable:  assignable[i],
-			replacement: -1,
+			replacement: refNone,
 		}
 		var missing, unknown []string
 		for _, inc := range r.Spec.Includes {
@@ -123,10 +123,7 @@ func (c *catalog) compileRoles(roles []*v1alpha1.Role) {
 			}
 		}
 		if d := r.Spec.Deprecation; d != nil && d.Replacement != "" {
-			ro.replacement = -2
-			if j, ok := c.roleIndex[string(d.Replacement)]; ok {
-				ro.replacement = j
-			}
+			ro.replacement = resolve(c.roleIndex, string(d.Replacement))
 		}
 		if len(missing) > 0 {
 			ro.problems = append(ro.problems, problem{v1alpha1.ReasonIncludeNotFound,
@@ -162,12 +159,10 @@ func (p *Platform) compileRoles() {
 		ro := &p.roles[i]
 		// The platform sorts and adds to its problems: never in the catalog's array.
 		ro.problems = slices.Clone(ro.problems)
-		ro.customOrg = -1
+		ro.customOrg = refNone
 		if ref := ro.spec.OrganizationRef; ref != nil {
-			ro.customOrg = -2
-			if j, ok := p.orgIndex[string(ref.Name)]; ok {
-				ro.customOrg = j
-			} else {
+			ro.customOrg = resolve(p.orgIndex, string(ref.Name))
+			if ro.customOrg == refMissing {
 				ro.problems = append(ro.problems, problem{v1alpha1.ReasonOrganizationNotFound,
 					fmt.Sprintf("organization %s of custom role %s does not exist", ref.Name, ro.name)})
 			}
@@ -483,10 +478,10 @@ func (p *Platform) deprecatedCondition(i int32) (Condition, bool) {
 	then := "nothing"
 	reason := v1alpha1.ReasonDeprecated
 	switch r.replacement {
-	case -2:
+	case refMissing:
 		then = fmt.Sprintf("nothing, because replacement role %s does not exist", d.Replacement)
 		reason = v1alpha1.ReasonReplacementNotFound
-	case -1:
+	case refNone:
 	default:
 		then = fmt.Sprintf("the permissions of role %s", d.Replacement)
 		if r.removed && r.grant.count() == 0 && r.grantFeat.count() == 0 {

@@ -46,7 +46,7 @@ func (p *Platform) internUsers(orgs []*v1alpha1.Organization, bindings []*v1alph
 	}
 }
 
-// userID returns the id of an email, or -1 for the empty email. Addresses are compared
+// userID returns the id of an email, or refNone for the empty email. Addresses are compared
 // in their canonical form (v1alpha1.Email.Canonical), which is what documents list.
 func (p *Platform) userID(email v1alpha1.Email) int32 {
 	if id, ok := p.userIndex[string(email)]; ok {
@@ -55,5 +55,5 @@ func (p *Platform) userID(email v1alpha1.Email) int32 {
 	if id, ok := p.userIndex[string(email.Canonical())]; ok {
 		return id
 	}
-	return -1
+	return refNone
 }
