@@ -13,7 +13,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
@@ -127,21 +126,19 @@ func (r *UserInvitationReconciler) advance(ctx context.Context, inv *v1alpha1.Us
 	return requeueAt(next, ok, now), nil
 }
 
-// organizationsOfOwner maps a RoleBinding that a UserInvitation controls (of any version
-// of the API group, as Owns matches owners) to that invitation's organization: the
-// binding's own, where the invitation creates it, and the one the invitation names, in
-// case the binding was moved by hand.
+// organizationsOfOwner maps a RoleBinding that a UserInvitation owns
+// (permissions.InvitationOwner) to that invitation's organization: the binding's own,
+// where the invitation creates it, and the one the invitation names, in case the
+// binding was moved by hand.
 func (r relations) organizationsOfOwner(ctx context.Context, o client.Object) []reconcile.Request {
-	owner := metav1.GetControllerOf(o)
-	if owner == nil || owner.Kind != "UserInvitation" {
+	rb := o.(*v1alpha1.RoleBinding)
+	owner, ok := permissions.InvitationOwner(rb)
+	if !ok {
 		return nil
 	}
-	if gv, err := schema.ParseGroupVersion(owner.APIVersion); err != nil || gv.Group != v1alpha1.GroupVersion.Group {
-		return nil
-	}
-	orgs := []string{string(o.(*v1alpha1.RoleBinding).Spec.OrganizationRef.Name)}
+	orgs := []string{string(rb.Spec.OrganizationRef.Name)}
 	var inv v1alpha1.UserInvitation
-	if err := r.reader.Get(ctx, types.NamespacedName{Namespace: o.GetNamespace(), Name: owner.Name}, &inv, noCopy); err == nil {
+	if err := r.reader.Get(ctx, types.NamespacedName{Namespace: o.GetNamespace(), Name: owner}, &inv, noCopy); err == nil {
 		orgs = append(orgs, string(inv.Spec.OrganizationRef.Name))
 	}
 	return requests(o.GetNamespace(), orgs...)
@@ -366,14 +363,14 @@ func (r *UserInvitationReconciler) otherGrants(ctx context.Context, inv *v1alpha
 		if controlledBy(&b, inv.UID) || (b.Spec.ExpiresAt != nil && !now.Before(b.Spec.ExpiresAt.Time)) {
 			continue
 		}
-		if owner := metav1.GetControllerOf(&b); owner != nil && owner.Kind == "UserInvitation" {
+		if owner, ok := permissions.InvitationOwner(&b); ok {
 			var other v1alpha1.UserInvitation
-			err := r.client.Get(ctx, types.NamespacedName{Namespace: inv.Namespace, Name: owner.Name}, &other)
+			err := r.client.Get(ctx, types.NamespacedName{Namespace: inv.Namespace, Name: owner}, &other)
 			if apierrors.IsNotFound(err) || (err == nil && !other.DeletionTimestamp.IsZero()) {
 				continue
 			}
 			if err != nil {
-				return nil, nextExpiry, fmt.Errorf("get UserInvitation %s/%s: %w", inv.Namespace, owner.Name, err)
+				return nil, nextExpiry, fmt.Errorf("get UserInvitation %s/%s: %w", inv.Namespace, owner, err)
 			}
 		}
 		out = append(out, "RoleBinding/"+b.Name)
@@ -403,7 +400,7 @@ func (r *UserInvitationReconciler) SetupWithManager(mgr ctrl.Manager, opts contr
 		// An owned binding changed by hand is put back; its status, which the RoleBinding
 		// reconciler writes and this one never reads, is left out: on a cold start every
 		// owned binding's status write would reconcile its invitation once more. (What
-		// Owns does, mapped to the owner's organization.)
+		// Owns does, by the engine's rule of ownership, mapped to the owner's organization.)
 		Watches(&v1alpha1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(rel.organizationsOfOwner), builder.WithPredicates(notOwnStatus)).
 		Watches(&v1alpha1.UserInvitation{}, handler.EnqueueRequestsFromMapFunc(rel.invitationOrganizationsForInvitation),
 			builder.WithPredicates(invitationInputChanged, afterInitialList)).

@@ -455,9 +455,10 @@ func TestOneReconcileAdvancesTheOrganizationsInvitations(t *testing.T) {
 	}
 }
 
-// A binding's change reaches the organization of the invitation that controls it, of any
-// version of the API group (the binding's own organization, and the invitation's should
-// the binding have been moved by hand), and no other owner's.
+// A binding's change reaches the organization of the invitation that owns it, of any
+// version of the API group, controller or not, as the engine decides ownership (the
+// binding's own organization, and the invitation's should the binding have been moved by
+// hand), and no other owner's.
 func TestOwnedBindingsMapToTheirInvitationsOrganization(t *testing.T) {
 	inv := builders.Invitation("ann@x.example", "globex", "editor").Named("ann").Obj()
 	inv.Namespace = "p"
@@ -478,7 +479,7 @@ func TestOwnedBindingsMapToTheirInvitationsOrganization(t *testing.T) {
 	}{
 		{owned(v1alpha1.GroupVersion.String(), "UserInvitation", true), want},
 		{owned(v1alpha1.GroupVersion.Group+"/v1", "UserInvitation", true), want},
-		{owned(v1alpha1.GroupVersion.String(), "UserInvitation", false), nil},
+		{owned(v1alpha1.GroupVersion.String(), "UserInvitation", false), want},
 		{owned("other.example/v1", "UserInvitation", true), nil},
 		{owned(v1alpha1.GroupVersion.String(), "Organization", true), nil},
 	} {

@@ -40,15 +40,18 @@ func (b *binding) expiresAt() *time.Time {
 }
 
 // ownerName is the name of the UserInvitation the binding was created for, "" for a
-// binding managed outside (invitationOwner).
+// binding managed outside (InvitationOwner).
 func (b *binding) ownerName() string {
-	name, _ := invitationOwner(b.src)
+	name, _ := InvitationOwner(b.src)
 	return name
 }
 
-// invitationOwner returns the name of the UserInvitation that owns rb, if one does: its
-// first owner reference of that kind in this API group.
-func invitationOwner(rb *v1alpha1.RoleBinding) (string, bool) {
+// InvitationOwner returns the name of the UserInvitation that owns rb, if one does: its
+// first owner reference of that kind in this API group, of any version, controller or
+// not. It is the one test of "a binding an invitation owns": the engine grants such a
+// binding only while that invitation does, and the controllers map and count it by the
+// same rule.
+func InvitationOwner(rb *v1alpha1.RoleBinding) (string, bool) {
 	for _, ref := range rb.OwnerReferences {
 		if ref.Kind == invitationKind && strings.HasPrefix(ref.APIVersion, v1alpha1.GroupVersion.Group+"/") {
 			return ref.Name, true
@@ -61,7 +64,7 @@ func invitationOwner(rb *v1alpha1.RoleBinding) (string, bool) {
 // owns it. Such a binding makes its subject Active on the whole platform, whatever it
 // grants (DESIGN.md, UserInvitation).
 func ManagedOutside(rb *v1alpha1.RoleBinding) bool {
-	_, owned := invitationOwner(rb)
+	_, owned := InvitationOwner(rb)
 	return !owned
 }
 
@@ -101,7 +104,7 @@ func (p *Platform) compileBindings(bindings []*v1alpha1.RoleBinding) {
 			subtree: in.Spec.Inheritance != v1alpha1.InheritanceNone,
 			owner:   refNone,
 		}
-		if owner, ok := invitationOwner(in); ok {
+		if owner, ok := InvitationOwner(in); ok {
 			b.owner = resolve(p.inviteIndex, owner)
 		}
 		u := &p.users[b.user]
