@@ -63,27 +63,17 @@ type features struct {
 // permissions and features: what a role is, whatever organizations, bindings and time
 // it is compiled with.
 func (c *catalog) compileRoles(roles []*v1alpha1.Role) {
-	c.roles = make([]role, len(roles))
-	c.roleIndex = make(map[string]int32, len(roles))
-	var feats []string
+	n := len(roles)
+	c.roles = make([]role, n)
+	c.roleIndex = make(map[string]int32, n)
 	for i, r := range roles {
 		c.roleIndex[r.Name] = int32(i)
-		for _, f := range r.Spec.Features {
-			feats = append(feats, string(f))
-		}
 	}
-	c.features.items = sortedUnique(feats)
-	c.features.index = make(map[string]int, len(c.features.items))
-	for i, f := range c.features.items {
-		c.features.index[f] = i
-	}
-
-	n := len(roles)
+	c.features.set(roles)
 	expanded := map[string]expansion{} // roles share patterns
 	own, ownFeat, assignable := newBitsets(n, c.universe.size()), newBitsets(n, len(c.features.items)), newBitsets(n, n)
 	for i, r := range roles {
-		ro := &c.roles[i]
-		*ro = role{
+		c.roles[i] = role{
 			name:        r.Name,
 			spec:        &r.Spec,
 			deleting:    r.DeletionTimestamp != nil,
@@ -93,51 +83,78 @@ func (c *catalog) compileRoles(roles []*v1alpha1.Role) {
 			assignable:  assignable[i],
 			replacement: refNone,
 		}
-		var missing, unknown []string
-		for _, inc := range r.Spec.Includes {
-			if j, ok := c.roleIndex[string(inc)]; ok {
-				ro.includes = append(ro.includes, j)
-			} else {
-				missing = append(missing, string(inc))
-			}
-		}
-		for _, pat := range r.Spec.Permissions {
-			e, ok := expanded[string(pat)]
-			if !ok {
-				e = c.universe.expand(string(pat))
-				expanded[string(pat)] = e
-			}
-			if !e.known {
-				unknown = append(unknown, string(pat))
-			}
-			ro.own.or(e.bits)
-		}
-		for _, f := range r.Spec.Features {
-			ro.ownFeat.set(c.features.index[string(f)])
-		}
-		for _, a := range r.Spec.AssignableRoles {
-			if a == v1alpha1.AnyRole {
-				ro.assignAny = true
-			} else if j, ok := c.roleIndex[string(a)]; ok {
-				ro.assignable.set(int(j))
-			}
-		}
-		if d := r.Spec.Deprecation; d != nil && d.Replacement != "" {
-			ro.replacement = resolve(c.roleIndex, string(d.Replacement))
-		}
-		if len(missing) > 0 {
-			ro.problems = append(ro.problems, problem{v1alpha1.ReasonIncludeNotFound,
-				fmt.Sprintf("role %s includes %s, which does not exist", r.Name, listOf(sortedUnique(missing)))})
-		}
-		if len(unknown) > 0 {
-			ro.problems = append(ro.problems, problem{v1alpha1.ReasonUnknownPermission,
-				fmt.Sprintf("role %s grants %s, which no PermissionTree defines", r.Name, listOf(sortedUnique(unknown)))})
-		}
+		c.resolveSpec(&c.roles[i], expanded)
 	}
 	c.removals = make([][]time.Time, n)
 	for i := range c.roles {
 		c.removals[i] = c.reachableRemovals(int32(i))
 	}
+	c.markIncludeCycles()
+}
+
+// set numbers the features the roles name.
+func (f *features) set(roles []*v1alpha1.Role) {
+	var names []string
+	for _, r := range roles {
+		for _, name := range r.Spec.Features {
+			names = append(names, string(name))
+		}
+	}
+	f.items = sortedUnique(names)
+	f.index = make(map[string]int, len(f.items))
+	for i, name := range f.items {
+		f.index[name] = i
+	}
+}
+
+// resolveSpec fills in role ro from its spec: the roles it includes, may assign and is
+// replaced by, its own permissions (patterns expanded once across roles, in expanded)
+// and features, and the problems of includes and permissions that do not exist.
+func (c *catalog) resolveSpec(ro *role, expanded map[string]expansion) {
+	var missing, unknown []string
+	for _, inc := range ro.spec.Includes {
+		if j, ok := c.roleIndex[string(inc)]; ok {
+			ro.includes = append(ro.includes, j)
+		} else {
+			missing = append(missing, string(inc))
+		}
+	}
+	for _, pat := range ro.spec.Permissions {
+		e, ok := expanded[string(pat)]
+		if !ok {
+			e = c.universe.expand(string(pat))
+			expanded[string(pat)] = e
+		}
+		if !e.known {
+			unknown = append(unknown, string(pat))
+		}
+		ro.own.or(e.bits)
+	}
+	for _, f := range ro.spec.Features {
+		ro.ownFeat.set(c.features.index[string(f)])
+	}
+	for _, a := range ro.spec.AssignableRoles {
+		if a == v1alpha1.AnyRole {
+			ro.assignAny = true
+		} else if j, ok := c.roleIndex[string(a)]; ok {
+			ro.assignable.set(int(j))
+		}
+	}
+	if d := ro.spec.Deprecation; d != nil && d.Replacement != "" {
+		ro.replacement = resolve(c.roleIndex, string(d.Replacement))
+	}
+	if len(missing) > 0 {
+		ro.problems = append(ro.problems, problem{v1alpha1.ReasonIncludeNotFound,
+			fmt.Sprintf("role %s includes %s, which does not exist", ro.name, listOf(sortedUnique(missing)))})
+	}
+	if len(unknown) > 0 {
+		ro.problems = append(ro.problems, problem{v1alpha1.ReasonUnknownPermission,
+			fmt.Sprintf("role %s grants %s, which no PermissionTree defines", ro.name, listOf(sortedUnique(unknown)))})
+	}
+}
+
+// markIncludeCycles gives each role in an include cycle the problem that says so.
+func (c *catalog) markIncludeCycles() {
 	for _, cycle := range includeCycles(c.roles) {
 		names := make([]string, len(cycle))
 		for k, i := range cycle {

@@ -41,41 +41,57 @@ func (u *universe) size() int { return len(u.items) }
 // unknown implications and missing parents on the tree at fault. Without a tree the
 // universe is the patterns that the roles name.
 func (c *catalog) compileTrees(trees []*v1alpha1.PermissionTree, roles []*v1alpha1.Role) {
-	u := &c.universe
 	c.trees = make(map[string]TreeResult, len(trees))
 	if len(trees) == 0 {
-		var patterns []string
-		for _, r := range roles {
-			for _, pat := range r.Spec.Permissions {
-				patterns = append(patterns, string(pat))
-			}
-		}
-		u.setItems(patterns)
-		u.segs = make([][]string, len(u.items))
-		for i, s := range u.items {
-			u.segs[i] = strings.Split(s, "/")
-		}
-		u.covers = newBitsets(len(u.items), len(u.items))
-		for i := range u.items {
-			for j := range u.items {
-				if i != j && patternCovers(u.segs[i], u.segs[j]) {
-					u.covers[i].set(j)
-				}
-			}
-		}
+		c.universe.setPatterns(roles)
 		return
 	}
-	u.closure = true
-
-	// Every definition of every path, sorted by path and, for one path, by tree name
-	// (trees arrive sorted). A path defined more than once implies only what every
-	// definition of it implies: a tree added later cannot widen what an existing path
-	// grants, and nothing is guessed in the other direction either (fail closed).
-	type definition struct {
-		path string
-		tree int
-		perm *v1alpha1.Permission
+	defs := definitionsOf(trees)
+	implies := c.universe.setPaths(defs)
+	problems := c.universe.treeProblems(defs, trees)
+	for ti, t := range trees {
+		c.trees[t.Name] = TreeResult{
+			Paths:      int32(len(t.Spec.Permissions)),
+			Conditions: []Condition{readyCondition(fmt.Sprintf("%d paths", len(t.Spec.Permissions)), problems[ti])},
+		}
 	}
+	c.universe.close(implies)
+}
+
+// setPatterns makes u the pattern-mode universe of the patterns the roles name, each
+// with the patterns it covers.
+func (u *universe) setPatterns(roles []*v1alpha1.Role) {
+	var patterns []string
+	for _, r := range roles {
+		for _, pat := range r.Spec.Permissions {
+			patterns = append(patterns, string(pat))
+		}
+	}
+	u.setItems(patterns)
+	u.segs = make([][]string, len(u.items))
+	for i, s := range u.items {
+		u.segs[i] = strings.Split(s, "/")
+	}
+	u.covers = newBitsets(len(u.items), len(u.items))
+	for i := range u.items {
+		for j := range u.items {
+			if i != j && patternCovers(u.segs[i], u.segs[j]) {
+				u.covers[i].set(j)
+			}
+		}
+	}
+}
+
+// definition is one tree's definition of one path.
+type definition struct {
+	path string
+	tree int // index in the trees compiled
+	perm *v1alpha1.Permission
+}
+
+// definitionsOf lists every definition of every path, sorted by path and, for one path,
+// by tree (trees arrive sorted by name).
+func definitionsOf(trees []*v1alpha1.PermissionTree) []definition {
 	var defs []definition
 	for ti, t := range trees {
 		for k := range t.Spec.Permissions {
@@ -84,23 +100,25 @@ func (c *catalog) compileTrees(trees []*v1alpha1.PermissionTree, roles []*v1alph
 		}
 	}
 	slices.SortStableFunc(defs, func(a, b definition) int { return strings.Compare(a.path, b.path) })
+	return defs
+}
+
+// setPaths makes u the closure-mode universe of the paths defined, and returns what each
+// path implies. A path defined more than once implies only what every definition of it
+// implies: a tree added later cannot widen what an existing path grants, and nothing is
+// guessed in the other direction either (fail closed).
+func (u *universe) setPaths(defs []definition) [][]v1alpha1.PermissionPath {
+	u.closure = true
 	u.items = make([]string, 0, len(defs))
-	first := make([]*v1alpha1.Permission, 0, len(defs))
-	var narrowed map[int][]v1alpha1.PermissionPath // a duplicated path: what every definition implies
+	var implies [][]v1alpha1.PermissionPath
 	for k, d := range defs {
 		if k == 0 || d.path != defs[k-1].path {
 			u.items = append(u.items, d.path)
-			first = append(first, d.perm)
+			implies = append(implies, d.perm.Implies)
 			continue
 		}
-		i := len(first) - 1
-		if narrowed == nil {
-			narrowed = map[int][]v1alpha1.PermissionPath{}
-		}
-		if _, ok := narrowed[i]; !ok {
-			narrowed[i] = slices.Clone(first[i].Implies)
-		}
-		narrowed[i] = slices.DeleteFunc(narrowed[i], func(p v1alpha1.PermissionPath) bool {
+		i := len(implies) - 1
+		implies[i] = slices.DeleteFunc(slices.Clone(implies[i]), func(p v1alpha1.PermissionPath) bool {
 			return !slices.Contains(d.perm.Implies, p)
 		})
 	}
@@ -108,7 +126,13 @@ func (c *catalog) compileTrees(trees []*v1alpha1.PermissionTree, roles []*v1alph
 	for i, path := range u.items {
 		u.index[path] = i
 	}
+	return implies
+}
 
+// treeProblems are each tree's problems, by its index in trees: paths it defines that
+// another tree defines too, whose parent no tree defines, or that imply a path no tree
+// defines.
+func (u *universe) treeProblems(defs []definition, trees []*v1alpha1.PermissionTree) [][]problem {
 	problems := make([][]problem, len(trees))
 	for start := 0; start < len(defs); {
 		end := start + 1
@@ -142,21 +166,16 @@ func (c *catalog) compileTrees(trees []*v1alpha1.PermissionTree, roles []*v1alph
 			}
 		}
 	}
-	for ti, t := range trees {
-		c.trees[t.Name] = TreeResult{
-			Paths:      int32(len(t.Spec.Permissions)),
-			Conditions: []Condition{readyCondition(fmt.Sprintf("%d paths", len(t.Spec.Permissions)), problems[ti])},
-		}
-	}
+	return problems
+}
 
+// close computes each path's closure: its subtree and what it implies (implies, by
+// path), transitively.
+func (u *universe) close(implies [][]v1alpha1.PermissionPath) {
 	n := len(u.items)
 	u.implies = make([][]int, n)
 	for i := range u.items {
-		implies := first[i].Implies
-		if n, ok := narrowed[i]; ok {
-			implies = n
-		}
-		for _, imp := range implies {
+		for _, imp := range implies[i] {
 			if j, ok := u.index[string(imp)]; ok && j != i {
 				u.implies[i] = append(u.implies[i], j)
 			}
