@@ -87,69 +87,16 @@ func (g gatherer) forOrganization(ctx context.Context, ns, name string) (permiss
 	if in.Roles, in.Trees, err = g.rolesAndTrees(ctx, ns); err != nil {
 		return in, err
 	}
-
-	// The users who appear: bound or invited in the organization or an ancestor.
-	for _, org := range chain {
-		if err := g.bindingsInto(ctx, ns, indexBindingOrganization, org, s.bindings); err != nil {
-			return in, err
-		}
-		if err := g.invitationsInto(ctx, ns, indexInvitationOrganization, org, s.invitations); err != nil {
-			return in, err
-		}
+	if err := s.addMembers(ctx, chain); err != nil {
+		return in, err
 	}
-	users := make(map[string]bool, len(s.bindings)+len(s.invitations))
-	queue := make([]string, 0, len(s.bindings)+len(s.invitations))
-	addUser := func(email string) {
-		if email != "" && !users[email] {
-			users[email] = true
-			queue = append(queue, email)
-		}
+	if err := s.addInvitationsOfUsers(ctx, in.Roles); err != nil {
+		return in, err
 	}
-	for _, b := range s.bindings {
-		addUser(string(b.Spec.Subject.Email))
+	if err := s.addInvitersBindings(ctx); err != nil {
+		return in, err
 	}
-	for _, inv := range s.invitations {
-		addUser(string(inv.Spec.Email))
-	}
-	// Each user's invitations, and their inviters in turn. The organizations are
-	// added after, in name order, so that the same platform gives the same subset.
-	more := map[string]bool{} // organizations whose chains the subset also holds
-	for _, r := range in.Roles {
-		if ref := r.Spec.OrganizationRef; ref != nil {
-			more[string(ref.Name)] = true
-		}
-	}
-	for len(queue) > 0 {
-		user := queue[0]
-		queue = queue[1:]
-		err := g.eachInvitation(ctx, ns, indexInvitationEmail, user, func(inv *v1alpha1.UserInvitation) {
-			s.invitations[inv.Name] = inv
-			more[string(inv.Spec.OrganizationRef.Name)] = true
-			addUser(string(inv.Spec.InvitedBy))
-		})
-		if err != nil {
-			return in, err
-		}
-	}
-	for _, org := range sortedKeys(more) {
-		if err := s.addChain(ctx, org); err != nil {
-			return in, err
-		}
-	}
-	// An invitation not granted yet is judged on what its inviter holds where it
-	// invites, wherever that is: every binding of such an inviter.
-	inviters := map[string]bool{}
-	for _, inv := range s.invitations {
-		if permissions.JudgedOnInviter(inv) {
-			inviters[string(inv.Spec.InvitedBy)] = true
-		}
-	}
-	for _, inviter := range sortedKeys(inviters) {
-		if err := g.bindingsInto(ctx, ns, indexBindingEmail, inviter, s.bindings); err != nil {
-			return in, err
-		}
-	}
-	if err := s.addManagedOutside(ctx, users); err != nil {
+	if err := s.addManagedOutside(ctx); err != nil {
 		return in, err
 	}
 	in.Organizations = s.orgs
@@ -158,7 +105,8 @@ func (g gatherer) forOrganization(ctx context.Context, ns, name string) (permiss
 }
 
 // subsetGather is the state of one forOrganization: the organizations found so far, in
-// the order found, and the names looked for.
+// the order found, the names looked for, and the users who appear, with those whose
+// invitations are still to be added.
 type subsetGather struct {
 	gatherer
 	ns          string
@@ -166,6 +114,86 @@ type subsetGather struct {
 	looked      map[string]bool
 	bindings    map[string]*v1alpha1.RoleBinding
 	invitations map[string]*v1alpha1.UserInvitation
+	users       map[string]bool
+	queue       []string
+}
+
+// addUser adds a user who appears in the subset.
+func (s *subsetGather) addUser(email string) {
+	if email != "" && !s.users[email] {
+		s.users[email] = true
+		s.queue = append(s.queue, email)
+	}
+}
+
+// addMembers adds the bindings and invitations into the organizations of chain, and
+// the users they name.
+func (s *subsetGather) addMembers(ctx context.Context, chain []string) error {
+	for _, org := range chain {
+		if err := s.bindingsInto(ctx, s.ns, indexBindingOrganization, org, s.bindings); err != nil {
+			return err
+		}
+		if err := s.invitationsInto(ctx, s.ns, indexInvitationOrganization, org, s.invitations); err != nil {
+			return err
+		}
+	}
+	s.users = make(map[string]bool, len(s.bindings)+len(s.invitations))
+	s.queue = make([]string, 0, len(s.bindings)+len(s.invitations))
+	for _, b := range s.bindings {
+		s.addUser(string(b.Spec.Subject.Email))
+	}
+	for _, inv := range s.invitations {
+		s.addUser(string(inv.Spec.Email))
+	}
+	return nil
+}
+
+// addInvitationsOfUsers adds each user's invitations, and their inviters in turn, then
+// the chains of the organizations those invitations and the custom roles name. The
+// organizations are added after, in name order, so that the same platform gives the
+// same subset.
+func (s *subsetGather) addInvitationsOfUsers(ctx context.Context, roles []*v1alpha1.Role) error {
+	more := map[string]bool{} // organizations whose chains the subset also holds
+	for _, r := range roles {
+		if ref := r.Spec.OrganizationRef; ref != nil {
+			more[string(ref.Name)] = true
+		}
+	}
+	for len(s.queue) > 0 {
+		user := s.queue[0]
+		s.queue = s.queue[1:]
+		err := s.eachInvitation(ctx, s.ns, indexInvitationEmail, user, func(inv *v1alpha1.UserInvitation) {
+			s.invitations[inv.Name] = inv
+			more[string(inv.Spec.OrganizationRef.Name)] = true
+			s.addUser(string(inv.Spec.InvitedBy))
+		})
+		if err != nil {
+			return err
+		}
+	}
+	for _, org := range sortedKeys(more) {
+		if err := s.addChain(ctx, org); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addInvitersBindings adds every binding of the inviter of each invitation not granted
+// yet: it is judged on what its inviter holds where it invites, wherever that is.
+func (s *subsetGather) addInvitersBindings(ctx context.Context) error {
+	inviters := map[string]bool{}
+	for _, inv := range s.invitations {
+		if permissions.JudgedOnInviter(inv) {
+			inviters[string(inv.Spec.InvitedBy)] = true
+		}
+	}
+	for _, inviter := range sortedKeys(inviters) {
+		if err := s.bindingsInto(ctx, s.ns, indexBindingEmail, inviter, s.bindings); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // addManagedOutside adds, for each user who has none gathered, one binding managed
@@ -176,14 +204,14 @@ type subsetGather struct {
 // ancestor, gathered above. (InputFor takes them all; this keeps the subset, and every
 // reconcile's compile, small, where a user bound across thousands of organizations
 // would otherwise bring all of those bindings into every subset he appears in.)
-func (s *subsetGather) addManagedOutside(ctx context.Context, users map[string]bool) error {
+func (s *subsetGather) addManagedOutside(ctx context.Context) error {
 	active := map[string]bool{}
 	for _, b := range s.bindings {
 		if permissions.ManagedOutside(b) {
 			active[string(b.Spec.Subject.Email)] = true
 		}
 	}
-	for _, user := range sortedKeys(users) {
+	for _, user := range sortedKeys(s.users) {
 		if active[user] {
 			continue
 		}
