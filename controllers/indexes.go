@@ -363,6 +363,28 @@ func (r relations) invitationsOf(ctx context.Context, ns, field string, keys ...
 	return out
 }
 
+// invitationsNaming returns the invitations of roles: those that name one of them or
+// were granted one (indexInvitationRole), and those naming no roles into an
+// organization whose defaultRoles hold one, which an index of the invitation alone
+// cannot see.
+func (r relations) invitationsNaming(ctx context.Context, ns string, roles ...string) []v1alpha1.UserInvitation {
+	out := r.invitationsOf(ctx, ns, indexInvitationRole, roles...)
+	for _, role := range roles {
+		var orgs v1alpha1.OrganizationList
+		if !r.list(ctx, &orgs, ns, indexOrganizationDefaultRole, role) {
+			continue
+		}
+		for _, org := range orgs.Items {
+			for _, inv := range r.invitationsOf(ctx, ns, indexInvitationOrganization, org.Name) {
+				if len(inv.Spec.Roles) == 0 {
+					out = append(out, inv)
+				}
+			}
+		}
+	}
+	return out
+}
+
 // reachedBy returns the organizations a binding's grant reaches: its organization and,
 // for Subtree inheritance (the default), every descendant.
 func (r relations) reachedBy(ctx context.Context, b *v1alpha1.RoleBinding) []string {
@@ -532,7 +554,7 @@ func (r relations) organizationsForOrganization(ctx context.Context, o client.Ob
 	// or replacing them grant wherever those are held.
 	if roles := r.customRoleDependents(ctx, ns, o.GetName()); len(roles) > 0 {
 		orgs = append(orgs, r.listedBy(ctx, ns, r.bindingsOf(ctx, ns, indexBindingRole, roles...),
-			r.invitationsOf(ctx, ns, indexInvitationRole, roles...))...)
+			r.invitationsNaming(ctx, ns, roles...))...)
 	}
 	return requests(ns, orgs...)
 }
@@ -557,7 +579,7 @@ func (r relations) organizationsForRole(ctx context.Context, o client.Object) []
 	roles := r.dependentRoles(ctx, ns, o.GetName())
 	// A New invitation lists its roles in the documents before any binding exists.
 	orgs := r.listedBy(ctx, ns, r.bindingsOf(ctx, ns, indexBindingRole, roles...),
-		r.invitationsOf(ctx, ns, indexInvitationRole, roles...))
+		r.invitationsNaming(ctx, ns, roles...))
 	// Every invitation not settled is judged again (its roles' readiness, what a "*"
 	// covers): its user's status, platform-wide, may change wherever they are listed.
 	if pending := r.invitationsOf(ctx, ns, indexInvitationPending, "true"); len(pending) > 0 {
@@ -705,7 +727,14 @@ func (r relations) rolesForInvitation(ctx context.Context, o client.Object) []re
 
 func (r relations) rolesForOrganization(ctx context.Context, o client.Object) []reconcile.Request {
 	org := o.(*v1alpha1.Organization)
+	// An invitation naming no roles uses the organization's defaultRoles, or the grant it
+	// recorded of them, only while the organization exists.
 	roles := names(org.Spec.DefaultRoles)
+	for _, inv := range r.invitationsOf(ctx, org.Namespace, indexInvitationOrganization, org.Name) {
+		if len(inv.Spec.Roles) == 0 {
+			roles = append(roles, inv.Status.GrantedRoles...)
+		}
+	}
 	roles = append(roles, r.customRoleDependents(ctx, org.Namespace, org.Name)...)
 	return requests(org.Namespace, roles...)
 }
@@ -823,7 +852,7 @@ func (r relations) invitationOrganizationsForBinding(ctx context.Context, o clie
 
 func (r relations) invitationOrganizationsForRole(ctx context.Context, o client.Object) []reconcile.Request {
 	ns := o.GetNamespace()
-	invitations := r.invitationsOf(ctx, ns, indexInvitationRole, r.dependentRoles(ctx, ns, o.GetName())...)
+	invitations := r.invitationsNaming(ctx, ns, r.dependentRoles(ctx, ns, o.GetName())...)
 	invitations = append(invitations, r.invitationsOf(ctx, ns, indexInvitationPending, "true")...)
 	return invitationOrganizations(ns, invitations)
 }
@@ -836,7 +865,7 @@ func (r relations) invitationOrganizationsForOrganization(ctx context.Context, o
 	invitations := r.judgedOnInto(ctx, ns, r.subtree(ctx, ns, o.GetName()))
 	// Invitations naming its custom roles: whether those may be bound depends on it.
 	if roles := r.customRoleDependents(ctx, ns, o.GetName()); len(roles) > 0 {
-		invitations = append(invitations, r.invitationsOf(ctx, ns, indexInvitationRole, roles...)...)
+		invitations = append(invitations, r.invitationsNaming(ctx, ns, roles...)...)
 	}
 	return invitationOrganizations(ns, invitations)
 }

@@ -18,13 +18,14 @@ import (
 	"github.com/orgaccess/orgaccess/test/platformgen"
 )
 
-// TestMapsCoverEveryResultAChangeChanges removes or alters one binding, invitation or
-// organization of random platforms and checks, for each reconciler that publishes what
-// the engine computes, that every organization whose output the change changes is among
-// the requests its map functions return for the object before and after the change,
-// each read from the platform after it, as the cache is when the event comes: the
-// publisher's documents, the UserInvitation reconciler's invitations (keyed by their
-// organization) and the RoleBinding reconciler's bindings (the same). Outputs are
+// TestMapsCoverEveryResultAChangeChanges removes or alters one binding, invitation,
+// organization, role or tree path of random platforms and checks, for each reconciler
+// that publishes what the engine computes, that every request whose output the change
+// changes is among the requests its map functions return for the object before and
+// after the change, each read from the platform after it, as the cache is when the
+// event comes: the publisher's documents, the UserInvitation reconciler's invitations
+// (keyed by their organization), the RoleBinding reconciler's bindings (the same) and
+// the Role reconciler's roles (keyed by name). Outputs are
 // compiled with the statuses as they were: what must be redone before any reconciler
 // writes a status (a status write that records a grant brings its own events). The
 // engine's AffectedOrganizations has the same property test for documents; this one
@@ -50,6 +51,7 @@ func TestMapsCoverEveryResultAChangeChanges(t *testing.T) {
 				{"publisher", publisherMaps(rel)[c.kind], changedDocuments(before, after)},
 				{"UserInvitation reconciler", invitationMaps(rel)[c.kind], changedInvitations(before, after, in, c.after)},
 				{"RoleBinding reconciler", bindingMaps(rel)[c.kind], changedBindings(before, after, in, c.after)},
+				{"Role reconciler", roleMaps(rel)[c.kind], changedRoles(before, after)},
 			} {
 				mapped := map[string]bool{}
 				for _, fn := range rc.maps {
@@ -65,10 +67,10 @@ func TestMapsCoverEveryResultAChangeChanges(t *testing.T) {
 				if len(rc.changed) > 0 {
 					altered[c.kind]++
 				}
-				for _, org := range rc.changed {
-					if !mapped[org] {
-						t.Fatalf("seed %d: %s changed what the %s publishes for organization %s, which its maps do not enqueue (they enqueue %v)",
-							seed, c.what, rc.name, org, sortedKeys(mapped))
+				for _, name := range rc.changed {
+					if !mapped[name] {
+						t.Fatalf("seed %d: %s changed what the %s publishes for %s, which its maps do not enqueue (they enqueue %v)",
+							seed, c.what, rc.name, name, sortedKeys(mapped))
 					}
 				}
 			}
@@ -83,16 +85,18 @@ func TestMapsCoverEveryResultAChangeChanges(t *testing.T) {
 
 type mapFunc = func(context.Context, client.Object) []reconcile.Request
 
+// itself maps an object to itself, as For does.
+func itself(_ context.Context, o client.Object) []reconcile.Request {
+	return requests(o.GetNamespace(), o.GetName())
+}
+
 // publisherMaps are the publisher's map functions by kind (OrganizationReconciler's
-// SetupWithManager): For and Owns map an object to itself or its owner.
+// SetupWithManager).
 func publisherMaps(rel relations) map[string][]mapFunc {
-	self := func(_ context.Context, o client.Object) []reconcile.Request {
-		return requests(o.GetNamespace(), o.GetName())
-	}
 	return map[string][]mapFunc{
 		"RoleBinding":    {rel.organizationsForBinding},
 		"UserInvitation": {rel.organizationsForInvitation},
-		"Organization":   {self, rel.organizationsForOrganization},
+		"Organization":   {itself, rel.organizationsForOrganization},
 		"Role":           {rel.organizationsForRole},
 		"PermissionTree": {rel.organizationsForTree},
 	}
@@ -118,6 +122,31 @@ func bindingMaps(rel relations) map[string][]mapFunc {
 		"Role":           {rel.bindingOrganizationsForRole},
 		"PermissionTree": {rel.bindingOrganizationsForTree},
 	}
+}
+
+// roleMaps are the Role reconciler's (its SetupWithManager).
+func roleMaps(rel relations) map[string][]mapFunc {
+	return map[string][]mapFunc{
+		"RoleBinding":    {rel.rolesForBinding},
+		"UserInvitation": {rel.rolesForInvitation},
+		"Organization":   {rel.rolesForOrganization},
+		"Role":           {itself, rel.rolesForRole},
+		"PermissionTree": {rel.rolesForTree},
+	}
+}
+
+// changedRoles names the roles, on both platforms, whose results differ, as the Role
+// reconciler asks for them.
+func changedRoles(before, after *permissions.Platform) []string {
+	r2 := after.Roles(maxUsedBy)
+	var out []string
+	for name, r1 := range before.Roles(maxUsedBy) {
+		if r, ok := r2[name]; ok && !reflect.DeepEqual(r1, r) {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // changedDocuments names the organizations whose documents differ.
@@ -177,7 +206,7 @@ type platformChange struct {
 
 // changesOf lists changes of in: each binding deleted, moved to another role or
 // organization, or made to hold there only; each invitation deleted, blocked or
-// unblocked, accepted, or given other roles; each organization given another owner or
+// unblocked, accepted, or given other roles; each organization deleted, given another owner, default roles or
 // parent; each role given more, nothing, any assignable role, or any place to be bound;
 // each tree without one of its paths.
 func changesOf(in permissions.Input) []platformChange {
@@ -226,9 +255,17 @@ func changesOf(in permissions.Input) []platformChange {
 		out = append(out, edited(in, "UserInvitation", inv, edits, func(in *permissions.Input) *v1alpha1.UserInvitation { return in.Invitations[i] })...)
 	}
 	for i, o := range in.Organizations {
+		deleted := copyOfInput(in)
+		deleted.Organizations = slices.Delete(deleted.Organizations, i, i+1)
+		out = append(out, platformChange{"deleting Organization " + o.Name, "Organization", o, nil, deleted})
 		edits := map[string]func(*v1alpha1.Organization){
-			"owned by another": func(o *v1alpha1.Organization) { o.Spec.Owner = "a@x.example" },
-			"without a parent": func(o *v1alpha1.Organization) { o.Spec.ParentRef = nil },
+			"owned by another":      func(o *v1alpha1.Organization) { o.Spec.Owner = "a@x.example" },
+			"without a parent":      func(o *v1alpha1.Organization) { o.Spec.ParentRef = nil },
+			"without default roles": func(o *v1alpha1.Organization) { o.Spec.DefaultRoles = nil },
+		}
+		if len(roleNames) > 0 {
+			role := roleNames[i%len(roleNames)]
+			edits["defaulting to role "+role] = func(o *v1alpha1.Organization) { o.Spec.DefaultRoles = []v1alpha1.RoleName{v1alpha1.RoleName(role)} }
 		}
 		parent := orgNames[(i+1)%len(orgNames)]
 		edits["moved under "+parent] = func(o *v1alpha1.Organization) {
