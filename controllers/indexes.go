@@ -577,9 +577,11 @@ func (r relations) customRoleDependents(ctx context.Context, ns, org string) []s
 func (r relations) organizationsForRole(ctx context.Context, o client.Object) []reconcile.Request {
 	ns := o.GetNamespace()
 	roles := r.dependentRoles(ctx, ns, o.GetName())
-	// A New invitation lists its roles in the documents before any binding exists.
+	// A New invitation lists its roles in the documents before any binding exists. (One
+	// naming no roles, which the index by role misses until it records a grant, is not
+	// settled: the pending invitations below take it.)
 	orgs := r.listedBy(ctx, ns, r.bindingsOf(ctx, ns, indexBindingRole, roles...),
-		r.invitationsNaming(ctx, ns, roles...))
+		r.invitationsOf(ctx, ns, indexInvitationRole, roles...))
 	// Every invitation not settled is judged again (its roles' readiness, what a "*"
 	// covers): its user's status, platform-wide, may change wherever they are listed.
 	if pending := r.invitationsOf(ctx, ns, indexInvitationPending, "true"); len(pending) > 0 {
@@ -852,7 +854,9 @@ func (r relations) invitationOrganizationsForBinding(ctx context.Context, o clie
 
 func (r relations) invitationOrganizationsForRole(ctx context.Context, o client.Object) []reconcile.Request {
 	ns := o.GetNamespace()
-	invitations := r.invitationsNaming(ctx, ns, r.dependentRoles(ctx, ns, o.GetName())...)
+	// The pending invitations include those naming no roles that the index by role
+	// misses (invitationsNaming).
+	invitations := r.invitationsOf(ctx, ns, indexInvitationRole, r.dependentRoles(ctx, ns, o.GetName())...)
 	invitations = append(invitations, r.invitationsOf(ctx, ns, indexInvitationPending, "true")...)
 	return invitationOrganizations(ns, invitations)
 }
