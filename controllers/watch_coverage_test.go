@@ -220,9 +220,7 @@ func changesOf(in permissions.Input) []platformChange {
 	}
 
 	for i, b := range in.Bindings {
-		deleted := copyOfInput(in)
-		deleted.Bindings = slices.Delete(deleted.Bindings, i, i+1)
-		out = append(out, platformChange{"deleting RoleBinding " + b.Name, "RoleBinding", b, nil, deleted})
+		out = append(out, deletion(in, "RoleBinding", b, func(in *permissions.Input) { in.Bindings = slices.Delete(in.Bindings, i, i+1) }))
 		edits := map[string]func(*v1alpha1.RoleBinding){
 			"made to hold in its organization only": func(b *v1alpha1.RoleBinding) { b.Spec.Inheritance = v1alpha1.InheritanceNone },
 		}
@@ -237,9 +235,7 @@ func changesOf(in permissions.Input) []platformChange {
 		out = append(out, edited(in, "RoleBinding", b, edits, func(in *permissions.Input) *v1alpha1.RoleBinding { return in.Bindings[i] })...)
 	}
 	for i, inv := range in.Invitations {
-		deleted := copyOfInput(in)
-		deleted.Invitations = slices.Delete(deleted.Invitations, i, i+1)
-		out = append(out, platformChange{"deleting UserInvitation " + inv.Name, "UserInvitation", inv, nil, deleted})
+		out = append(out, deletion(in, "UserInvitation", inv, func(in *permissions.Input) { in.Invitations = slices.Delete(in.Invitations, i, i+1) }))
 		edits := map[string]func(*v1alpha1.UserInvitation){
 			"blocked or unblocked": func(inv *v1alpha1.UserInvitation) { inv.Spec.Blocked = !inv.Spec.Blocked },
 			"accepted": func(inv *v1alpha1.UserInvitation) {
@@ -255,9 +251,7 @@ func changesOf(in permissions.Input) []platformChange {
 		out = append(out, edited(in, "UserInvitation", inv, edits, func(in *permissions.Input) *v1alpha1.UserInvitation { return in.Invitations[i] })...)
 	}
 	for i, o := range in.Organizations {
-		deleted := copyOfInput(in)
-		deleted.Organizations = slices.Delete(deleted.Organizations, i, i+1)
-		out = append(out, platformChange{"deleting Organization " + o.Name, "Organization", o, nil, deleted})
+		out = append(out, deletion(in, "Organization", o, func(in *permissions.Input) { in.Organizations = slices.Delete(in.Organizations, i, i+1) }))
 		edits := map[string]func(*v1alpha1.Organization){
 			"owned by another":      func(o *v1alpha1.Organization) { o.Spec.Owner = "a@x.example" },
 			"without a parent":      func(o *v1alpha1.Organization) { o.Spec.ParentRef = nil },
@@ -290,6 +284,14 @@ func changesOf(in permissions.Input) []platformChange {
 		}
 	}
 	return out
+}
+
+// deletion is the change that deletes old, an object of kind in in, which remove takes
+// out of a copy of in.
+func deletion(in permissions.Input, kind string, old client.Object, remove func(*permissions.Input)) platformChange {
+	after := copyOfInput(in)
+	remove(&after)
+	return platformChange{"deleting " + kind + " " + old.GetName(), kind, old, nil, after}
 }
 
 // edited returns a change for each of edits (by name, in name order) of old, an object
