@@ -1,107 +1,90 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
-// sample is one line of the Prometheus text format: a metric name, its labels and value.
+// sample is one value of a Prometheus exposition: a counter, gauge or untyped value,
+// or a histogram's or summary's _sum or _count; its metric name, labels and value.
 type sample struct {
 	name   string
 	labels map[string]string
 	value  float64
 }
 
-// parseMetrics reads the Prometheus text exposition format, keeping the samples whose
-// name is one of names. Both the apiserver and the manager serve it; a parser this
-// small spares the harness a dependency.
+// parseMetrics reads the Prometheus text exposition format, which the apiserver, etcd
+// and the manager serve, keeping the samples whose name is one of names, in the order
+// of names.
 func parseMetrics(r io.Reader, names ...string) ([]sample, error) {
-	var out []sample
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		name, rest, _ := strings.Cut(line, "{")
-		labelText := ""
-		if rest != "" {
-			var ok bool
-			if labelText, rest, ok = cutLabels(rest); !ok {
-				return nil, fmt.Errorf("malformed metric line %q", line)
-			}
-		} else {
-			name, rest, _ = strings.Cut(line, " ")
-		}
-		if !slices.Contains(names, name) {
-			continue
-		}
-		valueText, _, _ := strings.Cut(strings.TrimSpace(rest), " ") // drop a timestamp
-		value, err := strconv.ParseFloat(valueText, 64)
-		if err != nil {
-			return nil, fmt.Errorf("metric line %q: %w", line, err)
-		}
-		labels, err := parseLabels(labelText)
-		if err != nil {
-			return nil, fmt.Errorf("metric line %q: %w", line, err)
-		}
-		out = append(out, sample{name: name, labels: labels, value: value})
-	}
-	if err := sc.Err(); err != nil {
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(r)
+	if err != nil {
 		return nil, fmt.Errorf("read metrics: %w", err)
+	}
+	var out []sample
+	for _, name := range names {
+		family, value := families[name], plainValue
+		if family == nil {
+			// A histogram's or summary's _sum and _count belong to its family.
+			if base, ok := strings.CutSuffix(name, "_sum"); ok {
+				family, value = families[base], sampleSum
+			} else if base, ok := strings.CutSuffix(name, "_count"); ok {
+				family, value = families[base], sampleCount
+			}
+		}
+		for _, m := range family.GetMetric() {
+			v, ok := value(m)
+			if !ok {
+				continue
+			}
+			labels := make(map[string]string, len(m.GetLabel()))
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			out = append(out, sample{name: name, labels: labels, value: v})
+		}
 	}
 	return out, nil
 }
 
-// cutLabels splits `a="x",b="y"} 1` at the closing brace that is outside quotes.
-func cutLabels(s string) (labels, rest string, ok bool) {
-	quoted := false
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '\\' && quoted:
-			i++
-		case c == '"':
-			quoted = !quoted
-		case c == '}' && !quoted:
-			return s[:i], s[i+1:], true
-		}
+func plainValue(m *dto.Metric) (float64, bool) {
+	switch {
+	case m.Counter != nil:
+		return m.Counter.GetValue(), true
+	case m.Gauge != nil:
+		return m.Gauge.GetValue(), true
+	case m.Untyped != nil:
+		return m.Untyped.GetValue(), true
 	}
-	return "", "", false
+	return 0, false
 }
 
-func parseLabels(s string) (map[string]string, error) {
-	labels := map[string]string{}
-	for s != "" {
-		key, rest, ok := strings.Cut(s, "=")
-		if !ok || !strings.HasPrefix(rest, `"`) {
-			return nil, fmt.Errorf("malformed labels %q", s)
-		}
-		var value strings.Builder
-		i := 1
-		for ; i < len(rest) && rest[i] != '"'; i++ {
-			if rest[i] == '\\' && i+1 < len(rest) {
-				i++
-				switch rest[i] {
-				case 'n':
-					value.WriteByte('\n')
-					continue
-				}
-			}
-			value.WriteByte(rest[i])
-		}
-		if i == len(rest) {
-			return nil, fmt.Errorf("unterminated label value in %q", s)
-		}
-		labels[strings.TrimSpace(key)] = value.String()
-		s = strings.TrimPrefix(rest[i+1:], ",")
+func sampleSum(m *dto.Metric) (float64, bool) {
+	switch {
+	case m.Histogram != nil:
+		return m.Histogram.GetSampleSum(), true
+	case m.Summary != nil:
+		return m.Summary.GetSampleSum(), true
 	}
-	return labels, nil
+	return 0, false
+}
+
+func sampleCount(m *dto.Metric) (float64, bool) {
+	switch {
+	case m.Histogram != nil:
+		return float64(m.Histogram.GetSampleCount()), true
+	case m.Summary != nil:
+		return float64(m.Summary.GetSampleCount()), true
+	}
+	return 0, false
 }
 
 // writeVerbs are the apiserver_request_total verbs that change state.

@@ -75,7 +75,7 @@ func run(m *testing.M) int {
 
 // newNamespace creates a namespace for one test, named after it, and deletes it when
 // the test ends.
-func newNamespace(t *testing.T) string {
+func newNamespace(t testing.TB) string {
 	t.Helper()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: dnsLabelPrefix(t.Name())}}
 	if err := k8sClient.Create(context.Background(), ns); err != nil {
@@ -108,7 +108,7 @@ func dnsLabelPrefix(name string) string {
 }
 
 // manifest decodes one YAML object and places it in namespace ns.
-func manifest(t *testing.T, ns, text string) *unstructured.Unstructured {
+func manifest(t testing.TB, ns, text string) *unstructured.Unstructured {
 	t.Helper()
 	obj := &unstructured.Unstructured{}
 	if err := yaml.Unmarshal([]byte(text), &obj.Object); err != nil {
@@ -123,7 +123,7 @@ func manifest(t *testing.T, ns, text string) *unstructured.Unstructured {
 
 // manifests decodes every object of a multi-document YAML file and places them in
 // namespace ns.
-func manifests(t *testing.T, ns, path string) []*unstructured.Unstructured {
+func manifests(t testing.TB, ns, path string) []*unstructured.Unstructured {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
