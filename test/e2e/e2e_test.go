@@ -37,8 +37,11 @@ const convergeTimeout = 4 * time.Minute
 type env struct {
 	root    string
 	cluster *localcluster.Cluster
-	manager *localcluster.Process
-	logPath string
+	binary  string // the built manager
+	dir     string
+	// manager is the replica that holds the Lease: the first one started, until the
+	// failover test stops it.
+	manager *replica
 }
 
 func TestE2E(t *testing.T) {
@@ -72,10 +75,12 @@ func TestE2E(t *testing.T) {
 	t.Run("blocking a user revokes everything, unblocking renews", func(t *testing.T) { e.testBlock(t) })
 	t.Run("an inviter without the right to bind must name who invites", func(t *testing.T) { e.testInviterPolicy(t) })
 	t.Run("config/default passes a server-side dry run", func(t *testing.T) { e.testDeployDryRun(t) })
+	t.Run("a standby takes over when the leader stops or dies", func(t *testing.T) { e.testFailover(t) })
 }
 
 // setUp builds the manager, starts the control plane, installs the CRDs and starts the
-// manager as a separate process; cleanups stop both.
+// manager as a separate process, with leader election as config/default runs it;
+// cleanups stop both.
 func setUp(t *testing.T, assets string) *env {
 	t.Helper()
 	root, err := filepath.Abs(filepath.Join("..", ".."))
@@ -99,38 +104,16 @@ func setUp(t *testing.T, assets string) *env {
 			t.Error(err)
 		}
 	})
-	e := &env{root: root, cluster: cluster, logPath: filepath.Join(dir, "manager.log")}
+	e := &env{root: root, cluster: cluster, binary: manager, dir: dir}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if err := localcluster.InstallCRDs(ctx, cluster.KubectlPath, cluster.Kubeconfig, root); err != nil {
 		t.Fatal(err)
 	}
-
-	logFile, err := os.Create(e.logPath)
-	if err != nil {
+	if _, err := cluster.Kubectl(ctx, "create", "namespace", leaseNamespace); err != nil {
 		t.Fatal(err)
 	}
-	proc, err := localcluster.StartProcess(manager, []string{
-		"--kubeconfig=" + cluster.Kubeconfig,
-		"--metrics-bind-address=0",
-		"--health-probe-bind-address=0",
-		"--zap-log-level=debug",
-	}, nil, logFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.manager = proc
-	// Registered after the cluster's cleanup, so it runs first: the manager stops
-	// before the API server it talks to.
-	t.Cleanup(func() {
-		if err := proc.Stop(30 * time.Second); err != nil {
-			t.Error(err)
-		}
-		_ = logFile.Close()
-		if t.Failed() {
-			e.dumpLog(t)
-		}
-	})
+	e.manager = e.startReplica(t, "manager")
 	return e
 }
 
@@ -147,29 +130,35 @@ func (e *env) kubectl(t *testing.T, args ...string) (string, error) {
 // line would also count towards the "Reconciles fail" alert (operations.md).
 func (e *env) expectNoErrorLogged(t *testing.T) {
 	t.Helper()
-	log, err := os.ReadFile(e.logPath)
+	e.manager.expectNoErrorLogged(t)
+}
+
+// expectNoErrorLogged checks this replica's log for error lines.
+func (r *replica) expectNoErrorLogged(t *testing.T) {
+	t.Helper()
+	log, err := os.ReadFile(r.logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, line := range strings.Split(string(log), "\n") {
 		if strings.Contains(line, `"level":"error"`) {
-			t.Errorf("the manager logged an error: %.600s", line)
+			t.Errorf("the %s logged an error: %.600s", r.name, line)
 		}
 	}
 }
 
-func (e *env) dumpLog(t *testing.T) {
+func (r *replica) dumpLog(t *testing.T) {
 	t.Helper()
-	log, err := os.ReadFile(e.logPath)
+	log, err := os.ReadFile(r.logPath)
 	if err != nil {
-		t.Logf("read manager log: %v", err)
+		t.Logf("read %s log: %v", r.name, err)
 		return
 	}
 	lines := strings.Split(strings.TrimSpace(string(log)), "\n")
 	if len(lines) > 60 {
 		lines = lines[len(lines)-60:]
 	}
-	t.Logf("last lines of the manager log:\n%s", strings.Join(lines, "\n"))
+	t.Logf("last lines of the %s log:\n%s", r.name, strings.Join(lines, "\n"))
 }
 
 // expectedUser is one user's access in one organization, as the golden files state it:
@@ -333,8 +322,8 @@ func (e *env) eventually(t *testing.T, timeout time.Duration, check func() strin
 			return
 		}
 		select {
-		case <-e.manager.Done():
-			t.Fatalf("the manager exited (%v) before converging:\n%s", e.manager.Err(), last)
+		case <-e.manager.proc.Done():
+			t.Fatalf("the %s exited (%v) before converging:\n%s", e.manager.name, e.manager.proc.Err(), last)
 		default:
 		}
 		if time.Now().After(deadline) {
@@ -517,11 +506,8 @@ spec: {subject: {email: eve@north.example}, roleRef: {name: viewer}, organizatio
 
 // testDeployDryRun checks that the deployment manifests are valid against the API
 // server. A server-side dry run cannot create a namespace and the objects in it at
-// once, so the namespace is created first.
+// once: setUp created orgaccess-system, where the replicas hold their Lease.
 func (e *env) testDeployDryRun(t *testing.T) {
-	if _, err := e.kubectl(t, "create", "namespace", "orgaccess-system"); err != nil {
-		t.Fatal(err)
-	}
 	out, err := e.kubectl(t, "apply", "--dry-run=server", "-k", filepath.Join(e.root, "config", "default"))
 	if err != nil {
 		t.Fatalf("kubectl apply --dry-run=server -k config/default: %v", err)

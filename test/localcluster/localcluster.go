@@ -231,3 +231,12 @@ func (p *Process) Stop(grace time.Duration) error {
 		return fmt.Errorf("%s did not stop within %s and was killed", filepath.Base(p.cmd.Path), grace)
 	}
 }
+
+// Kill sends SIGKILL, as when a node or container dies, and waits for the exit.
+func (p *Process) Kill() error {
+	if err := p.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return fmt.Errorf("kill %s: %w", filepath.Base(p.cmd.Path), err)
+	}
+	<-p.done
+	return nil
+}
