@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -53,8 +55,10 @@ type incremental struct {
 	runs         activity // reconciles and compiles, from the write until idle
 	cpu          cpuUse   // each process's CPU from the write to the last document
 	memAvailable float64
-	background   background // completed from the write to the last document
-	busy         bool       // the manager was not idle before or after: writes include other work
+	background   background    // completed from the write to the last document
+	busy         bool          // the manager was not idle before or after: writes include other work
+	idle         time.Duration // failover: from the write until the new leader is idle; 0: not within -idle-timeout
+	elections    int           // LeaderElection events recorded, taken out of writes
 }
 
 // results is everything one run measured; zero fields were not reached.
@@ -79,6 +83,8 @@ type results struct {
 	restartIdle   time.Duration
 	restartWrites counts
 	restartRuns   activity // reconciles and compiles, by idle
+	// LeaderElection events the restarted manager recorded, taken out of restartWrites.
+	restartElections int
 
 	incrementals []incremental
 
@@ -155,9 +161,10 @@ func (h *harness) measure(ctx context.Context, size platformgen.Size) (*results,
 		return res, err
 	}
 	m, err := h.restart(ctx, res)
+	which := "restarted manager"
 	if m != nil {
 		defer func() {
-			h.notePeaks(res, m, "restarted manager")
+			h.notePeaks(res, m, which)
 			if err := m.stop(); err != nil {
 				logf("%v", err)
 			}
@@ -182,6 +189,14 @@ func (h *harness) measure(ctx context.Context, size platformgen.Size) (*results,
 		res.incrementals = append(res.incrementals, inc)
 		exp = next
 	}
+	inc, standby, err := h.failover(ctx, res, m, tr, &in, exp)
+	if standby != nil {
+		m, which = standby, "standby that took over"
+	}
+	if err != nil {
+		return res, fmt.Errorf("failover: %w", err)
+	}
+	res.incrementals = append(res.incrementals, inc)
 	return res, nil
 }
 
@@ -480,6 +495,10 @@ func (h *harness) restart(ctx context.Context, res *results) (*manager, error) {
 	if err != nil {
 		return nil, err
 	}
+	elections, err := h.leaderElections(ctx)
+	if err != nil {
+		return nil, err
+	}
 	logf("restart on the converged platform")
 	collectOwnGarbage()
 	m, err := h.startManager()
@@ -499,8 +518,119 @@ func (h *harness) restart(ctx context.Context, res *results) (*manager, error) {
 	if res.restartRuns, err = m.reconciles(ctx); err != nil {
 		return m, err
 	}
-	res.restartWrites, err = h.writesSince(ctx, before)
+	if res.restartWrites, err = h.writesSince(ctx, before); err != nil {
+		return m, err
+	}
+	res.restartElections, err = h.electionWrites(ctx, elections, res.restartWrites)
 	return m, err
+}
+
+// leaderElections counts the LeaderElection events on the managers' Lease: a manager
+// records one ("became leader") each time it takes the Lease.
+func (h *harness) leaderElections(ctx context.Context) (int, error) {
+	events, err := h.cs.CoreV1().Events(platformgen.Namespace).List(ctx, metav1.ListOptions{
+		FieldSelector: "involvedObject.kind=Lease,reason=LeaderElection",
+	})
+	if err != nil {
+		return 0, fmt.Errorf("list leader election events: %w", err)
+	}
+	n := 0
+	for _, e := range events.Items {
+		n += max(int(e.Count), 1) // a repeated event is one object, counted
+	}
+	return n, nil
+}
+
+// electionWrites takes the LeaderElection events recorded since before (a count of
+// leaderElections) out of writes, which then hold the platform's writes alone, and
+// returns how many it took.
+func (h *harness) electionWrites(ctx context.Context, before int, writes counts) (int, error) {
+	after, err := h.leaderElections(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for range after - before {
+		writes.takeOne("events")
+	}
+	return after - before, nil
+}
+
+// failover is the deployment's handover (config/default runs two replicas): a standby
+// started beside the leader syncs its cache; the leader is stopped with SIGTERM, as a
+// rolling update does, and at that instant one binding is added. It measures the time
+// from the SIGTERM to the binding's document published by the new leader, and the
+// writes until that one is idle: the binding's own, the takeover adding none. It
+// returns the standby, which leads from then on; the leader's peaks are noted.
+func (h *harness) failover(ctx context.Context, res *results, leader *manager, tr *tracker, in *permissions.Input, exp expectation) (incremental, *manager, error) {
+	inc := incremental{name: "leader stopped, one binding added"}
+	change, write, err := bindNewUser(in, "scale-failover-binding", "scale-failover")
+	if err != nil {
+		return inc, nil, err
+	}
+	inc.change = change
+	logf("failover: a standby starts beside the leader")
+	standby, err := h.startManager()
+	if err != nil {
+		return inc, nil, err
+	}
+	if _, err := standby.awaitReady(ctx); err != nil {
+		return inc, standby, err
+	}
+	if _, ok, err := h.awaitIdle(ctx, leader, h.o.settleTimeout); err != nil {
+		return inc, standby, err
+	} else if !ok {
+		inc.busy = true
+	}
+	next, err := expectDocuments(*in, time.Now())
+	if err != nil {
+		return inc, standby, err
+	}
+	inc.changedDocs = len(next.changed(exp))
+	logf("%s: %s (%d documents change)", inc.name, change, inc.changedDocs)
+	before, err := h.writes(ctx)
+	if err != nil {
+		return inc, standby, err
+	}
+	elections, err := h.leaderElections(ctx)
+	if err != nil {
+		return inc, standby, err
+	}
+	tr.startStep()
+	start := time.Now()
+	stopped := make(chan error, 1)
+	go func() { stopped <- leader.stop() }()
+	if err := write(ctx, h.c); err != nil {
+		return inc, standby, errors.Join(err, <-stopped)
+	}
+	wait, cancel := context.WithTimeout(ctx, incrementalTimeout)
+	defer cancel()
+	matched, _, err := h.converged(wait, tr, standby, *in, next)
+	if err := errors.Join(err, <-stopped); err != nil {
+		return inc, standby, err
+	}
+	h.notePeaks(res, leader, "restarted manager")
+	inc.latency = max(matched.Sub(start), 0)
+	if first := tr.firstMatch(); !first.IsZero() {
+		inc.first = max(first.Sub(start), 0)
+	}
+	idle, ok, err := h.awaitIdle(ctx, standby, h.o.idleTimeout)
+	if err != nil {
+		return inc, standby, err
+	}
+	if ok {
+		inc.idle = idle.Sub(start)
+	}
+	if inc.writes, err = h.writesSince(ctx, before); err != nil {
+		return inc, standby, err
+	}
+	inc.writes.takeOne("rolebindings")
+	if inc.elections, err = h.electionWrites(ctx, elections, inc.writes); err != nil {
+		return inc, standby, err
+	}
+	// The standby reconciled nothing before it led: all of its reconciles are the
+	// takeover's.
+	inc.runs, err = standby.reconciles(ctx)
+	return inc, standby, err
 }
 
 // incrementalTimeout bounds one scenario: far above its target, so a miss is measured

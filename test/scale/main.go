@@ -217,6 +217,10 @@ func (o options) managerFlags() []string {
 		"--max-concurrent-reconciles=" + strconv.Itoa(o.limits.workers),
 		"--kube-api-qps=" + strconv.FormatFloat(float64(o.limits.qps), 'f', -1, 32),
 		"--kube-api-burst=" + strconv.Itoa(o.limits.burst),
+		// Replicas elect a leader as config/default's do; the failover step starts a
+		// second one. The Lease is in the platform's namespace, the one watched.
+		"--leader-elect",
+		"--leader-election-namespace=" + platformgen.Namespace,
 	}
 	return append(args, strings.Fields(o.managerArgs)...)
 }

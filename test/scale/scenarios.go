@@ -24,7 +24,7 @@ type scenario struct {
 }
 
 var scenarios = []scenario{
-	{name: "one binding added", ownWrite: "rolebindings", prepare: addBinding},
+	{name: "one binding added", ownWrite: "rolebindings", prepare: addBinding("scale-added-binding", "scale-added")},
 	{name: "role edited", ownWrite: "roles", prepare: editRole},
 	{name: "seller re-parented", ownWrite: "organizations", prepare: reparentSeller},
 	{name: "user blocked", ownWrite: "userinvitations", prepare: blockUser},
@@ -41,9 +41,15 @@ func patch(obj, before client.Object) func(context.Context, client.Client) error
 	}
 }
 
-// addBinding binds a new user to a customer-level role in one customer: one document
-// should change.
-func addBinding(in *permissions.Input, _ expectation) (string, func(context.Context, client.Client) error, error) {
+// addBinding binds a new user, user@<customer>.example, to a customer-level role in one
+// customer with a RoleBinding called name: one document should change.
+func addBinding(name, user string) func(in *permissions.Input, _ expectation) (string, func(context.Context, client.Client) error, error) {
+	return func(in *permissions.Input, _ expectation) (string, func(context.Context, client.Client) error, error) {
+		return bindNewUser(in, name, user)
+	}
+}
+
+func bindNewUser(in *permissions.Input, name, user string) (string, func(context.Context, client.Client) error, error) {
 	org := ""
 	for _, o := range in.Organizations {
 		if o.Spec.Type == v1alpha1.OrganizationTypeCustomer {
@@ -62,8 +68,8 @@ func addBinding(in *permissions.Input, _ expectation) (string, func(context.Cont
 		return "", nil, fmt.Errorf("no customer or unrestricted role to bind")
 	}
 	b := &v1alpha1.RoleBinding{}
-	b.Name, b.Namespace = "scale-added-binding", platformgen.Namespace
-	b.Spec.Subject.Email = v1alpha1.Email("scale-added@" + org + ".example")
+	b.Name, b.Namespace = name, platformgen.Namespace
+	b.Spec.Subject.Email = v1alpha1.Email(user + "@" + org + ".example")
 	b.Spec.RoleRef.Name = v1alpha1.ObjectName(role)
 	b.Spec.OrganizationRef.Name = v1alpha1.ObjectName(org)
 	b.Spec.Inheritance = v1alpha1.InheritanceSubtree
