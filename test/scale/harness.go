@@ -576,18 +576,7 @@ func (h *harness) failover(ctx context.Context, res *results, leader *manager, t
 	if _, err := standby.awaitReady(ctx); err != nil {
 		return inc, standby, err
 	}
-	if _, ok, err := h.awaitIdle(ctx, leader, h.o.settleTimeout); err != nil {
-		return inc, standby, err
-	} else if !ok {
-		inc.busy = true
-	}
-	next, err := expectDocuments(*in, time.Now())
-	if err != nil {
-		return inc, standby, err
-	}
-	inc.changedDocs = len(next.changed(exp))
-	logf("%s: %s (%d documents change)", inc.name, change, inc.changedDocs)
-	before, err := h.writes(ctx)
+	next, before, err := h.beginStep(ctx, leader, &inc, *in, exp)
 	if err != nil {
 		return inc, standby, err
 	}
@@ -633,6 +622,27 @@ func (h *harness) failover(ctx context.Context, res *results, leader *manager, t
 	return inc, standby, err
 }
 
+// beginStep starts a step from a quiet manager m (waiting at most -settle-timeout; inc
+// notes when it was not), compiles what the documents hold once inc's change is made,
+// from the changed platform in, and returns that with the writes counted so far.
+func (h *harness) beginStep(ctx context.Context, m *manager, inc *incremental, in permissions.Input, exp expectation) (expectation, counts, error) {
+	if _, ok, err := h.awaitIdle(ctx, m, h.o.settleTimeout); err != nil {
+		return expectation{}, nil, err
+	} else if !ok {
+		inc.busy = true
+	}
+	// Compiled with the clock of the write, after the settle: the platform also changes
+	// by time (expiries), and an expectation compiled minutes earlier would miss that.
+	next, err := expectDocuments(in, time.Now())
+	if err != nil {
+		return expectation{}, nil, err
+	}
+	inc.changedDocs = len(next.changed(exp))
+	logf("%s: %s (%d documents change)", inc.name, inc.change, inc.changedDocs)
+	before, err := h.writes(ctx)
+	return next, before, err
+}
+
 // incrementalTimeout bounds one scenario: far above its target, so a miss is measured
 // rather than cut short (a role edit on the full platform rewrites 10,101 documents).
 const incrementalTimeout = 15 * time.Minute
@@ -644,20 +654,7 @@ func (h *harness) incremental(ctx context.Context, m *manager, tr *tracker, step
 		return inc, exp, err
 	}
 	inc.change = change
-	if _, ok, err := h.awaitIdle(ctx, m, h.o.settleTimeout); err != nil { // start from a quiet manager
-		return inc, exp, err
-	} else if !ok {
-		inc.busy = true
-	}
-	// Compiled with the clock of the write, after the settle: the platform also changes
-	// by time (expiries), and an expectation compiled minutes earlier would miss that.
-	next, err := expectDocuments(*in, time.Now())
-	if err != nil {
-		return inc, exp, err
-	}
-	inc.changedDocs = len(next.changed(exp))
-	logf("%s: %s (%d documents change)", s.name, change, inc.changedDocs)
-	before, err := h.writes(ctx)
+	next, before, err := h.beginStep(ctx, m, &inc, *in, exp)
 	if err != nil {
 		return inc, exp, err
 	}
