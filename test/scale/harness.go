@@ -58,7 +58,6 @@ type incremental struct {
 	background   background    // completed from the write to the last document
 	busy         bool          // the manager was not idle before or after: writes include other work
 	idle         time.Duration // failover: from the write until the new leader is idle; 0: not within -idle-timeout
-	elections    int           // LeaderElection events recorded, taken out of writes
 }
 
 // results is everything one run measured; zero fields were not reached.
@@ -83,8 +82,6 @@ type results struct {
 	restartIdle   time.Duration
 	restartWrites counts
 	restartRuns   activity // reconciles and compiles, by idle
-	// LeaderElection events the restarted manager recorded, taken out of restartWrites.
-	restartElections int
 
 	incrementals []incremental
 
@@ -97,8 +94,22 @@ type results struct {
 	loadBefore string // /proc/loadavg when the run started: other work on the machine
 }
 
+// writes counts the write requests the apiserver has served, by resource. As leases
+// are (writesFrom), the LeaderElection events a manager records on its Lease when it
+// takes it are left out: they are leader election's writes, not the platform's.
 func (h *harness) writes(ctx context.Context) (counts, error) {
-	return h.cl.writes(ctx, h.cs)
+	w, err := h.cl.writes(ctx, h.cs)
+	if err != nil {
+		return nil, err
+	}
+	elections, err := h.leaderElections(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for range elections {
+		w.takeOne("events")
+	}
+	return w, nil
 }
 
 // measure runs every measurement in order; what was measured before an error is kept.
@@ -495,10 +506,6 @@ func (h *harness) restart(ctx context.Context, res *results) (*manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	elections, err := h.leaderElections(ctx)
-	if err != nil {
-		return nil, err
-	}
 	logf("restart on the converged platform")
 	collectOwnGarbage()
 	m, err := h.startManager()
@@ -518,10 +525,7 @@ func (h *harness) restart(ctx context.Context, res *results) (*manager, error) {
 	if res.restartRuns, err = m.reconciles(ctx); err != nil {
 		return m, err
 	}
-	if res.restartWrites, err = h.writesSince(ctx, before); err != nil {
-		return m, err
-	}
-	res.restartElections, err = h.electionWrites(ctx, elections, res.restartWrites)
+	res.restartWrites, err = h.writesSince(ctx, before)
 	return m, err
 }
 
@@ -539,20 +543,6 @@ func (h *harness) leaderElections(ctx context.Context) (int, error) {
 		n += max(int(e.Count), 1) // a repeated event is one object, counted
 	}
 	return n, nil
-}
-
-// electionWrites takes the LeaderElection events recorded since before (a count of
-// leaderElections) out of writes, which then hold the platform's writes alone, and
-// returns how many it took.
-func (h *harness) electionWrites(ctx context.Context, before int, writes counts) (int, error) {
-	after, err := h.leaderElections(ctx)
-	if err != nil {
-		return 0, err
-	}
-	for range after - before {
-		writes.takeOne("events")
-	}
-	return after - before, nil
 }
 
 // failover is the deployment's handover (config/default runs two replicas): a standby
@@ -577,10 +567,6 @@ func (h *harness) failover(ctx context.Context, res *results, leader *manager, t
 		return inc, standby, err
 	}
 	next, before, err := h.beginStep(ctx, leader, &inc, *in, exp)
-	if err != nil {
-		return inc, standby, err
-	}
-	elections, err := h.leaderElections(ctx)
 	if err != nil {
 		return inc, standby, err
 	}
@@ -613,9 +599,6 @@ func (h *harness) failover(ctx context.Context, res *results, leader *manager, t
 		return inc, standby, err
 	}
 	inc.writes.takeOne("rolebindings")
-	if inc.elections, err = h.electionWrites(ctx, elections, inc.writes); err != nil {
-		return inc, standby, err
-	}
 	// The standby reconciled nothing before it led: all of its reconciles are the
 	// takeover's.
 	inc.runs, err = standby.reconciles(ctx)

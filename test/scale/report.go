@@ -64,7 +64,7 @@ func (r *results) print(out io.Writer, o options, size platformgen.Size) {
 	if r.restartReady > 0 {
 		row("restart: Ready (/readyz)", dur(r.restartReady), "", "")
 		if r.restartWrites != nil {
-			row("restart: manager idle", idleDur(r.restartIdle, o), fmt.Sprintf("%d: %v", r.restartWrites.total(), r.restartWrites)+electionNote(r.restartElections), "0 writes")
+			row("restart: manager idle", idleDur(r.restartIdle, o), fmt.Sprintf("%d: %v", r.restartWrites.total(), r.restartWrites), "0 writes")
 			row("restart: reconciles by then", r.restartRuns.String(), "", "")
 		}
 	}
@@ -73,7 +73,7 @@ func (r *results) print(out io.Writer, o options, size platformgen.Size) {
 		"user blocked":      "<= 2 s",
 	}
 	for _, inc := range r.incrementals {
-		writes := fmt.Sprintf("%d: %v", inc.writes.total(), inc.writes) + electionNote(inc.elections)
+		writes := fmt.Sprintf("%d: %v", inc.writes.total(), inc.writes)
 		if inc.busy {
 			writes += " (manager busy with other work)"
 		}
@@ -103,17 +103,6 @@ func (r *results) print(out io.Writer, o options, size platformgen.Size) {
 	for _, inc := range r.incrementals {
 		fmt.Fprintf(out, "  %s: %s\n", inc.name, inc.change)
 	}
-}
-
-// electionNote says how many LeaderElection events were left out of the writes beside it.
-func electionNote(n int) string {
-	if n == 0 {
-		return ""
-	}
-	if n == 1 {
-		return " (and the Lease's LeaderElection event)"
-	}
-	return fmt.Sprintf(" (and %d LeaderElection events on the Lease)", n)
 }
 
 func dur(d time.Duration) string {
