@@ -471,7 +471,8 @@ func (r relations) allNames(ctx context.Context, list client.ObjectList, ns stri
 // organizations), which was 30 % of a cold start's CPU and held back the informers'
 // sync, since a watch has synced only when its handler has seen every initial object.
 // Only the initial list is dropped: client-go flags its adds, not those of later
-// relists.
+// relists. The publisher's watches keep the initial list's objects that changed while no
+// manager led, to publish them ahead of the first pass (unobservedFirst).
 var afterInitialList = predicate.Funcs{
 	CreateFunc: func(e event.CreateEvent) bool { return !e.IsInInitialList },
 }

@@ -38,6 +38,14 @@ var (
 		Help:    "Seconds from the watch event announcing a change of a document's inputs to the ConfigMap write that published it.",
 		Buckets: []float64{0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900},
 	})
+
+	// unobservedAtStart counts the objects a manager found changed since their last
+	// reconcile when it started leading (first_pass.go), by how their organizations were
+	// queued: ahead of the first pass, or in it once unobservedAheadLimit was reached.
+	unobservedAtStart = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "orgaccess_unobserved_at_start_total",
+		Help: "Objects found changed since their last reconcile when the manager started leading (changes made while no replica led), by how their organizations were queued (ahead, in_pass).",
+	}, []string{"queued"})
 )
 
 // Label values of writesSkipped.
@@ -53,6 +61,12 @@ var (
 	compilesReused = compiles.WithLabelValues("reused")
 )
 
+// The two series of unobservedAtStart.
+var (
+	unobservedAhead  = unobservedAtStart.WithLabelValues("ahead")
+	unobservedInPass = unobservedAtStart.WithLabelValues("in_pass")
+)
+
 func init() {
-	metrics.Registry.MustRegister(documentWrites, writesSkipped, compiles, changeToPublish)
+	metrics.Registry.MustRegister(documentWrites, writesSkipped, compiles, changeToPublish, unobservedAtStart)
 }

@@ -220,9 +220,13 @@ func (r *OrganizationReconciler) ofMissingOrganization(cm client.Object) bool {
 // reconciles are the backlog the other reconcilers yield to.
 func (r *OrganizationReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	rel := relations{reader: mgr.GetClient()}
-	specChanged := builder.WithPredicates(predicate.GenerationChangedPredicate{}, afterInitialList)
-	seen := r.changes
-	mapped := func(fn handler.MapFunc) handler.EventHandler { return seen.mapped(r.backlog.mapping(fn)) }
+	// The initial list is mapped only for the objects changed while no manager led,
+	// which go ahead of the first pass (first_pass.go), in place of afterInitialList.
+	specChanged := builder.WithPredicates(predicate.GenerationChangedPredicate{})
+	seen, first := r.changes, newUnobservedFirst(unobservedAheadLimit)
+	mapped := func(fn handler.MapFunc) handler.EventHandler {
+		return first.ahead(seen.mapped(r.backlog.mapping(fn)))
+	}
 	opts.NewQueue = r.backlog.newQueue
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Organization{}, builder.WithPredicates(notOwnStatus, seen.ofObject())).
@@ -238,7 +242,7 @@ func (r *OrganizationReconciler) SetupWithManager(mgr ctrl.Manager, opts control
 		Watches(&v1alpha1.Role{}, mapped(rel.organizationsForRole), specChanged).
 		Watches(&v1alpha1.RoleBinding{}, mapped(rel.organizationsForBinding), specChanged).
 		Watches(&v1alpha1.UserInvitation{}, mapped(rel.organizationsForInvitation),
-			builder.WithPredicates(invitationInputChanged, afterInitialList)).
+			builder.WithPredicates(invitationInputChanged)).
 		Watches(&v1alpha1.PermissionTree{}, mapped(rel.organizationsForTree), specChanged).
 		Watches(&corev1.ConfigMap{}, mapped(organizationNamedByDocument), builder.WithPredicates(predicate.Funcs{
 			CreateFunc:  func(event.CreateEvent) bool { return false },

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/orgaccess/orgaccess/api/v1alpha1"
 	"github.com/orgaccess/orgaccess/test/localcluster"
 )
 
@@ -93,7 +94,8 @@ func freeAddress(t *testing.T) string {
 // rolling update) releases the Lease at once; the standby takes it, reconciles every
 // organization once and, the platform being converged, writes nothing; then it serves
 // changes. A leader that dies (SIGKILL) holds the Lease until it expires, and then the
-// next standby takes over and serves changes.
+// next standby takes over; a change made before it did is published ahead of its first
+// pass.
 func (e *env) testFailover(t *testing.T) {
 	converged := e.awaitQuiet(t)
 	orgs := strings.Fields(e.must(t, "get", "organizations", "-A", "-o", "jsonpath={.items[*].metadata.name}"))
@@ -125,6 +127,10 @@ func (e *env) testFailover(t *testing.T) {
 	if diff := cmp.Diff(converged, e.snapshot(t)); diff != "" {
 		t.Errorf("the new leader wrote to a converged platform (-before +after, kind/namespace/name: resourceVersion):\n%s", diff)
 	}
+	// Nothing changed while no replica led: no object waits for a reconcile.
+	if n := standby.metric(t, "orgaccess_unobserved_at_start_total"); n != 0 {
+		t.Errorf("the new leader found %v objects changed since their last reconcile on a converged platform", n)
+	}
 	standby.expectNoErrorLogged(t)
 	e.testBlock(t)
 
@@ -134,11 +140,24 @@ func (e *env) testFailover(t *testing.T) {
 	if err := standby.proc.Kill(); err != nil {
 		t.Fatal(err)
 	}
+	// A user blocked while the dead leader still holds the Lease: no replica sees it
+	// as an event. The new leader finds the invitation changed since its last
+	// reconcile and publishes it ahead of its first pass (controllers/first_pass.go).
+	golden := readGolden(t, "distributor")["acme"]["cathy@acme.example"]
+	e.patchInvitation(t, "distributor", "cathy", `{"spec":{"blocked":true}}`)
+	if holder := e.leaseHolder(t); holder != second {
+		t.Fatalf("the Lease is held by %q, want the killed leader %q until it expires", holder, second)
+	}
 	// controller-runtime's Lease lasts 15 s and a standby retries every 2 s.
 	holder := e.awaitNewLeader(t, second, 45*time.Second)
 	t.Logf("the third replica (%s) took the Lease %s after the leader was killed", holder, time.Since(killed).Round(time.Millisecond))
 	e.manager = third
-	e.testBlock(t)
+	e.expectUser(t, "distributor", "acme", "cathy@acme.example", expectedUser{Status: v1alpha1.UserPhaseBlocked})
+	if n := third.metric(t, "orgaccess_unobserved_at_start_total", "queued", "ahead"); n != 1 {
+		t.Errorf("the new leader queued %v objects ahead of its first pass, want cathy's invitation", n)
+	}
+	e.patchInvitation(t, "distributor", "cathy", `{"spec":{"blocked":false}}`)
+	e.expectUser(t, "distributor", "acme", "cathy@acme.example", golden)
 	third.expectNoErrorLogged(t)
 }
 

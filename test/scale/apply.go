@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
@@ -194,7 +195,7 @@ func ownBindingsAsController(in *permissions.Input, now time.Time) {
 					Labels: map[string]string{v1alpha1.InvitationLabel: inv.Name},
 					OwnerReferences: []metav1.OwnerReference{{
 						APIVersion: v1alpha1.GroupVersion.String(), Kind: "UserInvitation", Name: inv.Name,
-						Controller: ptr(true), BlockOwnerDeletion: ptr(true),
+						Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
 					}},
 				},
 				Spec: v1alpha1.RoleBindingSpec{
@@ -208,5 +209,3 @@ func ownBindingsAsController(in *permissions.Input, now time.Time) {
 	}
 	in.Bindings = kept
 }
-
-func ptr[T any](v T) *T { return &v }

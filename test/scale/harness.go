@@ -17,6 +17,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/orgaccess/orgaccess/controllers/permissions"
@@ -58,6 +59,7 @@ type incremental struct {
 	background   background    // completed from the write to the last document
 	busy         bool          // the manager was not idle before or after: writes include other work
 	idle         time.Duration // failover: from the write until the new leader is idle; 0: not within -idle-timeout
+	leaseTaken   time.Duration // failover: from the write until the standby holds the Lease; 0: not seen
 }
 
 // results is everything one run measured; zero fields were not reached.
@@ -570,18 +572,27 @@ func (h *harness) failover(ctx context.Context, res *results, leader *manager, t
 	if err != nil {
 		return inc, standby, err
 	}
+	holder, err := h.leaseHolder(ctx)
+	if err != nil {
+		return inc, standby, err
+	}
 	tr.startStep()
 	start := time.Now()
 	stopped := make(chan error, 1)
 	go func() { stopped <- leader.stop() }()
+	taken := make(chan time.Time, 1)
+	wait, cancel := context.WithTimeout(ctx, incrementalTimeout)
+	defer cancel()
+	go func() { taken <- h.awaitLeaseTaken(wait, holder) }()
 	if err := write(ctx, h.c); err != nil {
 		return inc, standby, errors.Join(err, <-stopped)
 	}
-	wait, cancel := context.WithTimeout(ctx, incrementalTimeout)
-	defer cancel()
 	matched, _, err := h.converged(wait, tr, standby, *in, next)
 	if err := errors.Join(err, <-stopped); err != nil {
 		return inc, standby, err
+	}
+	if at := <-taken; !at.IsZero() {
+		inc.leaseTaken = max(at.Sub(start), 0)
 	}
 	h.notePeaks(res, leader, "restarted manager")
 	inc.latency = max(matched.Sub(start), 0)
@@ -603,6 +614,34 @@ func (h *harness) failover(ctx context.Context, res *results, leader *manager, t
 	// takeover's.
 	inc.runs, err = standby.reconciles(ctx)
 	return inc, standby, err
+}
+
+// leaderElectionID names the Lease the managers elect their leader with, in the
+// platform's namespace (managerFlags).
+const leaderElectionID = "orgaccess.access.orgaccess.dev"
+
+// leaseHolder returns the identity of the manager that holds the Lease.
+func (h *harness) leaseHolder(ctx context.Context) (string, error) {
+	lease, err := h.cs.CoordinationV1().Leases(platformgen.Namespace).Get(ctx, leaderElectionID, metav1.GetOptions{})
+	if err != nil {
+		return "", fmt.Errorf("leader election Lease: %w", err)
+	}
+	return ptr.Deref(lease.Spec.HolderIdentity, ""), nil
+}
+
+// awaitLeaseTaken polls the Lease every 10 ms until a manager other than previous
+// holds it, and returns when that was seen: zero when ctx ended first.
+func (h *harness) awaitLeaseTaken(ctx context.Context, previous string) time.Time {
+	for {
+		if holder, err := h.leaseHolder(ctx); err == nil && holder != "" && holder != previous {
+			return time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return time.Time{}
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 // beginStep starts a step from a quiet manager m (waiting at most -settle-timeout; inc

@@ -221,6 +221,7 @@ func (o options) managerFlags() []string {
 		// second one. The Lease is in the platform's namespace, the one watched.
 		"--leader-elect",
 		"--leader-election-namespace=" + platformgen.Namespace,
+		"--leader-election-id=" + leaderElectionID,
 	}
 	return append(args, strings.Fields(o.managerArgs)...)
 }

@@ -199,14 +199,15 @@ func scrape(ctx context.Context, url string, names ...string) ([]sample, error) 
 	return parseMetrics(resp.Body, names...)
 }
 
-// reconciles scrapes how many reconciles each controller has run since the start, and
-// how many engine compiles they made or reused.
+// reconciles scrapes how many reconciles each controller has run since the start, how
+// many engine compiles they made or reused, and the objects found unobserved when the
+// manager started leading.
 func (m *manager) reconciles(ctx context.Context) (activity, error) {
-	samples, err := scrape(ctx, m.metricsURL, "controller_runtime_reconcile_total", "orgaccess_compiles_total")
+	samples, err := scrape(ctx, m.metricsURL, activityMetrics...)
 	if err != nil {
 		return activity{}, fmt.Errorf("manager metrics: %w", err)
 	}
-	return activity{reconciles: reconcilesFrom(samples), compiles: compilesFrom(samples)}, nil
+	return activityFrom(samples), nil
 }
 
 // readPeakRSS reads the process's peak resident set size (VmHWM) from /proc.

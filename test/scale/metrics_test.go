@@ -77,11 +77,11 @@ controller_runtime_reconcile_errors_total{controller="organization"} 4
 func TestActivitySinceCountsReconcilesAndCompiles(t *testing.T) {
 	parse := func(text string) activity {
 		t.Helper()
-		samples, err := parseMetrics(strings.NewReader(text), "controller_runtime_reconcile_total", "orgaccess_compiles_total")
+		samples, err := parseMetrics(strings.NewReader(text), activityMetrics...)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return activity{reconciles: reconcilesFrom(samples), compiles: compilesFrom(samples)}
+		return activityFrom(samples)
 	}
 	before := parse(`controller_runtime_reconcile_total{controller="rolebinding",result="success"} 90
 orgaccess_compiles_total{result="compiled"} 40
@@ -94,6 +94,13 @@ orgaccess_compiles_total{result="reused"} 9
 `)
 	if s := after.since(before).String(); s != "7: rolebinding 5, organization 2; compiles 3, reused 4" {
 		t.Errorf("activity since = %q", s)
+	}
+	started := parse(`controller_runtime_reconcile_total{controller="organization",result="success"} 12
+orgaccess_unobserved_at_start_total{queued="ahead"} 1000
+orgaccess_unobserved_at_start_total{queued="in_pass"} 2500
+`)
+	if s := started.String(); s != "12: organization 12; compiles 0, reused 0; unobserved at start 1000 ahead of the first pass, 2500 in it" {
+		t.Errorf("activity = %q", s)
 	}
 }
 

@@ -1,0 +1,113 @@
+package controllers
+
+import (
+	"context"
+	"sync/atomic"
+
+	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/orgaccess/orgaccess/api/v1alpha1"
+)
+
+// unobservedFirst puts the changes made while no manager led ahead of a new leader's
+// first pass.
+//
+// A manager that starts leading (a standby taking over, a restart) reconciles every
+// organization once, at the initial list's low priority: on the full platform that
+// pass takes seconds. A change made while no replica led (between a leader's exit and
+// its successor's start) is already in the new leader's informers when its controllers
+// start, so it comes as part of the initial list too, and the publisher's map
+// functions drop the initial list (afterInitialList): the change waited somewhere in
+// the pass, a block included. Such a change is visible in the object itself: its
+// reconciler has not written status.observedGeneration for its generation yet, or it
+// is being deleted. The publisher's watches pass those objects' initial-list events on
+// as live ones, so their organizations are queued at the default priority, above the
+// pass. Their organizations are still reconciled once: the queue raises a queued
+// request's priority rather than adding it again.
+//
+// On a cold start nothing is observed yet, and mapping every object is what
+// afterInitialList avoids (30 % of a cold start's CPU). So at most limit objects per
+// manager start go ahead; the rest are published by the pass, as before. A handover's
+// changes are a few; a platform applied before its first manager started is the pass
+// anyway. A deletion made while no replica led leaves no object to find, and waits
+// for the pass.
+type unobservedFirst struct {
+	left atomic.Int64 // how many more objects may go ahead
+}
+
+// unobservedAheadLimit bounds the objects one manager start queues ahead of its first
+// pass: mapping a thousand objects costs a fraction of a second where the full
+// platform's pass takes seconds.
+const unobservedAheadLimit = 1000
+
+func newUnobservedFirst(limit int64) *unobservedFirst {
+	u := &unobservedFirst{}
+	u.left.Store(limit)
+	return u
+}
+
+// ahead wraps one of the publisher's map handlers, in place of afterInitialList: an
+// initial-list create passes, as a live event, only for an object no reconcile has
+// observed, while the limit lasts.
+func (u *unobservedFirst) ahead(h handler.EventHandler) handler.EventHandler {
+	return aheadOfFirstPass{EventHandler: h, first: u}
+}
+
+// take says whether obj's initial-list event goes ahead, and counts it.
+func (u *unobservedFirst) take(obj client.Object) bool {
+	if !unobserved(obj) {
+		return false
+	}
+	if u.left.Add(-1) < 0 {
+		unobservedInPass.Inc()
+		return false
+	}
+	unobservedAhead.Inc()
+	return true
+}
+
+type aheadOfFirstPass struct {
+	handler.EventHandler
+	first *unobservedFirst
+}
+
+// Create maps live creates, and the initial list's unobserved objects as if they were
+// live (controller-runtime's map handlers queue the initial list at low priority).
+func (h aheadOfFirstPass) Create(ctx context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	if e.IsInInitialList {
+		if !h.first.take(e.Object) {
+			return
+		}
+		e.IsInInitialList = false
+	}
+	h.EventHandler.Create(ctx, e, q)
+}
+
+// unobserved says whether obj changed since its reconciler last wrote its status: a
+// generation its status.observedGeneration does not record (a new object has none), or
+// a deletion in progress. Objects of other kinds never are.
+func unobserved(obj client.Object) bool {
+	if obj.GetDeletionTimestamp() != nil {
+		return true
+	}
+	var observed int64
+	switch o := obj.(type) {
+	case *v1alpha1.Organization:
+		observed = o.Status.ObservedGeneration
+	case *v1alpha1.PermissionTree:
+		observed = o.Status.ObservedGeneration
+	case *v1alpha1.Role:
+		observed = o.Status.ObservedGeneration
+	case *v1alpha1.RoleBinding:
+		observed = o.Status.ObservedGeneration
+	case *v1alpha1.UserInvitation:
+		observed = o.Status.ObservedGeneration
+	default:
+		return false
+	}
+	return obj.GetGeneration() != observed
+}

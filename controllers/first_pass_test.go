@@ -1,0 +1,166 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/orgaccess/orgaccess/api/v1alpha1"
+)
+
+// TestUnobservedChangesGoAheadOfTheFirstPass plays a new leader's start into the
+// publisher's queue (controller-runtime's priority queue, as the manager builds it): the
+// organizations' initial list, as the For watch queues it, then the initial list of
+// bindings through a map handler wrapped by unobservedFirst. The organizations of
+// bindings changed since their last reconcile come out first, each organization once.
+func TestUnobservedChangesGoAheadOfTheFirstPass(t *testing.T) {
+	const orgs = 50
+	ctx := context.Background()
+	org := func(i int) *v1alpha1.Organization {
+		return &v1alpha1.Organization{ObjectMeta: metav1.ObjectMeta{Namespace: "p", Name: fmt.Sprintf("org-%02d", i)}}
+	}
+	// A binding of org i at generation gen, last observed at observed.
+	binding := func(i int, gen, observed int64) *v1alpha1.RoleBinding {
+		b := &v1alpha1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "p", Name: fmt.Sprintf("b-%02d", i), Generation: gen}}
+		b.Spec.OrganizationRef.Name = v1alpha1.ObjectName(org(i).Name)
+		b.Status.ObservedGeneration = observed
+		return b
+	}
+	deleting := binding(41, 1, 1)
+	deleting.DeletionTimestamp = &metav1.Time{Time: time.Now()}
+	mapToOrganization := func(_ context.Context, o client.Object) []reconcile.Request {
+		b := o.(*v1alpha1.RoleBinding)
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: b.Namespace, Name: string(b.Spec.OrganizationRef.Name)}}}
+	}
+
+	for _, tc := range []struct {
+		name  string
+		limit int64
+		want  []string // the organizations ahead of the pass, in any order
+	}{
+		{"every unobserved binding", unobservedAheadLimit, []string{"org-07", "org-23", "org-41"}},
+		{"as many as the limit", 2, nil}, // two of the three, checked below
+		{"none past a spent limit", 0, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := priorityqueue.New[reconcile.Request]("organization")
+			t.Cleanup(q.ShutDown)
+			forOrgs := &handler.EnqueueRequestForObject{}
+			for i := range orgs {
+				forOrgs.Create(ctx, event.CreateEvent{Object: org(i), IsInInitialList: true}, q)
+			}
+			aheadBefore, inPassBefore := testutil.ToFloat64(unobservedAhead), testutil.ToFloat64(unobservedInPass)
+			h := newUnobservedFirst(tc.limit).ahead(handler.EnqueueRequestsFromMapFunc(mapToOrganization))
+			for i := range orgs {
+				b := binding(i, 1, 1) // observed
+				switch i {
+				case 7:
+					b = binding(i, 1, 0) // created while no manager led
+				case 23:
+					b = binding(i, 3, 2) // edited while no manager led
+				case 41:
+					b = deleting
+				}
+				h.Create(ctx, event.CreateEvent{Object: b, IsInInitialList: true}, q)
+			}
+			ahead, inPass := testutil.ToFloat64(unobservedAhead)-aheadBefore, testutil.ToFloat64(unobservedInPass)-inPassBefore
+			if want := min(tc.limit, 3); ahead != float64(want) || inPass != float64(3-want) {
+				t.Errorf("counted %v ahead and %v in the pass, want %d and %d", ahead, inPass, want, 3-want)
+			}
+
+			// What the workers take: the queued-ahead organizations first, then the pass.
+			var order []string
+			priorities := map[string]int{}
+			for q.Len() > 0 {
+				req, priority, _ := q.GetWithPriority()
+				order = append(order, req.Name)
+				priorities[req.Name] = priority
+				q.Done(req)
+			}
+			if len(order) != orgs {
+				t.Fatalf("%d requests, want each of the %d organizations once: %v", len(order), orgs, order)
+			}
+			first := order[:min(tc.limit, 3)]
+			for _, name := range first {
+				if name != "org-07" && name != "org-23" && name != "org-41" {
+					t.Errorf("%s came out among the first %d: %v", name, len(first), order)
+				}
+				if priorities[name] != 0 {
+					t.Errorf("%s at priority %d, want the live events' 0", name, priorities[name])
+				}
+			}
+			if tc.want != nil && !cmp.Equal(slices.Sorted(slices.Values(first)), tc.want) {
+				t.Errorf("ahead of the pass: %v, want %v", first, tc.want)
+			}
+			for _, name := range order[len(first):] {
+				if priorities[name] != handler.LowPriority {
+					t.Errorf("%s at priority %d, want the initial list's %d", name, priorities[name], handler.LowPriority)
+				}
+			}
+		})
+	}
+}
+
+// TestUnobservedFirstPassesLiveEvents: a live event is mapped as before, whatever is
+// left of the limit, and counts nothing.
+func TestUnobservedFirstPassesLiveEvents(t *testing.T) {
+	q := priorityqueue.New[reconcile.Request]("organization")
+	t.Cleanup(q.ShutDown)
+	mapped := 0
+	h := newUnobservedFirst(0).ahead(handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
+		mapped++
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: "p", Name: "acme"}}}
+	}))
+	aheadBefore := testutil.ToFloat64(unobservedAhead)
+	b := &v1alpha1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "p", Name: "b", Generation: 1}}
+	h.Create(context.Background(), event.CreateEvent{Object: b}, q)
+	h.Update(context.Background(), event.UpdateEvent{ObjectOld: b, ObjectNew: b}, q)
+	h.Delete(context.Background(), event.DeleteEvent{Object: b}, q)
+	if mapped != 4 { // the update maps the old and the new object
+		t.Errorf("mapped %d times, want 4", mapped)
+	}
+	if q.Len() != 1 {
+		t.Errorf("%d requests queued, want acme's", q.Len())
+	}
+	if got := testutil.ToFloat64(unobservedAhead) - aheadBefore; got != 0 {
+		t.Errorf("live events counted %v ahead of the first pass", got)
+	}
+}
+
+func TestUnobserved(t *testing.T) {
+	meta := func(gen int64) metav1.ObjectMeta { return metav1.ObjectMeta{Name: "x", Generation: gen} }
+	now := &metav1.Time{Time: time.Now()}
+	for _, tc := range []struct {
+		name string
+		obj  client.Object
+		want bool
+	}{
+		{"organization observed", &v1alpha1.Organization{ObjectMeta: meta(2), Status: v1alpha1.OrganizationStatus{ObservedGeneration: 2}}, false},
+		{"organization edited", &v1alpha1.Organization{ObjectMeta: meta(3), Status: v1alpha1.OrganizationStatus{ObservedGeneration: 2}}, true},
+		{"tree new", &v1alpha1.PermissionTree{ObjectMeta: meta(1)}, true},
+		{"tree observed", &v1alpha1.PermissionTree{ObjectMeta: meta(1), Status: v1alpha1.PermissionTreeStatus{ObservedGeneration: 1}}, false},
+		{"role edited", &v1alpha1.Role{ObjectMeta: meta(5), Status: v1alpha1.RoleStatus{ObservedGeneration: 4}}, true},
+		{"role observed", &v1alpha1.Role{ObjectMeta: meta(5), Status: v1alpha1.RoleStatus{ObservedGeneration: 5}}, false},
+		{"binding new", &v1alpha1.RoleBinding{ObjectMeta: meta(1)}, true},
+		{"invitation blocked", &v1alpha1.UserInvitation{ObjectMeta: meta(2), Status: v1alpha1.UserInvitationStatus{ObservedGeneration: 1}}, true},
+		{"invitation observed", &v1alpha1.UserInvitation{ObjectMeta: meta(2), Status: v1alpha1.UserInvitationStatus{ObservedGeneration: 2}}, false},
+		{"invitation deleting", &v1alpha1.UserInvitation{ObjectMeta: metav1.ObjectMeta{Name: "x", Generation: 2, DeletionTimestamp: now},
+			Status: v1alpha1.UserInvitationStatus{ObservedGeneration: 2}}, true},
+	} {
+		if got := unobserved(tc.obj); got != tc.want {
+			t.Errorf("%s: unobserved = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
