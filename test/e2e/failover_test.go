@@ -136,6 +136,9 @@ func (e *env) testFailover(t *testing.T) {
 
 	third := e.startReplica(t, "third replica")
 	third.awaitReady(t)
+	// Every status of the block above written: what the third replica finds
+	// unobserved is then only what changes while no replica leads.
+	e.awaitQuiet(t)
 	killed := time.Now()
 	if err := standby.proc.Kill(); err != nil {
 		t.Fatal(err)
