@@ -153,7 +153,12 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	res, err := h.measure(ctx, size)
+	// The tracker's informer, and whatever else measure leaves watching, ends before the
+	// control plane stops: with the tracker's watch open, kube-apiserver did not exit
+	// within the 20 s envtest waits after its SIGTERM, and envtest then killed it.
+	measuring, endMeasure := context.WithCancel(ctx)
+	res, err := h.measure(measuring, size)
+	endMeasure()
 	res.print(os.Stdout, o, size)
 	if err != nil && o.keep {
 		err = fmt.Errorf("%w (manager log: %s)", err, h.logPath)
