@@ -15,6 +15,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/leaderelection"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
@@ -33,6 +34,7 @@ type config struct {
 	leaderElect             bool
 	leaderElectionID        string
 	leaderElectionNamespace string
+	leaderElection          leaderElectionTimes
 	namespaces              string
 	concurrency             int
 	qps                     float64
@@ -58,6 +60,14 @@ func main() {
 		"Name of the Lease that replicas compete for.")
 	fs.StringVar(&cfg.leaderElectionNamespace, "leader-election-namespace", "",
 		"Namespace of the leader election Lease; defaults to the pod's namespace in a cluster.")
+	// controller-runtime's defaults. A standby takes over a stopped leader at its next
+	// retry, a dead one once the Lease has expired (docs/operations.md, Availability).
+	fs.DurationVar(&cfg.leaderElection.lease, "leader-election-lease-duration", 15*time.Second,
+		"How long a Lease outlives its holder's last renewal: the wait before a standby takes over from a leader that died.")
+	fs.DurationVar(&cfg.leaderElection.renew, "leader-election-renew-deadline", 10*time.Second,
+		"How long the leader keeps retrying to renew its Lease before it gives up leading (and exits).")
+	fs.DurationVar(&cfg.leaderElection.retry, "leader-election-retry-period", 2*time.Second,
+		"How often the leader renews its Lease and a standby tries to take it (a standby's wait jittered up to 2.2 times as long).")
 	fs.StringVar(&cfg.namespaces, "namespaces", "",
 		"Comma-separated namespaces (platforms) to watch; empty watches every namespace.")
 	fs.IntVar(&cfg.concurrency, "max-concurrent-reconciles", 4,
@@ -96,6 +106,9 @@ func run(cfg config) error {
 	if cfg.concurrency < 1 {
 		return errors.New("--max-concurrent-reconciles must be at least 1")
 	}
+	if err := cfg.leaderElection.validate(); err != nil {
+		return err
+	}
 	limit, ok, err := softMemoryLimit(cgroupMemoryFiles, cfg.memoryLimitRatio)
 	if err != nil {
 		return err
@@ -133,6 +146,9 @@ func run(cfg config) error {
 		LeaderElection:          cfg.leaderElect,
 		LeaderElectionID:        cfg.leaderElectionID,
 		LeaderElectionNamespace: cfg.leaderElectionNamespace,
+		LeaseDuration:           &cfg.leaderElection.lease,
+		RenewDeadline:           &cfg.leaderElection.renew,
+		RetryPeriod:             &cfg.leaderElection.retry,
 		// The process exits right after the manager stops, so stepping down at once lets
 		// the next replica take over without waiting for the lease to expire.
 		LeaderElectionReleaseOnCancel: true,
@@ -170,6 +186,28 @@ func run(cfg config) error {
 		"leaderElection", cfg.leaderElect, "maxConcurrentReconciles", cfg.concurrency)
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		return fmt.Errorf("run manager: %w", err)
+	}
+	return nil
+}
+
+// leaderElectionTimes are the leader election's durations.
+type leaderElectionTimes struct {
+	lease, renew, retry time.Duration
+}
+
+// validate refuses what client-go's leader election would refuse only once the manager
+// is started, naming the flags: the Lease must outlive the renew deadline, and the
+// deadline must leave room for more than one jittered retry.
+func (t leaderElectionTimes) validate() error {
+	switch {
+	case t.retry <= 0:
+		return errors.New("--leader-election-retry-period must be positive")
+	case t.renew <= time.Duration(leaderelection.JitterFactor*float64(t.retry)):
+		return fmt.Errorf("--leader-election-renew-deadline (%s) must be more than %.1f × --leader-election-retry-period (%s)",
+			t.renew, leaderelection.JitterFactor, t.retry)
+	case t.lease <= t.renew:
+		return fmt.Errorf("--leader-election-lease-duration (%s) must be more than --leader-election-renew-deadline (%s)",
+			t.lease, t.renew)
 	}
 	return nil
 }
