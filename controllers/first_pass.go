@@ -87,6 +87,27 @@ func (h aheadOfFirstPass) Create(ctx context.Context, e event.CreateEvent, q wor
 	h.EventHandler.Create(ctx, e, q)
 }
 
+// unobservedUp wraps the watch of a status reconciler's own kind, whose initial list
+// it maps in full (each object's status is checked once per start), so that an object
+// changed while no manager led is queued at the default priority rather than the
+// initial list's low one: a binding created or an invitation accepted during a handover
+// gets its status (and an invitation its owned bindings) ahead of the reconciler's pass
+// over every organization, as its document does with unobservedFirst. No limit is
+// needed: the initial list is mapped either way, only its order changes.
+func unobservedUp(h handler.EventHandler) handler.EventHandler {
+	return raiseUnobserved{h}
+}
+
+type raiseUnobserved struct{ handler.EventHandler }
+
+// Create passes an unobserved object's initial-list event on as a live one.
+func (h raiseUnobserved) Create(ctx context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	if e.IsInInitialList && unobserved(e.Object) {
+		e.IsInInitialList = false
+	}
+	h.EventHandler.Create(ctx, e, q)
+}
+
 // unobserved says whether obj changed since its reconciler last wrote its status: a
 // generation its status.observedGeneration does not record (a new object has none), or
 // a deletion in progress. Objects of other kinds never are.

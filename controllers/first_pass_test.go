@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
 	"sigs.k8s.io/controller-runtime/pkg/event"
@@ -162,5 +163,43 @@ func TestUnobserved(t *testing.T) {
 		if got := unobserved(tc.obj); got != tc.want {
 			t.Errorf("%s: unobserved = %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestUnobservedUpRaisesOnlyUnobservedObjects: on a status reconciler's own watch, the
+// initial list of an object changed since its last reconcile is queued as a live
+// event's (default priority), the rest at the initial list's low priority, and every
+// object is queued. The queue is the one those reconcilers run with (yieldingQueue).
+func TestUnobservedUpRaisesOnlyUnobservedObjects(t *testing.T) {
+	b := newPublishBacklog()
+	b.eventDelay = time.Millisecond
+	q := b.yieldingQueue("rolebinding", workqueue.DefaultTypedControllerRateLimiter[reconcile.Request]())
+	t.Cleanup(q.ShutDown)
+	toOrganization := func(_ context.Context, o client.Object) []reconcile.Request {
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: "p", Name: o.GetName()}}}
+	}
+	h := unobservedUp(handler.EnqueueRequestsFromMapFunc(toOrganization))
+	binding := func(name string, gen, observed int64) *v1alpha1.RoleBinding {
+		return &v1alpha1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "p", Name: name, Generation: gen},
+			Status: v1alpha1.RoleBindingStatus{ObservedGeneration: observed}}
+	}
+	for _, e := range []event.CreateEvent{
+		{Object: binding("observed", 2, 2), IsInInitialList: true},
+		{Object: binding("created-while-no-manager-led", 1, 0), IsInInitialList: true},
+		{Object: binding("edited-while-no-manager-led", 3, 2), IsInInitialList: true},
+		{Object: binding("live", 2, 2)},
+	} {
+		h.Create(context.Background(), e, q)
+	}
+	got := map[string]int{}
+	pq := q.(priorityqueue.PriorityQueue[reconcile.Request])
+	for range 4 {
+		req, priority, _ := pq.GetWithPriority()
+		got[req.Name] = priority
+		pq.Done(req)
+	}
+	want := map[string]int{"observed": handler.LowPriority, "created-while-no-manager-led": 0, "edited-while-no-manager-led": 0, "live": 0}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("priorities (-want +got):\n%s", diff)
 	}
 }

@@ -113,8 +113,9 @@ func (r *RoleBindingReconciler) SetupWithManager(mgr ctrl.Manager, opts controll
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("rolebinding").
 		// A binding's own events, its initial list included (every status is written
-		// once on a cold start), enqueue its organization, the old one too when moved.
-		Watches(&v1alpha1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(organizationOfBinding),
+		// once on a cold start), enqueue its organization, the old one too when moved;
+		// a binding changed while no manager led goes ahead of the initial list.
+		Watches(&v1alpha1.RoleBinding{}, unobservedUp(handler.EnqueueRequestsFromMapFunc(organizationOfBinding)),
 			builder.WithPredicates(notOwnStatus)).
 		// Another binding's change judges the invitations its subject sent, and so the
 		// bindings those own.

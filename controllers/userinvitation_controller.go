@@ -392,10 +392,10 @@ func (r *UserInvitationReconciler) SetupWithManager(mgr ctrl.Manager, opts contr
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("userinvitation").
 		// An invitation's own events, its initial list included, enqueue its
-		// organization. Its own status writes do again only when they change the
-		// persisted grant, which the engine reads (invitationInputChanged); adding its
-		// finalizer does not.
-		Watches(&v1alpha1.UserInvitation{}, handler.EnqueueRequestsFromMapFunc(organizationOfInvitation),
+		// organization; one changed while no manager led goes ahead of the initial list.
+		// Its own status writes enqueue again only when they change the persisted grant,
+		// which the engine reads (invitationInputChanged); adding its finalizer does not.
+		Watches(&v1alpha1.UserInvitation{}, unobservedUp(handler.EnqueueRequestsFromMapFunc(organizationOfInvitation)),
 			builder.WithPredicates(predicate.Or[client.Object](notOwnWrites(InvitationFinalizer), invitationInputChanged))).
 		// An owned binding changed by hand is put back; its status, which the RoleBinding
 		// reconciler writes and this one never reads, is left out: on a cold start every
