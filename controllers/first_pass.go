@@ -2,9 +2,14 @@ package controllers
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"sync"
 	"sync/atomic"
 
+	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -33,8 +38,8 @@ import (
 // afterInitialList avoids (30 % of a cold start's CPU). So at most limit objects per
 // manager start go ahead; the rest are published by the pass, as before. A handover's
 // changes are a few; a platform applied before its first manager started is the pass
-// anyway. A deletion made while no replica led leaves no object to find, and waits
-// for the pass.
+// anyway. A deletion made while no replica led leaves no object to find: a standby's
+// own informers saw it, and standbyDeletions puts it ahead.
 type unobservedFirst struct {
 	left atomic.Int64 // how many more objects may go ahead
 }
@@ -131,4 +136,113 @@ func unobserved(obj client.Object) bool {
 		return false
 	}
 	return obj.GetGeneration() != observed
+}
+
+// standbyDeletions puts the deletions made while no manager led ahead of a new
+// leader's first pass, as unobservedFirst does for changed objects.
+//
+// A deleted object leaves nothing in the new leader's initial list to find, and a
+// deleted binding kept granting in its organizations' documents until the pass reached
+// them. But a standby's informers run before it leads, and they see the deletion as an
+// event. This log is registered on them at setup and keeps the last limit objects
+// deleted, each with the publisher's map handler of its kind. When the publisher
+// starts, its source (takeOver) replays them through those handlers as live deletions,
+// newest first, so their organizations are queued at the default priority, above the
+// pass. From then on the log hands each deletion it sees straight to the queue, until
+// the publisher's first reconcile (led): by then every watch has registered its own
+// handler (a controller's workers start only once its sources have synced), so no
+// deletion falls between the log and the watches.
+//
+// A replayed deletion the previous leader had published costs its mapping only: its
+// organizations are in the pass anyway, and the queue reconciles each once. A manager
+// that was not running before it led (a restart) has nothing in its log.
+type standbyDeletions struct {
+	limit int
+	// ended is set by the publisher's first reconcile: from then on the watches'
+	// handlers see every deletion, and the log none.
+	ended atomic.Bool
+
+	mu      sync.Mutex
+	log     []loggedDeletion // oldest first
+	dropped int              // deletions that fell off the log, left to the pass
+	queue   workqueue.TypedRateLimitingInterface[reconcile.Request]
+}
+
+// loggedDeletion is one deleted object and the publisher's handler of its kind.
+type loggedDeletion struct {
+	obj client.Object
+	to  handler.EventHandler
+}
+
+func newStandbyDeletions(limit int) *standbyDeletions {
+	return &standbyDeletions{limit: limit}
+}
+
+// watch logs the deletions of obj's kind that c's informer sees, for handler to map.
+func (d *standbyDeletions) watch(ctx context.Context, c cache.Cache, obj client.Object, to handler.EventHandler) error {
+	informer, err := c.GetInformer(ctx, obj)
+	if err != nil {
+		return fmt.Errorf("informer for %T: %w", obj, err)
+	}
+	_, err = informer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{DeleteFunc: d.onDelete(to)})
+	return err
+}
+
+// onDelete is the informer handler of one kind's deletions, tombstones included (a
+// deletion the informer learnt of by listing again).
+func (d *standbyDeletions) onDelete(to handler.EventHandler) func(any) {
+	return func(o any) {
+		if tomb, ok := o.(toolscache.DeletedFinalStateUnknown); ok {
+			o = tomb.Obj
+		}
+		if obj, ok := o.(client.Object); ok {
+			d.deleted(obj, to)
+		}
+	}
+}
+
+// deleted logs obj's deletion or, once the publisher has started, hands it to the
+// publisher's queue.
+func (d *standbyDeletions) deleted(obj client.Object, to handler.EventHandler) {
+	if d.ended.Load() {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case d.ended.Load():
+	case d.queue != nil:
+		to.Delete(context.Background(), event.DeleteEvent{Object: obj}, d.queue)
+	default:
+		if len(d.log) == d.limit {
+			d.log = slices.Delete(d.log, 0, 1)
+			d.dropped++
+		}
+		d.log = append(d.log, loggedDeletion{obj: obj, to: to})
+	}
+}
+
+// takeOver is the publisher's source: it queues the logged deletions' organizations,
+// newest first, and has later deletions handed to q.
+func (d *standbyDeletions) takeOver(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, del := range slices.Backward(d.log) {
+		del.to.Delete(ctx, event.DeleteEvent{Object: del.obj}, q)
+	}
+	deletedAhead.Add(float64(len(d.log)))
+	deletedInPass.Add(float64(d.dropped))
+	d.log, d.dropped, d.queue = nil, 0, q
+	return nil
+}
+
+// led ends the log: the publisher has reconciled, so its watches see every deletion.
+func (d *standbyDeletions) led() {
+	if d.ended.Load() {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.ended.Store(true)
+	d.log, d.queue = nil, nil
 }

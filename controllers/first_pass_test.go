@@ -11,7 +11,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/cache/informertest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
 	"sigs.k8s.io/controller-runtime/pkg/event"
@@ -201,5 +203,95 @@ func TestUnobservedUpRaisesOnlyUnobservedObjects(t *testing.T) {
 	want := map[string]int{"observed": handler.LowPriority, "created-while-no-manager-led": 0, "edited-while-no-manager-led": 0, "live": 0}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("priorities (-want +got):\n%s", diff)
+	}
+}
+
+// TestStandbyDeletionsGoAheadOfTheFirstPass plays a standby's life into the publisher's
+// queue: bindings deleted while it does not lead, seen by its informer, more than the
+// log keeps; then its start, with the organizations' initial list queued by the For
+// watch and the log's source; a deletion between the start and the first reconcile;
+// and one after. The logged deletions' organizations come out first, newest first, at
+// the default priority, then the one handed over, then the pass, each organization
+// once; the deletion after the first reconcile is left to the watches.
+func TestStandbyDeletionsGoAheadOfTheFirstPass(t *testing.T) {
+	const orgs = 30
+	ctx := context.Background()
+	org := func(i int) *v1alpha1.Organization {
+		return &v1alpha1.Organization{ObjectMeta: metav1.ObjectMeta{Namespace: "p", Name: fmt.Sprintf("org-%02d", i)}}
+	}
+	binding := func(i int) *v1alpha1.RoleBinding {
+		b := &v1alpha1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "p", Name: fmt.Sprintf("b-%02d", i)}}
+		b.Spec.OrganizationRef.Name = v1alpha1.ObjectName(org(i).Name)
+		return b
+	}
+	toOrganization := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+		b := o.(*v1alpha1.RoleBinding)
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: b.Namespace, Name: string(b.Spec.OrganizationRef.Name)}}}
+	})
+
+	informers := &informertest.FakeInformers{Scheme: testScheme}
+	d := newStandbyDeletions(3)
+	if err := d.watch(ctx, informers, &v1alpha1.RoleBinding{}, toOrganization); err != nil {
+		t.Fatal(err)
+	}
+	bindings, err := informers.FakeInformerFor(ctx, &v1alpha1.RoleBinding{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := priorityqueue.New[reconcile.Request]("organization")
+	t.Cleanup(q.ShutDown)
+
+	// While standing by: creates and updates are not logged, deletions are, the
+	// oldest dropped past the limit. Nothing reaches a queue.
+	for i := range orgs {
+		bindings.Add(binding(i))
+	}
+	bindings.Update(binding(9), binding(9))
+	for _, i := range []int{11, 12, 13, 14} {
+		bindings.Delete(binding(i))
+	}
+	d.onDelete(toOrganization)(toolscache.DeletedFinalStateUnknown{Key: "p/b-15", Obj: binding(15)})
+
+	// Taking over: the For watch queues the organizations' initial list, the log's
+	// source what it kept.
+	forOrgs := &handler.EnqueueRequestForObject{}
+	for i := range orgs {
+		forOrgs.Create(ctx, event.CreateEvent{Object: org(i), IsInInitialList: true}, q)
+	}
+	aheadBefore, inPassBefore := testutil.ToFloat64(deletedAhead), testutil.ToFloat64(deletedInPass)
+	if err := d.takeOver(ctx, q); err != nil {
+		t.Fatal(err)
+	}
+	if ahead, inPass := testutil.ToFloat64(deletedAhead)-aheadBefore, testutil.ToFloat64(deletedInPass)-inPassBefore; ahead != 3 || inPass != 2 {
+		t.Errorf("counted %v deletions ahead and %v in the pass, want 3 and 2", ahead, inPass)
+	}
+	bindings.Delete(binding(20)) // before the first reconcile: handed to the queue
+	d.led()
+	bindings.Delete(binding(25)) // after: the watches' own handlers have it
+
+	var order []string
+	priorities := map[string]int{}
+	for q.Len() > 0 {
+		req, priority, _ := q.GetWithPriority()
+		order = append(order, req.Name)
+		priorities[req.Name] = priority
+		q.Done(req)
+	}
+	if len(order) != orgs {
+		t.Fatalf("%d requests, want each of the %d organizations once: %v", len(order), orgs, order)
+	}
+	want := []string{"org-15", "org-14", "org-13", "org-20"}
+	if diff := cmp.Diff(want, order[:len(want)]); diff != "" {
+		t.Errorf("ahead of the pass (-want +got):\n%s", diff)
+	}
+	for _, name := range want {
+		if priorities[name] != 0 {
+			t.Errorf("%s at priority %d, want the live events' 0", name, priorities[name])
+		}
+	}
+	for _, name := range order[len(want):] {
+		if priorities[name] != handler.LowPriority {
+			t.Errorf("%s at priority %d, want the initial list's %d", name, priorities[name], handler.LowPriority)
+		}
 	}
 }

@@ -46,6 +46,14 @@ var (
 		Name: "orgaccess_unobserved_at_start_total",
 		Help: "Objects found changed since their last reconcile when the manager started leading (changes made while no replica led), by how their organizations were queued (ahead, in_pass).",
 	}, []string{"queued"})
+
+	// deletedAtStart counts the deletions a standby saw before it started leading
+	// (first_pass.go, standbyDeletions), by how their organizations were queued: ahead of
+	// the first pass, or in it once more than unobservedAheadLimit had been logged.
+	deletedAtStart = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "orgaccess_deleted_at_start_total",
+		Help: "Deletions the manager saw while it did not lead, by how their organizations were queued when it started leading (ahead, in_pass).",
+	}, []string{"queued"})
 )
 
 // Label values of writesSkipped.
@@ -67,6 +75,12 @@ var (
 	unobservedInPass = unobservedAtStart.WithLabelValues("in_pass")
 )
 
+// The two series of deletedAtStart.
+var (
+	deletedAhead  = deletedAtStart.WithLabelValues("ahead")
+	deletedInPass = deletedAtStart.WithLabelValues("in_pass")
+)
+
 func init() {
-	metrics.Registry.MustRegister(documentWrites, writesSkipped, compiles, changeToPublish, unobservedAtStart)
+	metrics.Registry.MustRegister(documentWrites, writesSkipped, compiles, changeToPublish, unobservedAtStart, deletedAtStart)
 }

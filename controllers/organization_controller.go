@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
 	"github.com/orgaccess/orgaccess/controllers/permissions"
@@ -39,6 +40,8 @@ type OrganizationReconciler struct {
 	publisher publisher
 	changes   *changeTimes
 	backlog   *publishBacklog
+	// deletions logs what a standby's informers see deleted before it leads.
+	deletions *standbyDeletions
 	// races paces the retries of an organization whose publish lost a write race
 	// (Conflict, AlreadyExists, NotFound) as the work queue would pace an error: 5 ms,
 	// doubling while it keeps losing, up to 10 s.
@@ -54,7 +57,7 @@ var _ reconcile.Reconciler = &OrganizationReconciler{}
 func newOrganizationReconciler(c client.Client, uncached client.Reader, clk clock.PassiveClock, g gatherer, backlog *publishBacklog) *OrganizationReconciler {
 	return &OrganizationReconciler{client: c, clock: clk, gather: g,
 		publisher: publisher{client: c, uncached: uncached, own: newOwnWrites()},
-		changes:   newChangeTimes(clk), backlog: backlog,
+		changes:   newChangeTimes(clk), backlog: backlog, deletions: newStandbyDeletions(unobservedAheadLimit),
 		races: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](5*time.Millisecond, 10*time.Second)}
 }
 
@@ -65,6 +68,7 @@ func newOrganizationReconciler(c client.Client, uncached client.Reader, clk cloc
 
 // Reconcile publishes one organization's document and writes its status.
 func (r *OrganizationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	r.deletions.led()
 	// The events this reconcile answers; a failed reconcile leaves them to the retry.
 	changed, observed := r.changes.take(req.NamespacedName)
 	result, err := r.reconcile(ctx, req, changed, observed)
@@ -221,34 +225,45 @@ func (r *OrganizationReconciler) ofMissingOrganization(cm client.Object) bool {
 func (r *OrganizationReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	rel := relations{reader: mgr.GetClient()}
 	// The initial list is mapped only for the objects changed while no manager led,
-	// which go ahead of the first pass (first_pass.go), in place of afterInitialList.
+	// which go ahead of the first pass (first_pass.go), in place of afterInitialList, and
+	// so do the deletions this replica saw before it led.
 	specChanged := builder.WithPredicates(predicate.GenerationChangedPredicate{})
 	seen, first := r.changes, newUnobservedFirst(unobservedAheadLimit)
-	mapped := func(fn handler.MapFunc) handler.EventHandler {
-		return first.ahead(seen.mapped(r.backlog.mapping(fn)))
+	var logged error
+	mapped := func(obj client.Object, fn handler.MapFunc) handler.EventHandler {
+		h := first.ahead(seen.mapped(r.backlog.mapping(fn)))
+		logged = errors.Join(logged, r.deletions.watch(context.Background(), mgr.GetCache(), obj, h))
+		return h
 	}
+	org, role, binding := &v1alpha1.Organization{}, &v1alpha1.Role{}, &v1alpha1.RoleBinding{}
+	invitation, tree, document := &v1alpha1.UserInvitation{}, &v1alpha1.PermissionTree{}, &corev1.ConfigMap{}
 	opts.NewQueue = r.backlog.newQueue
-	return ctrl.NewControllerManagedBy(mgr).
-		For(&v1alpha1.Organization{}, builder.WithPredicates(notOwnStatus, seen.ofObject())).
+	b := ctrl.NewControllerManagedBy(mgr).
+		For(org, builder.WithPredicates(notOwnStatus, seen.ofObject())).
 		// Not the ConfigMaps' creation, nor the update the publisher wrote: its own write
 		// would bring the organization back at once, ahead of those still waiting to
 		// publish, to find its document published. A ConfigMap whose organization does
 		// not exist is the exception: its creation (the manager's first list included)
 		// brings that organization's reconcile, which deletes it.
-		Owns(&corev1.ConfigMap{}, builder.WithPredicates(predicate.Funcs{
+		Owns(document, builder.WithPredicates(predicate.Funcs{
 			CreateFunc: func(e event.CreateEvent) bool { return r.ofMissingOrganization(e.Object) },
 		}, r.publisher.own.notOwnWrite(), seen.ofController())).
-		Watches(&v1alpha1.Organization{}, mapped(rel.organizationsForOrganization), specChanged).
-		Watches(&v1alpha1.Role{}, mapped(rel.organizationsForRole), specChanged).
-		Watches(&v1alpha1.RoleBinding{}, mapped(rel.organizationsForBinding), specChanged).
-		Watches(&v1alpha1.UserInvitation{}, mapped(rel.organizationsForInvitation),
+		Watches(org, mapped(org, rel.organizationsForOrganization), specChanged).
+		Watches(role, mapped(role, rel.organizationsForRole), specChanged).
+		Watches(binding, mapped(binding, rel.organizationsForBinding), specChanged).
+		Watches(invitation, mapped(invitation, rel.organizationsForInvitation),
 			builder.WithPredicates(invitationInputChanged)).
-		Watches(&v1alpha1.PermissionTree{}, mapped(rel.organizationsForTree), specChanged).
-		Watches(&corev1.ConfigMap{}, mapped(organizationNamedByDocument), builder.WithPredicates(predicate.Funcs{
+		Watches(tree, mapped(tree, rel.organizationsForTree), specChanged).
+		Watches(document, mapped(document, organizationNamedByDocument), builder.WithPredicates(predicate.Funcs{
 			CreateFunc:  func(event.CreateEvent) bool { return false },
 			UpdateFunc:  func(event.UpdateEvent) bool { return false },
 			GenericFunc: func(event.GenericEvent) bool { return false },
 		})).
+		WatchesRawSource(source.Func(r.deletions.takeOver))
+	if logged != nil {
+		return logged
+	}
+	return b.
 		WithOptions(opts).
 		Complete(r.backlog.reconciling(r))
 }

@@ -359,6 +359,36 @@ func (e *env) expectUser(t *testing.T, platform, org, email string, want expecte
 	})
 }
 
+// expectAbsent waits until org's document says nothing of email.
+func (e *env) expectAbsent(t *testing.T, platform, org, email string) {
+	t.Helper()
+	e.eventually(t, time.Minute, func() string {
+		doc, err := e.document(t, platform, org)
+		if err != nil {
+			return err.Error()
+		}
+		if u, ok := usersOf(doc)[email]; ok {
+			return fmt.Sprintf("%s is in the document of %s: %+v", email, org, u)
+		}
+		return ""
+	})
+}
+
+// applyBinding applies a RoleBinding of email to role in org.
+func (e *env) applyBinding(t *testing.T, platform, name, email, role, org string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name+".yaml")
+	manifest := fmt.Sprintf(`apiVersion: access.orgaccess.dev/v1alpha1
+kind: RoleBinding
+metadata: {name: %s, namespace: %s}
+spec: {subject: {email: %s}, roleRef: {name: %s}, organizationRef: {name: %s}}
+`, name, platform, email, role, org)
+	if err := os.WriteFile(path, []byte(manifest), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.must(t, "apply", "-f", path)
+}
+
 func (e *env) patchInvitation(t *testing.T, platform, name, patch string) {
 	t.Helper()
 	if _, err := e.kubectl(t, "-n", platform, "patch", "userinvitation", name, "--type=merge", "-p", patch); err != nil {

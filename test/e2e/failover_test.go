@@ -134,6 +134,11 @@ func (e *env) testFailover(t *testing.T) {
 	standby.expectNoErrorLogged(t)
 	e.testBlock(t)
 
+	// A binding of zoe's made while a replica leads, to be deleted while none does.
+	golden := readGolden(t, "distributor")["acme"]["cathy@acme.example"]
+	e.applyBinding(t, "distributor", "zoe", "zoe@acme.example", "customer", "acme")
+	e.expectUser(t, "distributor", "acme", "zoe@acme.example", expectedUser{Status: v1alpha1.UserPhaseActive, Roles: golden.Roles, Permissions: golden.Permissions})
+
 	third := e.startReplica(t, "third replica")
 	third.awaitReady(t)
 	// Every status of the block above written: what the third replica finds
@@ -143,11 +148,12 @@ func (e *env) testFailover(t *testing.T) {
 	if err := standby.proc.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	// A user blocked while the dead leader still holds the Lease: no replica sees it
-	// as an event. The new leader finds the invitation changed since its last
-	// reconcile and publishes it ahead of its first pass (controllers/first_pass.go).
-	golden := readGolden(t, "distributor")["acme"]["cathy@acme.example"]
+	// A user blocked and a binding deleted while the dead leader still holds the Lease:
+	// no leader sees them as events. The new leader finds the invitation changed since
+	// its last reconcile, and its informers saw the deletion while it stood by; it
+	// publishes both ahead of its first pass (controllers/first_pass.go).
 	e.patchInvitation(t, "distributor", "cathy", `{"spec":{"blocked":true}}`)
+	e.must(t, "-n", "distributor", "delete", "rolebindings.access.orgaccess.dev", "zoe")
 	if holder := e.leaseHolder(t); holder != second {
 		t.Fatalf("the Lease is held by %q, want the killed leader %q until it expires", holder, second)
 	}
@@ -156,8 +162,12 @@ func (e *env) testFailover(t *testing.T) {
 	t.Logf("the third replica (%s) took the Lease %s after the leader was killed", holder, time.Since(killed).Round(time.Millisecond))
 	e.manager = third
 	e.expectUser(t, "distributor", "acme", "cathy@acme.example", expectedUser{Status: v1alpha1.UserPhaseBlocked})
+	e.expectAbsent(t, "distributor", "acme", "zoe@acme.example")
 	if n := third.metric(t, "orgaccess_unobserved_at_start_total", "queued", "ahead"); n != 1 {
 		t.Errorf("the new leader queued %v objects ahead of its first pass, want cathy's invitation", n)
+	}
+	if n := third.metric(t, "orgaccess_deleted_at_start_total", "queued", "ahead"); n != 1 {
+		t.Errorf("the new leader queued %v deletions ahead of its first pass, want zoe's binding", n)
 	}
 	e.patchInvitation(t, "distributor", "cathy", `{"spec":{"blocked":false}}`)
 	e.expectUser(t, "distributor", "acme", "cathy@acme.example", golden)
