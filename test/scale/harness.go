@@ -60,6 +60,7 @@ type incremental struct {
 	busy         bool          // the manager was not idle before or after: writes include other work
 	idle         time.Duration // failover: from the write until the new leader is idle; 0: not within -idle-timeout
 	leaseTaken   time.Duration // failover: from the write until the standby holds the Lease; 0: not seen
+	deletion     time.Duration // failover: from the write until the deleted binding's documents are published
 }
 
 // results is everything one run measured; zero fields were not reached.
@@ -549,17 +550,26 @@ func (h *harness) leaderElections(ctx context.Context) (int, error) {
 
 // failover is the deployment's handover (config/default runs two replicas): a standby
 // started beside the leader syncs its cache; the leader is stopped with SIGTERM, as a
-// rolling update does, and at that instant one binding is added. It measures the time
-// from the SIGTERM to the binding's document published by the new leader, and the
-// writes until that one is idle: the binding's own, the takeover adding none. It
-// returns the standby, which leads from then on; the leader's peaks are noted.
+// rolling update does, and at that instant one binding is added and another, of the
+// organization the new leader's first pass reaches last, deleted. It measures the time
+// from the SIGTERM to the bindings' documents published by the new leader, the
+// deletion's on its own, and the writes until that one is idle: the bindings' own, the
+// takeover adding none. It returns the standby, which leads from then on; the
+// leader's peaks are noted.
 func (h *harness) failover(ctx context.Context, res *results, leader *manager, tr *tracker, in *permissions.Input, exp expectation) (incremental, *manager, error) {
-	inc := incremental{name: "leader stopped, one binding added"}
-	change, write, err := bindNewUser(in, "scale-failover-binding", "scale-failover")
+	inc := incremental{name: "leader stopped, one binding added, one deleted"}
+	added, add, err := bindNewUser(in, "scale-failover-binding", "scale-failover")
 	if err != nil {
 		return inc, nil, err
 	}
-	inc.change = change
+	deleted, unbound, remove, err := unbindLastOrganization(in)
+	if err != nil {
+		return inc, nil, err
+	}
+	inc.change = added + "; " + deleted
+	write := func(ctx context.Context, c client.Client) error {
+		return errors.Join(add(ctx, c), remove(ctx, c))
+	}
 	logf("failover: a standby starts beside the leader")
 	standby, err := h.startManager()
 	if err != nil {
@@ -571,6 +581,15 @@ func (h *harness) failover(ctx context.Context, res *results, leader *manager, t
 	next, before, err := h.beginStep(ctx, leader, &inc, *in, exp)
 	if err != nil {
 		return inc, standby, err
+	}
+	var unboundDocs []string
+	for _, name := range next.changed(exp) {
+		if next.documents[name].organization == unbound {
+			unboundDocs = append(unboundDocs, name)
+		}
+	}
+	if len(unboundDocs) == 0 {
+		return inc, standby, fmt.Errorf("%s changes no document of %s", deleted, unbound)
 	}
 	holder, err := h.leaseHolder(ctx)
 	if err != nil {
@@ -599,6 +618,9 @@ func (h *harness) failover(ctx context.Context, res *results, leader *manager, t
 	if first := tr.firstMatch(); !first.IsZero() {
 		inc.first = max(first.Sub(start), 0)
 	}
+	if at := tr.heldSince(unboundDocs); !at.IsZero() {
+		inc.deletion = max(at.Sub(start), 0)
+	}
 	idle, ok, err := h.awaitIdle(ctx, standby, h.o.idleTimeout)
 	if err != nil {
 		return inc, standby, err
@@ -609,7 +631,8 @@ func (h *harness) failover(ctx context.Context, res *results, leader *manager, t
 	if inc.writes, err = h.writesSince(ctx, before); err != nil {
 		return inc, standby, err
 	}
-	inc.writes.takeOne("rolebindings")
+	inc.writes.takeOne("rolebindings") // the harness's create
+	inc.writes.takeOne("rolebindings") // and delete
 	// The standby reconciled nothing before it led: all of its reconciles are the
 	// takeover's.
 	inc.runs, err = standby.reconciles(ctx)

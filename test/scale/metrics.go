@@ -131,12 +131,14 @@ func compilesFrom(samples []sample) counts {
 }
 
 // activityMetrics are the manager's metrics activityFrom reads.
-var activityMetrics = []string{"controller_runtime_reconcile_total", "orgaccess_compiles_total", "orgaccess_unobserved_at_start_total"}
+var activityMetrics = []string{"controller_runtime_reconcile_total", "orgaccess_compiles_total",
+	"orgaccess_unobserved_at_start_total", "orgaccess_deleted_at_start_total"}
 
 // activityFrom reads the manager's activity from its metrics.
 func activityFrom(samples []sample) activity {
 	return activity{reconciles: reconcilesFrom(samples), compiles: compilesFrom(samples),
-		unobserved: sumBy(samples, "orgaccess_unobserved_at_start_total", "queued")}
+		unobserved: sumBy(samples, "orgaccess_unobserved_at_start_total", "queued"),
+		deleted:    sumBy(samples, "orgaccess_deleted_at_start_total", "queued")}
 }
 
 // sumBy sums the samples of metric name by the value of one label.
@@ -152,26 +154,31 @@ func sumBy(samples []sample, name, label string) counts {
 
 // activity is what the manager's metrics say it did: reconciles by controller, engine
 // compiles made or reused from the compile cache, by result, and the objects it found
-// changed since their last reconcile when it started leading, by how their
-// organizations were queued (ahead of its first pass, in_pass).
+// changed since their last reconcile when it started leading and the deletions it saw
+// before it led, by how their organizations were queued (ahead of its first pass,
+// in_pass).
 type activity struct {
-	reconciles, compiles, unobserved counts
+	reconciles, compiles, unobserved, deleted counts
 }
 
 // since returns what was done after before was taken.
 func (a activity) since(before activity) activity {
 	return activity{reconciles: a.reconciles.since(before.reconciles), compiles: a.compiles.since(before.compiles),
-		unobserved: a.unobserved.since(before.unobserved)}
+		unobserved: a.unobserved.since(before.unobserved), deleted: a.deleted.since(before.deleted)}
 }
 
 // String gives the reconciles' total and counts, then the compiles', then the
-// unobserved objects' when there were any.
+// unobserved objects' and the deletions' when there were any.
 func (a activity) String() string {
 	s := fmt.Sprintf("%d: %v; compiles %d, reused %d",
 		a.reconciles.total(), a.reconciles, int(a.compiles["compiled"]), int(a.compiles["reused"]))
 	if a.unobserved.total() > 0 {
 		s += fmt.Sprintf("; unobserved at start %d ahead of the first pass, %d in it",
 			int(a.unobserved["ahead"]), int(a.unobserved["in_pass"]))
+	}
+	if a.deleted.total() > 0 {
+		s += fmt.Sprintf("; deleted before it led %d ahead of the first pass, %d in it",
+			int(a.deleted["ahead"]), int(a.deleted["in_pass"]))
 	}
 	return s
 }

@@ -98,8 +98,10 @@ orgaccess_compiles_total{result="reused"} 9
 	started := parse(`controller_runtime_reconcile_total{controller="organization",result="success"} 12
 orgaccess_unobserved_at_start_total{queued="ahead"} 1000
 orgaccess_unobserved_at_start_total{queued="in_pass"} 2500
+orgaccess_deleted_at_start_total{queued="ahead"} 1
+orgaccess_deleted_at_start_total{queued="in_pass"} 0
 `)
-	if s := started.String(); s != "12: organization 12; compiles 0, reused 0; unobserved at start 1000 ahead of the first pass, 2500 in it" {
+	if s := started.String(); s != "12: organization 12; compiles 0, reused 0; unobserved at start 1000 ahead of the first pass, 2500 in it; deleted before it led 1 ahead of the first pass, 0 in it" {
 		t.Errorf("activity = %q", s)
 	}
 }

@@ -164,3 +164,39 @@ func blockUser(in *permissions.Input, exp expectation) (string, func(context.Con
 	return fmt.Sprintf("UserInvitation %s: %s (in %d documents) blocked", inv.Name, inv.Spec.Email, reach(best)),
 		patch(inv, before), nil
 }
+
+// unbindLastOrganization deletes a RoleBinding of the organization a new leader's first
+// pass reaches last (the pass goes in the initial list's order, by name): one written
+// directly, not by an invitation (whose reconciler would bind again), whose user holds
+// no other binding there, so that its organization's document changes. It returns that
+// organization too.
+func unbindLastOrganization(in *permissions.Input) (describe, org string, write func(context.Context, client.Client) error, err error) {
+	held := map[[2]string]int{} // bindings per organization and user
+	for _, b := range in.Bindings {
+		held[[2]string{string(b.Spec.OrganizationRef.Name), string(b.Spec.Subject.Email)}]++
+	}
+	best := -1
+	for i, b := range in.Bindings {
+		if len(b.OwnerReferences) > 0 || b.Labels[v1alpha1.InvitationLabel] != "" ||
+			held[[2]string{string(b.Spec.OrganizationRef.Name), string(b.Spec.Subject.Email)}] > 1 {
+			continue
+		}
+		if best < 0 || cmp.Or(cmp.Compare(b.Spec.OrganizationRef.Name, in.Bindings[best].Spec.OrganizationRef.Name),
+			cmp.Compare(b.Name, in.Bindings[best].Name)) > 0 {
+			best = i
+		}
+	}
+	if best < 0 {
+		return "", "", nil, fmt.Errorf("no RoleBinding outside an invitation to delete")
+	}
+	b := in.Bindings[best]
+	in.Bindings = slices.Concat(in.Bindings[:best], in.Bindings[best+1:]) // a new array: copies of in share the old one
+	return fmt.Sprintf("RoleBinding %s deleted: %s no longer holds %s in %s", b.Name, b.Spec.Subject.Email, b.Spec.RoleRef.Name, b.Spec.OrganizationRef.Name),
+		string(b.Spec.OrganizationRef.Name),
+		func(ctx context.Context, c client.Client) error {
+			if err := c.Delete(ctx, b); err != nil {
+				return fmt.Errorf("delete RoleBinding %s: %w", b.Name, err)
+			}
+			return nil
+		}, nil
+}

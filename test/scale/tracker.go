@@ -187,3 +187,21 @@ func (t *tracker) mismatches(n int) []string {
 	}
 	return out
 }
+
+// heldSince is when the last of the named ConfigMaps came to hold its current bytes;
+// zero when one of them is not there.
+func (t *tracker) heldSince(names []string) time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var last time.Time
+	for _, name := range names {
+		at, ok := t.since[name]
+		if !ok {
+			return time.Time{}
+		}
+		if at.After(last) {
+			last = at
+		}
+	}
+	return last
+}
