@@ -84,7 +84,7 @@ func (r *results) print(out io.Writer, o options, size platformgen.Size) {
 		row(fmt.Sprintf("%s (%d documents change)", inc.name, inc.changedDocs), latency, writes, targets[inc.name])
 		row("  reconciles from the write to idle", inc.runs.String(), "", "")
 		if inc.deletion > 0 {
-			row("  the deleted binding's documents published", dur(inc.deletion), "", "")
+			row("  the deleted binding's documents published (the last)", dur(inc.deletion), "", "")
 		}
 		if inc.leaseTaken > 0 {
 			row("  Lease taken by the standby", dur(inc.leaseTaken), "", "")

@@ -165,12 +165,12 @@ func blockUser(in *permissions.Input, exp expectation) (string, func(context.Con
 		patch(inv, before), nil
 }
 
-// unbindLastOrganization deletes a RoleBinding of the organization a new leader's first
-// pass reaches last (the pass goes in the initial list's order, by name): one written
+// unbindLastOrganization deletes a RoleBinding of the organization last by name
+// (seller-99 on the full platform, whose bindings reach its subtree): one written
 // directly, not by an invitation (whose reconciler would bind again), whose user holds
-// no other binding there, so that its organization's document changes. It returns that
-// organization too.
-func unbindLastOrganization(in *permissions.Input) (describe, org string, write func(context.Context, client.Client) error, err error) {
+// no other binding there, so that its organization's document changes. It returns the
+// organizations whose documents the binding reached: its organization's subtree.
+func unbindLastOrganization(in *permissions.Input) (describe string, reached map[string]bool, write func(context.Context, client.Client) error, err error) {
 	held := map[[2]string]int{} // bindings per organization and user
 	for _, b := range in.Bindings {
 		held[[2]string{string(b.Spec.OrganizationRef.Name), string(b.Spec.Subject.Email)}]++
@@ -187,16 +187,37 @@ func unbindLastOrganization(in *permissions.Input) (describe, org string, write 
 		}
 	}
 	if best < 0 {
-		return "", "", nil, fmt.Errorf("no RoleBinding outside an invitation to delete")
+		return "", nil, nil, fmt.Errorf("no RoleBinding outside an invitation to delete")
 	}
 	b := in.Bindings[best]
 	in.Bindings = slices.Concat(in.Bindings[:best], in.Bindings[best+1:]) // a new array: copies of in share the old one
 	return fmt.Sprintf("RoleBinding %s deleted: %s no longer holds %s in %s", b.Name, b.Spec.Subject.Email, b.Spec.RoleRef.Name, b.Spec.OrganizationRef.Name),
-		string(b.Spec.OrganizationRef.Name),
+		subtree(in, string(b.Spec.OrganizationRef.Name)),
 		func(ctx context.Context, c client.Client) error {
 			if err := c.Delete(ctx, b); err != nil {
 				return fmt.Errorf("delete RoleBinding %s: %w", b.Name, err)
 			}
 			return nil
 		}, nil
+}
+
+// subtree returns root and every organization below it.
+func subtree(in *permissions.Input, root string) map[string]bool {
+	children := map[string][]string{}
+	for _, o := range in.Organizations {
+		if o.Spec.ParentRef != nil {
+			parent := string(o.Spec.ParentRef.Name)
+			children[parent] = append(children[parent], o.Name)
+		}
+	}
+	out := map[string]bool{}
+	for next := []string{root}; len(next) > 0; {
+		org := next[len(next)-1]
+		next = next[:len(next)-1]
+		if !out[org] {
+			out[org] = true
+			next = append(next, children[org]...)
+		}
+	}
+	return out
 }
