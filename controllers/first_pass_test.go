@@ -84,17 +84,7 @@ func TestUnobservedChangesGoAheadOfTheFirstPass(t *testing.T) {
 			}
 
 			// What the workers take: the queued-ahead organizations first, then the pass.
-			var order []string
-			priorities := map[string]int{}
-			for q.Len() > 0 {
-				req, priority, _ := q.GetWithPriority()
-				order = append(order, req.Name)
-				priorities[req.Name] = priority
-				q.Done(req)
-			}
-			if len(order) != orgs {
-				t.Fatalf("%d requests, want each of the %d organizations once: %v", len(order), orgs, order)
-			}
+			order, priorities := drain(t, q, orgs)
 			first := order[:min(tc.limit, 3)]
 			for _, name := range first {
 				if name != "org-07" && name != "org-23" && name != "org-41" {
@@ -269,17 +259,7 @@ func TestStandbyDeletionsGoAheadOfTheFirstPass(t *testing.T) {
 	d.led()
 	bindings.Delete(binding(25)) // after: the watches' own handlers have it
 
-	var order []string
-	priorities := map[string]int{}
-	for q.Len() > 0 {
-		req, priority, _ := q.GetWithPriority()
-		order = append(order, req.Name)
-		priorities[req.Name] = priority
-		q.Done(req)
-	}
-	if len(order) != orgs {
-		t.Fatalf("%d requests, want each of the %d organizations once: %v", len(order), orgs, order)
-	}
+	order, priorities := drain(t, q, orgs)
 	want := []string{"org-15", "org-14", "org-13", "org-20"}
 	if diff := cmp.Diff(want, order[:len(want)]); diff != "" {
 		t.Errorf("ahead of the pass (-want +got):\n%s", diff)
@@ -294,4 +274,23 @@ func TestStandbyDeletionsGoAheadOfTheFirstPass(t *testing.T) {
 			t.Errorf("%s at priority %d, want the initial list's %d", name, priorities[name], handler.LowPriority)
 		}
 	}
+}
+
+// drain takes every request from q as a worker would, and returns the organizations'
+// names in that order with the priority each came out at. It fails unless each of the
+// orgs organizations came out once.
+func drain(t *testing.T, q priorityqueue.PriorityQueue[reconcile.Request], orgs int) ([]string, map[string]int) {
+	t.Helper()
+	var order []string
+	priorities := map[string]int{}
+	for q.Len() > 0 {
+		req, priority, _ := q.GetWithPriority()
+		order = append(order, req.Name)
+		priorities[req.Name] = priority
+		q.Done(req)
+	}
+	if len(order) != orgs {
+		t.Fatalf("%d requests, want each of the %d organizations once: %v", len(order), orgs, order)
+	}
+	return order, priorities
 }
