@@ -552,9 +552,9 @@ func (h *harness) leaderElections(ctx context.Context) (int, error) {
 // started beside the leader syncs its cache; the leader is stopped with SIGTERM, as a
 // rolling update does, and at that instant one binding is added and another, of a
 // seller over its subtree, deleted. It measures the time from the SIGTERM to the
-// bindings' documents published by the new leader, the deletion's on their own, and the writes until that one is idle: the bindings' own, the
-// takeover adding none. It returns the standby, which leads from then on; the
-// leader's peaks are noted.
+// bindings' documents published by the new leader (the deletion's on their own), and
+// the writes until that one is idle: the bindings' own, the takeover adding none. It
+// returns the standby, which leads from then on; the leader's peaks are noted.
 func (h *harness) failover(ctx context.Context, res *results, leader *manager, tr *tracker, in *permissions.Input, exp expectation) (incremental, *manager, error) {
 	inc := incremental{name: "leader stopped, one binding added, one deleted"}
 	added, add, err := bindNewUser(in, "scale-failover-binding", "scale-failover")

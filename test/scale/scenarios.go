@@ -171,14 +171,16 @@ func blockUser(in *permissions.Input, exp expectation) (string, func(context.Con
 // no other binding there, so that its organization's document changes. It returns the
 // organizations whose documents the binding reached: its organization's subtree.
 func unbindLastOrganization(in *permissions.Input) (describe string, reached map[string]bool, write func(context.Context, client.Client) error, err error) {
+	orgAndUser := func(b *v1alpha1.RoleBinding) [2]string {
+		return [2]string{string(b.Spec.OrganizationRef.Name), string(b.Spec.Subject.Email)}
+	}
 	held := map[[2]string]int{} // bindings per organization and user
 	for _, b := range in.Bindings {
-		held[[2]string{string(b.Spec.OrganizationRef.Name), string(b.Spec.Subject.Email)}]++
+		held[orgAndUser(b)]++
 	}
 	best := -1
 	for i, b := range in.Bindings {
-		if len(b.OwnerReferences) > 0 || b.Labels[v1alpha1.InvitationLabel] != "" ||
-			held[[2]string{string(b.Spec.OrganizationRef.Name), string(b.Spec.Subject.Email)}] > 1 {
+		if len(b.OwnerReferences) > 0 || b.Labels[v1alpha1.InvitationLabel] != "" || held[orgAndUser(b)] > 1 {
 			continue
 		}
 		if best < 0 || cmp.Or(cmp.Compare(b.Spec.OrganizationRef.Name, in.Bindings[best].Spec.OrganizationRef.Name),
