@@ -46,16 +46,18 @@ vet: ## Run go vet.
 	go vet ./...
 
 .PHONY: lint
-lint: $(GOLANGCI_LINT) ## Run golangci-lint.
+lint: $(GOLANGCI_LINT) ## Run golangci-lint (the operator and the image tool, hack/image).
 	$(GOLANGCI_LINT) run ./...
+	cd hack/image && $(GOLANGCI_LINT) run ./...
 
 .PHONY: envtest
 envtest: ## Print the directory of the envtest binaries (kube-apiserver, etcd, kubectl), building them once per machine.
 	@hack/envtest.sh
 
 .PHONY: test
-test: generate manifests vet ## Run every test: engine, envtest (real kube-apiserver and etcd) and e2e.
+test: generate manifests vet ## Run every test: engine, envtest (real kube-apiserver and etcd), e2e and the image build.
 	KUBEBUILDER_ASSETS="$$(hack/envtest.sh)" go test $(TESTFLAGS) ./...
+	cd hack/image && go test $(TESTFLAGS) ./...
 
 # Scale harness size: small (default, under 5 minutes) or full (10,101 organizations).
 SCALE_SIZE ?= small
@@ -70,6 +72,20 @@ scale: ## Measure convergence, restart, incremental changes and memory (SCALE_SI
 .PHONY: build
 build: generate ## Build the manager and the kubectl-orgaccess plugin into ./bin.
 	go build -o $(LOCALBIN)/ ./cmd/manager ./cmd/kubectl-orgaccess
+
+# The manager's container image (hack/image, a module of its own): IMG names it,
+# PLATFORMS are the platforms image-push publishes.
+IMG ?= orgaccess:dev
+PLATFORMS ?= linux/amd64,linux/arm64
+
+.PHONY: image
+image: ## Build the manager's image into bin/orgaccess-image.tar, no container engine needed (docker load -i).
+	cd hack/image && go run . -source $(CURDIR) -tag $(IMG) -o $(LOCALBIN)/orgaccess-image.tar
+
+.PHONY: image-push
+image-push: ## Push a multi-platform image: make image-push IMG=<registry>/orgaccess:<tag>
+	@if [ "$(origin IMG)" = file ]; then echo "make image-push needs IMG=<registry>/orgaccess:<tag>"; exit 1; fi
+	cd hack/image && go run . -source $(CURDIR) -platforms $(PLATFORMS) -push $(IMG)
 
 .PHONY: run
 run: manifests build ## Run the manager: against the kubeconfig's cluster, or a local control plane with the samples.
