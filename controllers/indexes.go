@@ -49,12 +49,16 @@ const (
 	indexRoleInclude      = "spec.includes"
 	indexRoleReplacement  = "spec.deprecation.replacement"
 	indexRoleOrganization = "spec.organizationRef.name"
-	// RoleBinding: the access.orgaccess.dev/invitation label (an invitation's bindings);
+	// RoleBinding: the UserInvitation that owns it (permissions.InvitationOwner), looked
+	// up on every invitation reconcile. By ownership, not by the invitation label: a
+	// binding whose label was removed is still the invitation's, to label again or
+	// delete, where a lookup by label missed it and the invitation failed to create it
+	// again on every reconcile.
+	indexBindingInvitation = "metadata.ownerReferences.invitation"
 	// ConfigMap: the access.orgaccess.dev/organization label (an organization's
-	// document). A label selector makes the cache test every object of the namespace, and
-	// these are looked up on every invitation and organization reconcile.
-	indexBindingInvitationLabel = "metadata.labels.invitation"
-	indexConfigMapOrganization  = "metadata.labels.organization"
+	// document), looked up on every organization reconcile. A label selector makes the
+	// cache test every object of the namespace.
+	indexConfigMapOrganization = "metadata.labels.organization"
 )
 
 // fieldIndex is one index: the object type and the function giving its keys.
@@ -85,8 +89,11 @@ var fieldIndexes = []fieldIndex{
 	{&v1alpha1.RoleBinding{}, indexBindingEmail, func(o client.Object) []string {
 		return []string{string(o.(*v1alpha1.RoleBinding).Spec.Subject.Email)}
 	}},
-	{&v1alpha1.RoleBinding{}, indexBindingInvitationLabel, func(o client.Object) []string {
-		return labelValue(o, v1alpha1.InvitationLabel)
+	{&v1alpha1.RoleBinding{}, indexBindingInvitation, func(o client.Object) []string {
+		if owner, ok := permissions.InvitationOwner(o.(*v1alpha1.RoleBinding)); ok {
+			return []string{owner}
+		}
+		return nil
 	}},
 	{&corev1.ConfigMap{}, indexConfigMapOrganization, func(o client.Object) []string {
 		return labelValue(o, v1alpha1.OrganizationLabel)

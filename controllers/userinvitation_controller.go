@@ -265,7 +265,7 @@ func invitationBinding(inv *v1alpha1.UserInvitation, d permissions.DesiredBindin
 }
 
 // bindingUpToDate says whether have already holds want's spec and label (ownership is
-// how have was found).
+// how have was found: a binding whose label was removed gets it back).
 func bindingUpToDate(have, want *v1alpha1.RoleBinding) bool {
 	return equality.Semantic.DeepEqual(have.Spec, want.Spec) &&
 		have.Labels[v1alpha1.InvitationLabel] == want.Labels[v1alpha1.InvitationLabel]
@@ -274,7 +274,7 @@ func bindingUpToDate(have, want *v1alpha1.RoleBinding) bool {
 // ownedBindings returns, by name, the RoleBindings controlled by inv.
 func (r *UserInvitationReconciler) ownedBindings(ctx context.Context, inv *v1alpha1.UserInvitation) (map[string]v1alpha1.RoleBinding, error) {
 	var list v1alpha1.RoleBindingList
-	if err := listByIndex(ctx, r.client, &list, inv.Namespace, indexBindingInvitationLabel, inv.Name); err != nil {
+	if err := listByIndex(ctx, r.client, &list, inv.Namespace, indexBindingInvitation, inv.Name); err != nil {
 		return nil, fmt.Errorf("list RoleBindings of UserInvitation %s/%s: %w", inv.Namespace, inv.Name, err)
 	}
 	owned := map[string]v1alpha1.RoleBinding{}

@@ -109,6 +109,28 @@ func TestInvitationLifecycleKeepsOwnedBindingsInStep(t *testing.T) {
 		get(g, ns, victim, &b)
 		g.Expect(b.DeletionTimestamp).To(BeNil())
 	})
+
+	// An owned binding whose label was removed by hand is still the invitation's: the
+	// label comes back, and the invitation goes on following its roles.
+	update(t, ns, victim, &v1alpha1.RoleBinding{}, func(b *v1alpha1.RoleBinding) {
+		delete(b.Labels, v1alpha1.InvitationLabel)
+	})
+	eventually(t, func(g Gomega) {
+		var b v1alpha1.RoleBinding
+		get(g, ns, victim, &b)
+		g.Expect(b.Labels).To(HaveKeyWithValue(v1alpha1.InvitationLabel, "grace"))
+	})
+	update(t, ns, "grace", &v1alpha1.UserInvitation{}, func(inv *v1alpha1.UserInvitation) {
+		inv.Spec.Roles = []v1alpha1.RoleName{"customer-admin"}
+	})
+	eventually(t, func(g Gomega) {
+		owned := ownedBindingsOf(g, ns, "grace")
+		g.Expect(owned).To(HaveLen(1))
+		g.Expect(owned[0].Spec.RoleRef.Name).To(Equal(v1alpha1.ObjectName("customer-admin")))
+		var inv v1alpha1.UserInvitation
+		get(g, ns, "grace", &inv)
+		g.Expect(inv.Status.GrantedRoles).To(Equal([]string{"customer-admin"}))
+	})
 }
 
 func TestBlockedUserIsGoneFromEveryAffectedDocument(t *testing.T) {
