@@ -130,10 +130,10 @@ func (s *subsetGather) addUser(email string) {
 // the users they name.
 func (s *subsetGather) addMembers(ctx context.Context, chain []string) error {
 	for _, org := range chain {
-		if err := s.bindingsInto(ctx, s.ns, indexBindingOrganization, org, s.bindings); err != nil {
+		if err := intoByIndex(ctx, s.gatherer, s.ns, indexBindingOrganization, org, s.bindings); err != nil {
 			return err
 		}
-		if err := s.invitationsInto(ctx, s.ns, indexInvitationOrganization, org, s.invitations); err != nil {
+		if err := intoByIndex(ctx, s.gatherer, s.ns, indexInvitationOrganization, org, s.invitations); err != nil {
 			return err
 		}
 	}
@@ -162,7 +162,7 @@ func (s *subsetGather) addInvitationsOfUsers(ctx context.Context, roles []*v1alp
 	for len(s.queue) > 0 {
 		user := s.queue[0]
 		s.queue = s.queue[1:]
-		err := s.eachInvitation(ctx, s.ns, indexInvitationEmail, user, func(inv *v1alpha1.UserInvitation) {
+		err := eachByIndex(ctx, s.gatherer, s.ns, indexInvitationEmail, user, func(inv *v1alpha1.UserInvitation) {
 			s.invitations[inv.Name] = inv
 			more[string(inv.Spec.OrganizationRef.Name)] = true
 			s.addUser(string(inv.Spec.InvitedBy))
@@ -189,7 +189,7 @@ func (s *subsetGather) addInvitersBindings(ctx context.Context) error {
 		}
 	}
 	for _, inviter := range sortedKeys(inviters) {
-		if err := s.bindingsInto(ctx, s.ns, indexBindingEmail, inviter, s.bindings); err != nil {
+		if err := intoByIndex(ctx, s.gatherer, s.ns, indexBindingEmail, inviter, s.bindings); err != nil {
 			return err
 		}
 	}
@@ -216,7 +216,7 @@ func (s *subsetGather) addManagedOutside(ctx context.Context) error {
 			continue
 		}
 		var first *v1alpha1.RoleBinding
-		err := s.eachBinding(ctx, s.ns, indexBindingEmail, user, func(b *v1alpha1.RoleBinding) {
+		err := eachByIndex(ctx, s.gatherer, s.ns, indexBindingEmail, user, func(b *v1alpha1.RoleBinding) {
 			if permissions.ManagedOutside(b) && (first == nil || b.Name < first.Name) {
 				first = b
 			}
@@ -283,43 +283,60 @@ func (g gatherer) organization(ctx context.Context, ns, name string) (*v1alpha1.
 	return org, nil
 }
 
-// bindingsInto adds to into, by name, the RoleBindings in ns whose field index holds key.
-func (g gatherer) bindingsInto(ctx context.Context, ns, field, key string, into map[string]*v1alpha1.RoleBinding) error {
-	return g.eachBinding(ctx, ns, field, key, func(b *v1alpha1.RoleBinding) { into[b.Name] = b })
-}
-
-// eachBinding calls each with every RoleBinding in ns whose field index holds key.
-func (g gatherer) eachBinding(ctx context.Context, ns, field, key string, each func(*v1alpha1.RoleBinding)) error {
-	if ix := g.informers.indexers(bindingType); len(ix) > 0 {
-		return indexedEach(ix, ns, field, key, each)
-	}
-	var list v1alpha1.RoleBindingList
-	if err := listByIndex(ctx, g.reader, &list, ns, field, key, noCopy); err != nil {
-		return fmt.Errorf("list RoleBindings by %s=%s in %s: %w", field, key, ns, err)
-	}
-	for i := range list.Items {
-		each(&list.Items[i])
-	}
-	return nil
-}
-
-// invitationsInto adds to into, by name, the UserInvitations in ns whose field index
+// intoByIndex adds to into, by name, the objects of type PT in ns whose field index
 // holds key.
-func (g gatherer) invitationsInto(ctx context.Context, ns, field, key string, into map[string]*v1alpha1.UserInvitation) error {
-	return g.eachInvitation(ctx, ns, field, key, func(inv *v1alpha1.UserInvitation) { into[inv.Name] = inv })
+func intoByIndex[PT client.Object](ctx context.Context, g gatherer, ns, field, key string, into map[string]PT) error {
+	return eachByIndex(ctx, g, ns, field, key, func(o PT) { into[o.GetName()] = o })
 }
 
-// eachInvitation calls each with every UserInvitation in ns whose field index holds key.
-func (g gatherer) eachInvitation(ctx context.Context, ns, field, key string, each func(*v1alpha1.UserInvitation)) error {
-	if ix := g.informers.indexers(invitationType); len(ix) > 0 {
+// eachByIndex calls each with every object of type PT in ns whose field index holds
+// key: the cache's own, read straight from the informers' indexers when they are
+// recorded, and otherwise listed through reader.
+func eachByIndex[PT client.Object](ctx context.Context, g gatherer, ns, field, key string, each func(PT)) error {
+	if ix := g.informers.indexers(reflect.TypeFor[PT]()); len(ix) > 0 {
 		return indexedEach(ix, ns, field, key, each)
 	}
-	var list v1alpha1.UserInvitationList
-	if err := listByIndex(ctx, g.reader, &list, ns, field, key, noCopy); err != nil {
-		return fmt.Errorf("list UserInvitations by %s=%s in %s: %w", field, key, ns, err)
+	list, err := listOf[PT]()
+	if err != nil {
+		return err
 	}
-	for i := range list.Items {
-		each(&list.Items[i])
+	if err := listByIndex(ctx, g.reader, list, ns, field, key, noCopy); err != nil {
+		return fmt.Errorf("list %T by %s=%s in %s: %w", list, field, key, ns, err)
+	}
+	return eachItem(list, each)
+}
+
+// listOf is an empty list of the kind of PT, one of those gathers read.
+func listOf[PT client.Object]() (client.ObjectList, error) {
+	var obj PT
+	switch any(obj).(type) {
+	case *v1alpha1.RoleBinding:
+		return &v1alpha1.RoleBindingList{}, nil
+	case *v1alpha1.UserInvitation:
+		return &v1alpha1.UserInvitationList{}, nil
+	case *v1alpha1.Role:
+		return &v1alpha1.RoleList{}, nil
+	case *v1alpha1.PermissionTree:
+		return &v1alpha1.PermissionTreeList{}, nil
+	case *v1alpha1.Organization:
+		return &v1alpha1.OrganizationList{}, nil
+	}
+	return nil, fmt.Errorf("gathers read no %T", obj)
+}
+
+// eachItem calls each with every item of list, which holds objects of type PT. They
+// are not copied: meta.ExtractList points into the list's Items.
+func eachItem[PT client.Object](list client.ObjectList, each func(PT)) error {
+	items, err := meta.ExtractList(list)
+	if err != nil {
+		return fmt.Errorf("%T: %w", list, err)
+	}
+	for _, item := range items {
+		obj, ok := item.(PT)
+		if !ok {
+			return fmt.Errorf("%T holds a %T", list, item)
+		}
+		each(obj)
 	}
 	return nil
 }
@@ -343,11 +360,11 @@ func (g gatherer) forTrees(ctx context.Context, ns string) (permissions.Input, e
 }
 
 func (g gatherer) rolesAndTrees(ctx context.Context, ns string) ([]*v1alpha1.Role, []*v1alpha1.PermissionTree, error) {
-	roles, err := listed[*v1alpha1.Role](ctx, g, ns, &v1alpha1.RoleList{})
+	roles, err := listed[*v1alpha1.Role](ctx, g, ns)
 	if err != nil {
 		return nil, nil, err
 	}
-	trees, err := listed[*v1alpha1.PermissionTree](ctx, g, ns, &v1alpha1.PermissionTreeList{})
+	trees, err := listed[*v1alpha1.PermissionTree](ctx, g, ns)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -357,30 +374,24 @@ func (g gatherer) rolesAndTrees(ctx context.Context, ns string) ([]*v1alpha1.Rol
 // listed returns every object of type PT in ns. They are the cache's own, read straight
 // from the namespace index of its informers when those are recorded: a List, even
 // without deep copies, copies every object into its Items, which for the bindings of a
-// whole namespace is tens of megabytes. Without recorded informers it lists into list
-// through reader.
-func listed[PT client.Object](ctx context.Context, g gatherer, ns string, list client.ObjectList) ([]PT, error) {
+// whole namespace is tens of megabytes. Without recorded informers it lists through
+// reader.
+func listed[PT client.Object](ctx context.Context, g gatherer, ns string) ([]PT, error) {
 	var out []PT
+	add := func(obj PT) { out = append(out, obj) }
 	if ix := g.informers.indexers(reflect.TypeFor[PT]()); len(ix) > 0 {
-		err := eachIndexed(ix, toolscache.NamespaceIndex, ns, func(obj PT) { out = append(out, obj) })
+		err := eachIndexed(ix, toolscache.NamespaceIndex, ns, add)
 		return out, err
+	}
+	list, err := listOf[PT]()
+	if err != nil {
+		return nil, err
 	}
 	if err := g.reader.List(ctx, list, client.InNamespace(ns), noCopy); err != nil {
 		return nil, fmt.Errorf("list %T in %s: %w", list, ns, err)
 	}
-	// ExtractList points into the list's Items rather than copying them.
-	items, err := meta.ExtractList(list)
-	if err != nil {
-		return nil, fmt.Errorf("list %T in %s: %w", list, ns, err)
-	}
-	for _, item := range items {
-		obj, ok := item.(PT)
-		if !ok {
-			return nil, fmt.Errorf("list %T in %s: it holds a %T", list, ns, item)
-		}
-		out = append(out, obj)
-	}
-	return out, nil
+	err = eachItem(list, add)
+	return out, err
 }
 
 // eachObject calls each with every object of in, kind by kind.

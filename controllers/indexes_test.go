@@ -87,11 +87,11 @@ func namesByIndexer(g Gomega, obj client.Object, ns, field, key string) (names [
 	switch obj.(type) {
 	case *v1alpha1.RoleBinding:
 		into := map[string]*v1alpha1.RoleBinding{}
-		g.Expect(gatherer{informers: cachedInformers}.bindingsInto(context.Background(), ns, field, key, into)).To(Succeed())
+		g.Expect(intoByIndex(context.Background(), gatherer{informers: cachedInformers}, ns, field, key, into)).To(Succeed())
 		return sortedKeys(into), true
 	case *v1alpha1.UserInvitation:
 		into := map[string]*v1alpha1.UserInvitation{}
-		g.Expect(gatherer{informers: cachedInformers}.invitationsInto(context.Background(), ns, field, key, into)).To(Succeed())
+		g.Expect(intoByIndex(context.Background(), gatherer{informers: cachedInformers}, ns, field, key, into)).To(Succeed())
 		return sortedKeys(into), true
 	}
 	return nil, false

@@ -41,12 +41,9 @@ func (i *Informers) NewInformer(lw toolscache.ListerWatcher, obj runtime.Object,
 	return informer
 }
 
-// The object types gathers look up by the hundred, as NewInformer records them.
-var (
-	bindingType    = reflect.TypeFor[*v1alpha1.RoleBinding]()
-	invitationType = reflect.TypeFor[*v1alpha1.UserInvitation]()
-	orgType        = reflect.TypeFor[*v1alpha1.Organization]()
-)
+// orgType is the Organization's type as NewInformer records it: a gather looks
+// organizations up one by one (gatherer.organization).
+var orgType = reflect.TypeFor[*v1alpha1.Organization]()
 
 // indexers returns the indexers of the informers created for objects of type t (a
 // pointer type, as NewInformer records it), none when i is nil or the cache has

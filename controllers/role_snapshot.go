@@ -203,13 +203,13 @@ func (g gatherer) forNamespace(ctx context.Context, ns string) (permissions.Inpu
 	if in.Roles, in.Trees, err = g.rolesAndTrees(ctx, ns); err != nil {
 		return in, err
 	}
-	if in.Organizations, err = listed[*v1alpha1.Organization](ctx, g, ns, &v1alpha1.OrganizationList{}); err != nil {
+	if in.Organizations, err = listed[*v1alpha1.Organization](ctx, g, ns); err != nil {
 		return in, err
 	}
-	if in.Bindings, err = listed[*v1alpha1.RoleBinding](ctx, g, ns, &v1alpha1.RoleBindingList{}); err != nil {
+	if in.Bindings, err = listed[*v1alpha1.RoleBinding](ctx, g, ns); err != nil {
 		return in, err
 	}
-	in.Invitations, err = listed[*v1alpha1.UserInvitation](ctx, g, ns, &v1alpha1.UserInvitationList{})
+	in.Invitations, err = listed[*v1alpha1.UserInvitation](ctx, g, ns)
 	return in, err
 }
 
