@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"context"
 	"sync"
 	"time"
 
@@ -33,6 +34,12 @@ func (c *changeTimes) seen(key types.NamespacedName) {
 	c.restore(key, c.clock.Now())
 }
 
+// seenAt records when the event handled with ctx happened (changedAt) for key, unless
+// an earlier event is still waiting.
+func (c *changeTimes) seenAt(ctx context.Context, key types.NamespacedName) {
+	c.restore(key, changedAt(ctx, c.clock.Now()))
+}
+
 // restore records at for key unless an earlier event is waiting: a failed reconcile
 // gives back the time it took.
 func (c *changeTimes) restore(key types.NamespacedName, at time.Time) {
@@ -54,7 +61,7 @@ func (c *changeTimes) take(key types.NamespacedName) (time.Time, bool) {
 }
 
 // mapped enqueues what fn maps an event to, recording the event for each.
-func (c *changeTimes) mapped(fn handler.MapFunc) handler.EventHandler { return noting(fn, c.seen) }
+func (c *changeTimes) mapped(fn handler.MapFunc) handler.EventHandler { return noting(fn, c.seenAt) }
 
 // ofObject is a predicate that passes every event and records it for the object
 // itself (the watch of the organizations).

@@ -6,9 +6,11 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
@@ -155,9 +157,12 @@ func unobserved(obj client.Object) bool {
 //
 // A replayed deletion the previous leader had published costs its mapping only: its
 // organizations are in the pass anyway, and the queue reconciles each once. A manager
-// that was not running before it led (a restart) has nothing in its log.
+// that was not running before it led (a restart) has nothing in its log. A replayed
+// deletion carries when the log saw it (changedAt), and the publisher's
+// orgaccess_change_to_publish_seconds starts there, not at the replay.
 type standbyDeletions struct {
 	limit int
+	clock clock.PassiveClock
 	// ended is set by the publisher's first reconcile: from then on the watches'
 	// handlers see every deletion, and the log none.
 	ended atomic.Bool
@@ -168,14 +173,16 @@ type standbyDeletions struct {
 	queue   workqueue.TypedRateLimitingInterface[reconcile.Request]
 }
 
-// loggedDeletion is one deleted object and the publisher's handler of its kind.
+// loggedDeletion is one deleted object, when the log saw it, and the publisher's
+// handler of its kind.
 type loggedDeletion struct {
 	obj client.Object
+	at  time.Time
 	to  handler.EventHandler
 }
 
-func newStandbyDeletions(limit int) *standbyDeletions {
-	return &standbyDeletions{limit: limit}
+func newStandbyDeletions(limit int, clk clock.PassiveClock) *standbyDeletions {
+	return &standbyDeletions{limit: limit, clock: clk}
 }
 
 // watch logs the deletions of obj's kind that c's informer sees, for handler to map.
@@ -218,7 +225,7 @@ func (d *standbyDeletions) deleted(obj client.Object, to handler.EventHandler) {
 			d.log = slices.Delete(d.log, 0, 1)
 			d.dropped++
 		}
-		d.log = append(d.log, loggedDeletion{obj: obj, to: to})
+		d.log = append(d.log, loggedDeletion{obj: obj, at: d.clock.Now(), to: to})
 	}
 }
 
@@ -228,7 +235,7 @@ func (d *standbyDeletions) takeOver(ctx context.Context, q workqueue.TypedRateLi
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, del := range slices.Backward(d.log) {
-		del.to.Delete(ctx, event.DeleteEvent{Object: del.obj}, q)
+		del.to.Delete(withChangedAt(ctx, del.at), event.DeleteEvent{Object: del.obj}, q)
 	}
 	deletedAhead.Add(float64(len(d.log)))
 	deletedInPass.Add(float64(d.dropped))
@@ -245,4 +252,22 @@ func (d *standbyDeletions) led() {
 	defer d.mu.Unlock()
 	d.ended.Store(true)
 	d.log, d.queue = nil, nil
+}
+
+// changedAtKey is the context key of when a replayed event happened.
+type changedAtKey struct{}
+
+// withChangedAt says that the events handled with ctx happened at t, before they are
+// handled (a deletion replayed when the manager starts leading).
+func withChangedAt(ctx context.Context, t time.Time) context.Context {
+	return context.WithValue(ctx, changedAtKey{}, t)
+}
+
+// changedAt is when the event handled with ctx happened: what withChangedAt said, or
+// now.
+func changedAt(ctx context.Context, now time.Time) time.Time {
+	if t, ok := ctx.Value(changedAtKey{}).(time.Time); ok {
+		return t
+	}
+	return now
 }

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
+	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/cache/informertest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
@@ -214,13 +215,17 @@ func TestStandbyDeletionsGoAheadOfTheFirstPass(t *testing.T) {
 		b.Spec.OrganizationRef.Name = v1alpha1.ObjectName(org(i).Name)
 		return b
 	}
-	toOrganization := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+	// The publisher's handler: it also notes when each organization's change was seen.
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clk := clocktesting.NewFakePassiveClock(start)
+	changes := newChangeTimes(clk)
+	toOrganization := changes.mapped(func(_ context.Context, o client.Object) []reconcile.Request {
 		b := o.(*v1alpha1.RoleBinding)
 		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: b.Namespace, Name: string(b.Spec.OrganizationRef.Name)}}}
 	})
 
 	informers := &informertest.FakeInformers{Scheme: testScheme}
-	d := newStandbyDeletions(3)
+	d := newStandbyDeletions(3, clk)
 	if err := d.watch(ctx, informers, &v1alpha1.RoleBinding{}, toOrganization); err != nil {
 		t.Fatal(err)
 	}
@@ -238,9 +243,12 @@ func TestStandbyDeletionsGoAheadOfTheFirstPass(t *testing.T) {
 	}
 	bindings.Update(binding(9), binding(9))
 	for _, i := range []int{11, 12, 13, 14} {
+		clk.SetTime(start.Add(time.Duration(i) * time.Second))
 		bindings.Delete(binding(i))
 	}
+	clk.SetTime(start.Add(15 * time.Second))
 	d.onDelete(toOrganization)(toolscache.DeletedFinalStateUnknown{Key: "p/b-15", Obj: binding(15)})
+	clk.SetTime(start.Add(time.Minute)) // the takeover
 
 	// Taking over: the For watch queues the organizations' initial list, the log's
 	// source what it kept.
@@ -258,6 +266,13 @@ func TestStandbyDeletionsGoAheadOfTheFirstPass(t *testing.T) {
 	bindings.Delete(binding(20)) // before the first reconcile: handed to the queue
 	d.led()
 	bindings.Delete(binding(25)) // after: the watches' own handlers have it
+
+	// A replayed deletion's change dates from when the log saw it, a live one's from now.
+	for org, want := range map[string]time.Duration{"org-13": 13 * time.Second, "org-15": 15 * time.Second, "org-20": time.Minute} {
+		if got, ok := changes.take(types.NamespacedName{Namespace: "p", Name: org}); !ok || !got.Equal(start.Add(want)) {
+			t.Errorf("%s's change seen at %v (%t), want %v", org, got, ok, start.Add(want))
+		}
+	}
 
 	order, priorities := drain(t, q, orgs)
 	want := []string{"org-15", "org-14", "org-13", "org-20"}

@@ -243,11 +243,11 @@ func errNoNamespace(field, key string) error {
 // noting enqueues what fn maps an event to, calling note for each request before it
 // is enqueued: a reconciler that must know which events came since it read the cache
 // (changeTimes) notes them here.
-func noting(fn handler.MapFunc, note func(types.NamespacedName)) handler.EventHandler {
+func noting(fn handler.MapFunc, note func(context.Context, types.NamespacedName)) handler.EventHandler {
 	return handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, obj client.Object) []reconcile.Request {
 		reqs := fn(ctx, obj)
 		for _, r := range reqs {
-			note(r.NamespacedName)
+			note(ctx, r.NamespacedName)
 		}
 		return reqs
 	})

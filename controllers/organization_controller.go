@@ -57,7 +57,7 @@ var _ reconcile.Reconciler = &OrganizationReconciler{}
 func newOrganizationReconciler(c client.Client, uncached client.Reader, clk clock.PassiveClock, g gatherer, backlog *publishBacklog) *OrganizationReconciler {
 	return &OrganizationReconciler{client: c, clock: clk, gather: g,
 		publisher: publisher{client: c, uncached: uncached, own: newOwnWrites()},
-		changes:   newChangeTimes(clk), backlog: backlog, deletions: newStandbyDeletions(unobservedAheadLimit),
+		changes:   newChangeTimes(clk), backlog: backlog, deletions: newStandbyDeletions(unobservedAheadLimit, clk),
 		races: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](5*time.Millisecond, 10*time.Second)}
 }
 
