@@ -82,10 +82,20 @@ PLATFORMS ?= linux/amd64,linux/arm64
 image: ## Build the manager's image into bin/orgaccess-image.tar, no container engine needed (docker load -i).
 	cd hack/image && go run . -source $(CURDIR) -tag $(IMG) -o $(LOCALBIN)/orgaccess-image.tar
 
+# image-push and deploy publish or run IMG, so it must be named on the command line.
+define require-img
+	@if [ "$(origin IMG)" = file ]; then echo "make $@ needs IMG=<registry>/orgaccess:<tag>"; exit 1; fi
+endef
+
 .PHONY: image-push
 image-push: ## Push a multi-platform image: make image-push IMG=<registry>/orgaccess:<tag>
-	@if [ "$(origin IMG)" = file ]; then echo "make image-push needs IMG=<registry>/orgaccess:<tag>"; exit 1; fi
+	$(require-img)
 	cd hack/image && go run . -source $(CURDIR) -platforms $(PLATFORMS) -push $(IMG)
+
+.PHONY: deploy
+deploy: ## Install orgaccess (config/default) in the kubeconfig's cluster with the image IMG: make deploy IMG=<registry>/orgaccess:<tag>
+	$(require-img)
+	hack/deploy.sh $(IMG)
 
 .PHONY: run
 run: manifests build ## Run the manager: against the kubeconfig's cluster, or a local control plane with the samples.

@@ -74,7 +74,7 @@ func TestE2E(t *testing.T) {
 	t.Run("accepting an invitation grants its roles", func(t *testing.T) { e.testAccept(t) })
 	t.Run("blocking a user revokes everything, unblocking renews", func(t *testing.T) { e.testBlock(t) })
 	t.Run("an inviter without the right to bind must name who invites", func(t *testing.T) { e.testInviterPolicy(t) })
-	t.Run("config/default passes a server-side dry run", func(t *testing.T) { e.testDeployDryRun(t) })
+	t.Run("config/default and make deploy pass a server-side dry run", func(t *testing.T) { e.testDeployDryRun(t) })
 	t.Run("a standby takes over when the leader stops or dies", func(t *testing.T) { e.testFailover(t) })
 }
 
@@ -535,8 +535,9 @@ spec: {subject: {email: eve@north.example}, roleRef: {name: viewer}, organizatio
 }
 
 // testDeployDryRun checks that the deployment manifests are valid against the API
-// server. A server-side dry run cannot create a namespace and the objects in it at
-// once: setUp created orgaccess-system, where the replicas hold their Lease.
+// server, as committed and as `make deploy IMG=...` applies them with an image. A
+// server-side dry run cannot create a namespace and the objects in it at once: setUp
+// created orgaccess-system, where the replicas hold their Lease.
 func (e *env) testDeployDryRun(t *testing.T) {
 	out, err := e.kubectl(t, "apply", "--dry-run=server", "-k", filepath.Join(e.root, "config", "default"))
 	if err != nil {
@@ -546,5 +547,28 @@ func (e *env) testDeployDryRun(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("dry run output lacks %s:\n%s", want, out)
 		}
+	}
+
+	// make deploy: hack/deploy.sh writes an overlay naming the image and applies it
+	// server-side; by tag and by digest, the Deployment runs exactly that image.
+	for _, image := range []string{
+		"registry.example:5000/team/orgaccess:v0.1.0",
+		"registry.example/orgaccess@sha256:" + strings.Repeat("0f", 32),
+	} {
+		cmd := exec.CommandContext(t.Context(), filepath.Join(e.root, "hack", "deploy.sh"), image,
+			"--kubeconfig", e.cluster.Kubeconfig, "--dry-run=server", "-o", "yaml")
+		cmd.Env = append(os.Environ(), "KUBECTL="+e.cluster.KubectlPath, "DEPLOY_DIR="+t.TempDir())
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("hack/deploy.sh %s --dry-run=server: %v\n%s", image, err, out)
+		}
+		if !strings.Contains(string(out), "image: "+image+"\n") || strings.Contains(string(out), "ghcr.io/orgaccess") {
+			t.Errorf("hack/deploy.sh %s: the Deployment does not run that image:\n%.3000s", image, out)
+		}
+	}
+	cmd := exec.CommandContext(t.Context(), filepath.Join(e.root, "hack", "deploy.sh"), "registry.example/orgaccess")
+	cmd.Env = append(os.Environ(), "KUBECTL="+e.cluster.KubectlPath, "DEPLOY_DIR="+t.TempDir())
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "names no tag or digest") {
+		t.Errorf("hack/deploy.sh with an image without a tag: %v, %s; want it refused", err, out)
 	}
 }
