@@ -22,7 +22,7 @@ import (
 
 // The image's one file and the user it runs as: the manifest's Deployment runs the
 // command /manager with runAsUser and runAsGroup 65532 (config/manager/manager.yaml),
-// the "nonroot" user of distroless images.
+// the "nonroot" user of distroless images. sourceURL is the source its labels name.
 const (
 	entrypoint = "/manager"
 	nonRoot    = "65532:65532"
