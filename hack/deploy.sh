@@ -4,7 +4,8 @@
 # the committed manifests keep their placeholder. See docs/getting-started.md.
 #
 # Usage: hack/deploy.sh <registry>/<repository>:<tag>|<registry>/<repository>@sha256:<digest> [kubectl apply flags...]
-# Environment: KUBECTL (default kubectl), DEPLOY_DIR (the overlay's folder, default bin/deploy).
+# Environment: KUBECTL (default kubectl). The overlay is bin/deploy: kustomize takes a
+# base only by a relative path, and this one is the same on every machine.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
@@ -21,7 +22,7 @@ case "${image}" in
     name=${image%:*} pin="    newTag: ${image##*:}" ;;
 esac
 
-dir=${DEPLOY_DIR:-${root}/bin/deploy}
+dir=${root}/bin/deploy
 mkdir -p "${dir}"
 # The image config/manager names is the placeholder ghcr.io/orgaccess/orgaccess.
 cat > "${dir}/kustomization.yaml" <<YAML
@@ -29,7 +30,7 @@ cat > "${dir}/kustomization.yaml" <<YAML
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 resources:
-  - $(realpath --relative-to="${dir}" "${root}/config/default")
+  - ../../config/default
 images:
   - name: ghcr.io/orgaccess/orgaccess
     newName: ${name}

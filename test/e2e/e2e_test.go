@@ -549,15 +549,16 @@ func (e *env) testDeployDryRun(t *testing.T) {
 		}
 	}
 
-	// make deploy: hack/deploy.sh writes an overlay naming the image and applies it
-	// server-side; by tag and by digest, the Deployment runs exactly that image.
+	// make deploy: hack/deploy.sh writes an overlay naming the image (the checkout's
+	// bin/deploy, ignored by git) and applies it server-side; by tag and by digest, the
+	// Deployment runs exactly that image.
 	for _, image := range []string{
 		"registry.example:5000/team/orgaccess:v0.1.0",
 		"registry.example/orgaccess@sha256:" + strings.Repeat("0f", 32),
 	} {
 		cmd := exec.CommandContext(t.Context(), filepath.Join(e.root, "hack", "deploy.sh"), image,
 			"--kubeconfig", e.cluster.Kubeconfig, "--dry-run=server", "-o", "yaml")
-		cmd.Env = append(os.Environ(), "KUBECTL="+e.cluster.KubectlPath, "DEPLOY_DIR="+t.TempDir())
+		cmd.Env = append(os.Environ(), "KUBECTL="+e.cluster.KubectlPath)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("hack/deploy.sh %s --dry-run=server: %v\n%s", image, err, out)
@@ -567,7 +568,7 @@ func (e *env) testDeployDryRun(t *testing.T) {
 		}
 	}
 	cmd := exec.CommandContext(t.Context(), filepath.Join(e.root, "hack", "deploy.sh"), "registry.example/orgaccess")
-	cmd.Env = append(os.Environ(), "KUBECTL="+e.cluster.KubectlPath, "DEPLOY_DIR="+t.TempDir())
+	cmd.Env = append(os.Environ(), "KUBECTL="+e.cluster.KubectlPath)
 	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "names no tag or digest") {
 		t.Errorf("hack/deploy.sh with an image without a tag: %v, %s; want it refused", err, out)
 	}
