@@ -176,22 +176,22 @@ func managerImage(binary []byte, platform v1.Platform, src source) (v1.Image, er
 	return mutate.ConfigFile(img, cfg)
 }
 
-// managerIndex is the multi-platform index of one image per platform.
-func managerIndex(images map[string]v1.Image, platforms []v1.Platform) v1.ImageIndex {
+// managerIndex is the multi-platform index of images, the image of platforms[i] at i.
+func managerIndex(images []v1.Image, platforms []v1.Platform) v1.ImageIndex {
 	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
-	for _, p := range platforms {
+	for i, p := range platforms {
 		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{
-			Add:        images[p.String()],
+			Add:        images[i],
 			Descriptor: v1.Descriptor{Platform: &p},
 		})
 	}
 	return idx
 }
 
-// buildImages builds the manager and its image for each platform, keyed by the
-// platform's string (linux/amd64). The images hold the binaries in memory, so the
-// directory they were built in is removed before it returns.
-func buildImages(ctx context.Context, src source, platforms []v1.Platform) (_ map[string]v1.Image, err error) {
+// buildImages builds the manager and its image for each platform, in the platforms'
+// order. The images hold the binaries in memory, so the directory they were built in
+// is removed before it returns.
+func buildImages(ctx context.Context, src source, platforms []v1.Platform) (_ []v1.Image, err error) {
 	dir, err := os.MkdirTemp("", "orgaccess-image-")
 	if err != nil {
 		return nil, err
@@ -201,13 +201,13 @@ func buildImages(ctx context.Context, src source, platforms []v1.Platform) (_ ma
 			err = rmErr
 		}
 	}()
-	images := map[string]v1.Image{}
-	for _, p := range platforms {
+	images := make([]v1.Image, len(platforms))
+	for i, p := range platforms {
 		binary, err := buildManager(ctx, src, p, dir)
 		if err != nil {
 			return nil, err
 		}
-		if images[p.String()], err = managerImage(binary, p, src); err != nil {
+		if images[i], err = managerImage(binary, p, src); err != nil {
 			return nil, fmt.Errorf("image for %s: %w", p, err)
 		}
 	}

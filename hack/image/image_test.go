@@ -109,7 +109,7 @@ func TestImageIsReproducible(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, err := images[host[0].String()].Digest()
+		d, err := images[0].Digest()
 		if err != nil {
 			t.Fatal(err)
 		}

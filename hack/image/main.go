@@ -83,7 +83,7 @@ func writeTarball(ctx context.Context, src source, platforms []v1.Platform, path
 	if err != nil {
 		return err
 	}
-	img := images[platforms[0].String()]
+	img := images[0]
 	if err := tarball.WriteToFile(path, ref, img); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
