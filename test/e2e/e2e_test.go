@@ -9,15 +9,22 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
 	"github.com/orgaccess/orgaccess/test/localcluster"
@@ -534,20 +541,73 @@ spec: {subject: {email: eve@north.example}, roleRef: {name: viewer}, organizatio
 	}
 }
 
+// expectSpreadReplicas checks that the Deployment's replicas can lose one without
+// losing the leader's standby: at least two, spread over nodes, and a disruption budget
+// over those very pods that evicts fewer than all of them.
+func expectSpreadReplicas(t *testing.T, d *appsv1.Deployment, pdb *policyv1.PodDisruptionBudget) {
+	t.Helper()
+	pods := labels.Set(d.Spec.Template.Labels)
+	if d.Spec.Replicas == nil || *d.Spec.Replicas < 2 {
+		t.Errorf("the Deployment runs %v replicas; want a standby beside the leader", d.Spec.Replicas)
+	}
+	selects := func(what string, ls *metav1.LabelSelector) bool {
+		sel, err := metav1.LabelSelectorAsSelector(ls)
+		if err != nil || ls == nil || sel.Empty() || !sel.Matches(pods) {
+			t.Errorf("%s selects %v (%v), not the manager's pods %v", what, ls, err, pods)
+			return false
+		}
+		return true
+	}
+	selects("the PodDisruptionBudget", pdb.Spec.Selector)
+	if pdb.Spec.MaxUnavailable == nil || pdb.Spec.MaxUnavailable.IntValue() != 1 || pdb.Spec.MinAvailable != nil {
+		t.Errorf("the PodDisruptionBudget allows %v unavailable, %v available; want maxUnavailable 1", pdb.Spec.MaxUnavailable, pdb.Spec.MinAvailable)
+	}
+	spread := false
+	for _, c := range d.Spec.Template.Spec.TopologySpreadConstraints {
+		if c.TopologyKey == corev1.LabelHostname && selects("the topology spread constraint", c.LabelSelector) {
+			spread = true
+		}
+	}
+	if !spread {
+		t.Errorf("the Deployment's pods are not spread over nodes: %+v", d.Spec.Template.Spec.TopologySpreadConstraints)
+	}
+}
+
 // testDeployDryRun checks that the deployment manifests are valid against the API
 // server, as committed and as `make deploy IMG=...` applies them with an image. A
 // server-side dry run cannot create a namespace and the objects in it at once: setUp
 // created orgaccess-system, where the replicas hold their Lease.
 func (e *env) testDeployDryRun(t *testing.T) {
-	out, err := e.kubectl(t, "apply", "--dry-run=server", "-k", filepath.Join(e.root, "config", "default"))
+	out, err := e.kubectl(t, "apply", "--dry-run=server", "-k", filepath.Join(e.root, "config", "default"), "-o", "json")
 	if err != nil {
 		t.Fatalf("kubectl apply --dry-run=server -k config/default: %v", err)
 	}
-	for _, want := range []string{"deployment.apps/orgaccess-manager", "clusterrolebinding.rbac.authorization.k8s.io/orgaccess-manager"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("dry run output lacks %s:\n%s", want, out)
+	var applied struct{ Items []json.RawMessage }
+	if err := json.Unmarshal([]byte(out), &applied); err != nil {
+		t.Fatalf("kubectl apply -o json: %v\n%.2000s", err, out)
+	}
+	var deployment appsv1.Deployment
+	var budget policyv1.PodDisruptionBudget
+	found := map[string]bool{}
+	for _, raw := range applied.Items {
+		var obj metav1.PartialObjectMetadata
+		if err := json.Unmarshal(raw, &obj); err != nil {
+			t.Fatal(err)
+		}
+		found[obj.Kind+"/"+obj.Name] = true
+		into := map[string]any{"Deployment/orgaccess-manager": &deployment, "PodDisruptionBudget/orgaccess-manager": &budget}[obj.Kind+"/"+obj.Name]
+		if into != nil {
+			if err := json.Unmarshal(raw, into); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
+	for _, want := range []string{"Deployment/orgaccess-manager", "ClusterRoleBinding/orgaccess-manager", "PodDisruptionBudget/orgaccess-manager"} {
+		if !found[want] {
+			t.Errorf("the dry run applied no %s; it applied %v", want, slices.Sorted(maps.Keys(found)))
+		}
+	}
+	expectSpreadReplicas(t, &deployment, &budget)
 
 	// make deploy: hack/deploy.sh writes an overlay naming the image (the checkout's
 	// bin/deploy, ignored by git) and applies it server-side; by tag and by digest, the
