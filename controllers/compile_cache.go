@@ -122,6 +122,7 @@ func fingerprintOf(in permissions.Input) fingerprint {
 		} else {
 			f.int(0)
 		}
+		f.string(string(inv.Status.GrantedInheritance))
 		for _, r := range inv.Status.GrantedRoles {
 			f.string(r)
 		}

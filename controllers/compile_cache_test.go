@@ -56,6 +56,9 @@ func TestFingerprintChangesWithWhatTheEngineReadsOnly(t *testing.T) {
 		{"persisted grant", func(in *permissions.Input) { in.Invitations[0].Status.GrantedRoles = []string{"customer"} }, true},
 		{"persisted phase", func(in *permissions.Input) { in.Invitations[0].Status.Phase = v1alpha1.UserPhaseActive }, true},
 		{"persisted grant of defaultRoles", func(in *permissions.Input) { in.Invitations[0].Status.GrantedDefaultRoles = true }, true},
+		{"persisted grant in the organization only", func(in *permissions.Input) {
+			in.Invitations[0].Status.GrantedInheritance = v1alpha1.InheritanceNone
+		}, true},
 		{"role deleted", func(in *permissions.Input) { in.Roles[0].DeletionTimestamp = &metav1.Time{} }, true},
 	}
 	for _, tt := range tests {

@@ -539,6 +539,7 @@ var invitationInputChanged = predicate.Funcs{
 			permissions.RecordsGrant(old.Status.Phase) != permissions.RecordsGrant(cur.Status.Phase) ||
 			old.Status.GrantedBy != cur.Status.GrantedBy ||
 			old.Status.GrantedDefaultRoles != cur.Status.GrantedDefaultRoles ||
+			old.Status.GrantedInheritance != cur.Status.GrantedInheritance ||
 			!slices.Equal(old.Status.GrantedRoles, cur.Status.GrantedRoles) ||
 			!old.DeletionTimestamp.Equal(cur.DeletionTimestamp)
 	},
@@ -778,9 +779,12 @@ func (r relations) bindingOrganizationsForOrganization(ctx context.Context, o cl
 	bindings := r.bindingsOf(ctx, ns, indexBindingOrganization, subtree...)
 	// The bindings the invitations judged on the subtree own (InvitationNotActive).
 	bindings = append(bindings, r.bindingsOf(ctx, ns, indexBindingEmail, emailsOf(r.judgedOnInto(ctx, ns, subtree))...)...)
-	// The bindings of its custom roles, and of the roles including or replacing them.
+	// The bindings of its custom roles, and of the roles including or replacing them;
+	// and those owned by the invitations naming such roles, which are judged again
+	// (invitationOrganizationsForOrganization) and may stop being Active.
 	if roles := r.customRoleDependents(ctx, ns, o.GetName()); len(roles) > 0 {
 		bindings = append(bindings, r.bindingsOf(ctx, ns, indexBindingRole, roles...)...)
+		bindings = append(bindings, r.bindingsOf(ctx, ns, indexBindingEmail, emailsOf(r.invitationsNaming(ctx, ns, roles...))...)...)
 	}
 	return bindingOrganizations(ns, bindings)
 }

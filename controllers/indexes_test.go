@@ -227,6 +227,8 @@ func TestInvitationInputChangedPassesOnlyWhatTheEngineReads(t *testing.T) {
 		{"grant dropped", v1alpha1.UserInvitationStatus{Phase: v1alpha1.UserPhaseActive}, v1alpha1.UserInvitationStatus{Phase: v1alpha1.UserPhaseRejected}, true},
 		{"roles", v1alpha1.UserInvitationStatus{GrantedRoles: []string{"viewer"}}, v1alpha1.UserInvitationStatus{GrantedRoles: []string{"admin"}}, true},
 		{"inviter", v1alpha1.UserInvitationStatus{GrantedBy: "bo@example.com"}, v1alpha1.UserInvitationStatus{GrantedBy: "cy@example.com"}, true},
+		{"where the grant holds", v1alpha1.UserInvitationStatus{Phase: v1alpha1.UserPhaseActive},
+			v1alpha1.UserInvitationStatus{Phase: v1alpha1.UserPhaseActive, GrantedInheritance: v1alpha1.InheritanceNone}, true},
 	}
 	for _, tt := range tests {
 		old, cur := base.DeepCopy(), base.DeepCopy()

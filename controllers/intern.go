@@ -101,6 +101,7 @@ func (in *interner) internObject(o client.Object) {
 		}
 		st := &o.Status
 		st.Phase, st.GrantedBy = typed(in, st.Phase), in.intern(st.GrantedBy)
+		st.GrantedInheritance = typed(in, st.GrantedInheritance)
 		for i := range st.GrantedRoles {
 			st.GrantedRoles[i] = in.intern(st.GrantedRoles[i])
 		}

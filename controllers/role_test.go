@@ -142,6 +142,39 @@ func TestRoleDeletionWaitsWhileInUse(t *testing.T) {
 	eventually(t, func(g Gomega) { gone(g, ns, "temp", &v1alpha1.Role{}) })
 }
 
+// Roles being deleted that include each other go together, once no role kept
+// (keeper, until it is deleted too) uses them: before, each waited for the other for
+// ever.
+func TestRolesDeletedTogetherDoNotWaitForEachOther(t *testing.T) {
+	ns := newPlatform(t)
+	create(t, ns,
+		builders.Role("ring-a").Permissions("sales").Includes("ring-b").Obj(),
+		builders.Role("ring-b").Permissions("quotes").Includes("ring-a").Obj(),
+		builders.Role("keeper").Includes("ring-a").Obj(),
+	)
+	eventually(t, func(g Gomega) {
+		for _, name := range []string{"ring-a", "ring-b", "keeper"} {
+			var role v1alpha1.Role
+			get(g, ns, name, &role)
+			g.Expect(role.Finalizers).To(ContainElement(RoleInUseFinalizer))
+		}
+	})
+	remove(t, ns, "ring-a", &v1alpha1.Role{})
+	remove(t, ns, "ring-b", &v1alpha1.Role{})
+	eventually(t, func(g Gomega) {
+		var a v1alpha1.Role
+		get(g, ns, "ring-a", &a)
+		g.Expect(condition(a.Status.Conditions, v1alpha1.ConditionInUse)).To(haveCondition(metav1.ConditionTrue, v1alpha1.ReasonInUse))
+		g.Expect(a.Status.UsedBy).To(ConsistOf("Role/keeper", "Role/ring-b"))
+	})
+	remove(t, ns, "keeper", &v1alpha1.Role{})
+	eventually(t, func(g Gomega) {
+		for _, name := range []string{"ring-a", "ring-b", "keeper"} {
+			gone(g, ns, name, &v1alpha1.Role{})
+		}
+	})
+}
+
 func TestRoleStatusConditionsDoNotFlap(t *testing.T) {
 	role := &v1alpha1.Role{}
 	role.Generation = 3

@@ -158,6 +158,7 @@ func invitationStatus(inv *v1alpha1.UserInvitation, result permissions.Invitatio
 		GrantedRoles:        result.GrantedRoles,
 		GrantedBy:           result.GrantedBy,
 		GrantedDefaultRoles: result.GrantedDefaultRoles,
+		GrantedInheritance:  result.GrantedInheritance,
 		Bindings:            bindings,
 		Conditions:          mergeConditions(inv.Status.Conditions, result.Conditions, inv.Generation),
 	}
@@ -246,7 +247,8 @@ func (r *UserInvitationReconciler) applyBindings(ctx context.Context, inv *v1alp
 }
 
 // invitationBinding is the RoleBinding inv owns for d: labelled with and controlled by
-// the invitation, holding in the organization's subtree.
+// the invitation, holding where the grant holds (the organization's subtree, or, when
+// the inviter could assign the role there only, the organization alone).
 func invitationBinding(inv *v1alpha1.UserInvitation, d permissions.DesiredBinding) *v1alpha1.RoleBinding {
 	return &v1alpha1.RoleBinding{
 		ObjectMeta: metav1.ObjectMeta{
@@ -259,7 +261,7 @@ func invitationBinding(inv *v1alpha1.UserInvitation, d permissions.DesiredBindin
 			Subject:         v1alpha1.Subject{Email: d.Email},
 			RoleRef:         v1alpha1.LocalObjectReference{Name: v1alpha1.ObjectName(d.Role)},
 			OrganizationRef: v1alpha1.LocalObjectReference{Name: v1alpha1.ObjectName(d.Organization)},
-			Inheritance:     v1alpha1.InheritanceSubtree,
+			Inheritance:     d.Inheritance,
 		},
 	}
 }

@@ -366,6 +366,48 @@ func TestDelegationRefusedNamesTheRole(t *testing.T) {
 	})
 }
 
+// An inviter who may assign a role in acme only through a binding with inheritance None
+// grants it in acme only: the status records it, the invitation's binding holds there
+// alone, and one edited to hold in the subtree is put back (and grants nothing while
+// it claims more than the grant).
+func TestDelegationThroughInheritanceNoneGrantsInTheOrganizationOnly(t *testing.T) {
+	ns := newPlatform(t)
+	seedPlatform(t, ns)
+	create(t, ns,
+		builders.Binding("pat@acme.example", "customer-admin", "acme").Named("pat-customer-admin").ThisOrganizationOnly().Obj(),
+		builders.Invitation("quinn@acme.example", "acme", "customer").Named("quinn").InvitedBy("pat@acme.example").AcceptedAt(testClock.Now()).Obj(),
+	)
+	grantedInAcmeOnly := func(g Gomega) {
+		var quinn v1alpha1.UserInvitation
+		get(g, ns, "quinn", &quinn)
+		g.Expect(quinn.Status.Phase).To(Equal(v1alpha1.UserPhaseActive))
+		g.Expect(quinn.Status.GrantedInheritance).To(Equal(v1alpha1.InheritanceNone))
+		owned := ownedBindingsOf(g, ns, "quinn")
+		g.Expect(owned).To(HaveLen(1))
+		g.Expect(owned[0].Spec.Inheritance).To(Equal(v1alpha1.InheritanceNone))
+		g.Expect(permissionsOf(document(g, ns, "acme"), "quinn@acme.example")).To(ContainElement("sales"))
+		g.Expect(permissionsOf(document(g, ns, "store-1"), "quinn@acme.example")).To(BeEmpty())
+	}
+	eventually(t, grantedInAcmeOnly)
+
+	var b v1alpha1.RoleBinding
+	if err := k8s.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: permissions.BindingName("quinn", "customer")}, &b); err != nil {
+		t.Fatal(err)
+	}
+	widened := b.DeepCopy()
+	widened.Spec.Inheritance = v1alpha1.InheritanceSubtree
+	if err := k8s.Patch(context.Background(), widened, client.MergeFrom(&b)); err != nil {
+		t.Fatal(err)
+	}
+	b = *widened
+	eventually(t, func(g Gomega) {
+		var now v1alpha1.RoleBinding
+		get(g, ns, b.Name, &now)
+		g.Expect(now.Generation).To(BeNumerically(">", b.Generation))
+		grantedInAcmeOnly(g)
+	})
+}
+
 // A blocked invitation's deletion waits while another binding grants its user anything.
 // A binding of an invitation that does not exist grants nothing, and does not hold the
 // wait, whether that invitation's reference is the binding's controller or not (the

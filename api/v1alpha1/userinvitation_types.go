@@ -111,6 +111,13 @@ type UserInvitationStatus struct {
 	// +optional
 	GrantedDefaultRoles bool `json:"grantedDefaultRoles,omitempty"`
 
+	// grantedInheritance is the inheritance of the bindings the grant gives: None when
+	// grantedBy may assign the roles only through bindings that hold in the
+	// organization alone (inheritance None), so the invitee holds them there only, as
+	// the inviter does; empty for Subtree.
+	// +optional
+	GrantedInheritance Inheritance `json:"grantedInheritance,omitempty"`
+
 	// bindings names the RoleBindings created for the granted roles.
 	// +optional
 	// +listType=atomic

@@ -78,6 +78,7 @@ type DesiredBinding struct {
 	Email        v1alpha1.Email
 	Role         string
 	Organization string
+	Inheritance  v1alpha1.Inheritance // None when the grant holds in the organization only
 }
 
 // InvitationResult is what the engine decided for one UserInvitation.
@@ -89,8 +90,12 @@ type InvitationResult struct {
 	// GrantedDefaultRoles: GrantedRoles are the organization's defaultRoles, the
 	// invitation naming none.
 	GrantedDefaultRoles bool
-	Bindings            []DesiredBinding
-	Conditions          []Condition
+	// GrantedInheritance is None when the grant holds in the organization only (the
+	// inviter may assign the roles there through bindings with inheritance None), else
+	// empty.
+	GrantedInheritance v1alpha1.Inheritance
+	Bindings           []DesiredBinding
+	Conditions         []Condition
 }
 
 // PublishedDocument is one organization's document, rendered.

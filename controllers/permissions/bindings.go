@@ -86,6 +86,14 @@ const (
 // invitationKind is the kind of the owner reference of a binding an invitation created.
 const invitationKind = "UserInvitation"
 
+// holdsInSubtree says whether a binding with this inheritance holds in its
+// organization's descendants: Subtree, the default, does. A value the schema refuses
+// (an object stored before its admission, or restored around it) is taken as None, the
+// narrower: the engine never trusts that admission ran, and fails closed.
+func holdsInSubtree(i v1alpha1.Inheritance) bool {
+	return i == "" || i == v1alpha1.InheritanceSubtree
+}
+
 // compileBindings resolves each binding's references and the checks that do not depend
 // on invitations: role and organization exist, the role is Ready and applicable where
 // bound, not removed without replacement, not expired, the subject not blocked.
@@ -101,7 +109,7 @@ func (p *Platform) compileBindings(bindings []*v1alpha1.RoleBinding) {
 			user:    p.userID(in.Spec.Subject.Email),
 			role:    refMissing,
 			org:     refMissing,
-			subtree: in.Spec.Inheritance != v1alpha1.InheritanceNone,
+			subtree: holdsInSubtree(in.Spec.Inheritance),
 			owner:   refNone,
 		}
 		if owner, ok := InvitationOwner(in); ok {
@@ -159,10 +167,16 @@ func (p *Platform) bindingGrants(b *binding) bool {
 }
 
 // grantedBy says whether invitation inv grants what its binding b says: b's role, to
-// inv's user, in inv's organization. The invitation controller renders its bindings so;
-// a binding that only claims the invitation as owner (written by hand, or edited)
-// grants nothing it does not.
+// inv's user, in inv's organization, and in its subtree only if the grant holds there.
+// The invitation controller renders its bindings so; a binding that only claims the
+// invitation as owner (written by hand, or edited) grants nothing it does not.
 func grantedBy(b *binding, inv *invitation) bool {
+	return grantsRoleTo(b, inv) && (!b.subtree || !inv.grantedHere)
+}
+
+// grantsRoleTo says whether invitation inv grants b's role to b's user in b's
+// organization, wherever b holds.
+func grantsRoleTo(b *binding, inv *invitation) bool {
 	return b.user == inv.user && b.orgName() == inv.orgName && slices.Contains(inv.granted, b.roleName())
 }
 
@@ -190,10 +204,14 @@ func (p *Platform) bindingConditions(b *binding) []Condition {
 		} else if !slices.Contains(inv.granted, b.roleName()) {
 			problems = append(problems, problem{v1alpha1.ReasonRoleNotGranted,
 				fmt.Sprintf("invitation %s does not grant role %s", inv.name, b.roleName())})
-		} else if !grantedBy(b, inv) {
+		} else if !grantsRoleTo(b, inv) {
 			problems = append(problems, problem{v1alpha1.ReasonRoleNotGranted,
 				fmt.Sprintf("invitation %s grants role %s to %s in %s, not to %s in %s",
 					inv.name, b.roleName(), p.users[inv.user].email, inv.orgName, p.users[b.user].email, b.orgName())})
+		} else if !grantedBy(b, inv) {
+			problems = append(problems, problem{v1alpha1.ReasonRoleNotGranted,
+				fmt.Sprintf("invitation %s grants role %s in %s only (grantedInheritance None), and the binding holds in its subtree",
+					inv.name, b.roleName(), inv.orgName)})
 		}
 	}
 	where := "and its subtree"

@@ -23,3 +23,18 @@ func TestBindingExpiry(t *testing.T) {
 		t.Error("at expiresAt the binding is revoked")
 	}
 }
+
+// An inheritance the schema refuses, stored before its admission or restored around
+// it, holds in the binding's organization only: the narrower, never the wider.
+func TestUnknownInheritanceHoldsInItsOrganizationOnly(t *testing.T) {
+	in := platform(builders.Role("r").Permissions("stores"), builders.Customer("acme"), builders.Unit("store").Under("acme"),
+		builders.Binding("u@x.example", "r", "acme"))
+	in.Bindings[0].Spec.Inheritance = "none"
+	p := permissions.Compile(in, epoch)
+	if !allowed(t, p, "acme", "u@x.example", "stores") {
+		t.Error("the binding grants nothing in its own organization")
+	}
+	if allowed(t, p, "store", "u@x.example", "stores") {
+		t.Errorf("a binding with inheritance %q holds in a descendant", in.Bindings[0].Spec.Inheritance)
+	}
+}

@@ -35,6 +35,7 @@ type invitation struct {
 	granted         []string
 	grantedBy       string
 	grantedDefaults bool     // granted are the organization's defaultRoles
+	grantedHere     bool     // granted in the organization only (status.grantedInheritance None)
 	problem         *problem // why a Rejected invitation was rejected
 }
 
@@ -109,13 +110,14 @@ func (p *Platform) decideInvitations() {
 		case inv.blocked:
 			inv.phase = v1alpha1.UserPhaseBlocked
 			inv.granted, inv.grantedBy, inv.grantedDefaults = slices.Clone(st.GrantedRoles), st.GrantedBy, st.GrantedDefaultRoles
+			inv.grantedHere = !holdsInSubtree(st.GrantedInheritance)
 			inv.settled = true
 		case inv.accepted && inv.org >= 0 && grantRecordedFor(st, v1alpha1.Email(p.email(inv.invitedBy))) &&
 			(inv.defaulted && st.GrantedDefaultRoles || slices.Equal(sortedUnique(st.GrantedRoles), inv.roles)):
 			if inv.defaulted {
 				inv.roles = sortedUnique(st.GrantedRoles)
 			}
-			p.grant(inv)
+			p.grant(inv, !holdsInSubtree(st.GrantedInheritance))
 			inv.settled = true
 		default:
 			pending = append(pending, int32(i))
@@ -125,8 +127,11 @@ func (p *Platform) decideInvitations() {
 		changed = false
 		for _, i := range pending {
 			inv := &p.invites[i]
-			if inv.acceptedNow() && inv.phase == "" && p.judge(inv) == nil {
-				p.grant(inv)
+			if !inv.acceptedNow() || inv.phase != "" {
+				continue
+			}
+			if problem, here := p.judge(inv); problem == nil {
+				p.grant(inv, here)
 				changed = true
 			}
 		}
@@ -136,7 +141,7 @@ func (p *Platform) decideInvitations() {
 		if inv.phase != "" {
 			continue
 		}
-		if inv.problem = p.judge(inv); inv.problem != nil {
+		if inv.problem, _ = p.judge(inv); inv.problem != nil {
 			inv.phase = v1alpha1.UserPhaseRejected
 		} else if !p.now.Before(inv.expiresAt) {
 			inv.phase = v1alpha1.UserPhaseExpired
@@ -215,11 +220,13 @@ func acceptedInTime(in *v1alpha1.UserInvitation) bool {
 	return in.Spec.AcceptedAt != nil && in.Spec.AcceptedAt.Time.Before(expiry(in))
 }
 
-func (p *Platform) grant(inv *invitation) {
+// grant makes inv Active with its roles, in its organization only when here.
+func (p *Platform) grant(inv *invitation, here bool) {
 	inv.phase = v1alpha1.UserPhaseActive
 	inv.granted = inv.roles
 	inv.grantedBy = p.email(inv.invitedBy)
 	inv.grantedDefaults = inv.defaulted
+	inv.grantedHere = here
 	p.users[inv.user].active = true
 }
 
@@ -231,10 +238,12 @@ func (p *Platform) email(u int32) string {
 }
 
 // judge checks an invitation's organization, roles and delegation, and returns why it
-// must be rejected, or nil.
-func (p *Platform) judge(inv *invitation) *problem {
+// must be rejected, or nil and whether the grant holds in the organization only
+// (here): the inviter may assign the roles there, but not through bindings that hold
+// in its descendants too.
+func (p *Platform) judge(inv *invitation) (_ *problem, here bool) {
 	if inv.org < 0 {
-		return &problem{v1alpha1.ReasonOrganizationNotFound, fmt.Sprintf("organization %s does not exist", inv.orgName)}
+		return &problem{v1alpha1.ReasonOrganizationNotFound, fmt.Sprintf("organization %s does not exist", inv.orgName)}, false
 	}
 	var missing []string
 	for _, r := range inv.roles {
@@ -243,7 +252,7 @@ func (p *Platform) judge(inv *invitation) *problem {
 		}
 	}
 	if len(missing) > 0 {
-		return &problem{v1alpha1.ReasonRoleNotFound, fmt.Sprintf("role %s does not exist", listOf(missing))}
+		return &problem{v1alpha1.ReasonRoleNotFound, fmt.Sprintf("role %s does not exist", listOf(missing))}, false
 	}
 	// A role that may not be bound there would give bindings that grant nothing: the
 	// invitation is invalid, and says so instead of showing Active with nothing granted.
@@ -257,7 +266,7 @@ func (p *Platform) judge(inv *invitation) *problem {
 		}
 	}
 	if len(why) > 0 {
-		return &problem{v1alpha1.ReasonRoleNotApplicable, strings.Join(why, "; ")}
+		return &problem{v1alpha1.ReasonRoleNotApplicable, strings.Join(why, "; ")}, false
 	}
 	// A role removed for good would give bindings that grant nothing (Removed): the
 	// same. A grant recorded before the removal is kept, as every recorded grant is.
@@ -268,31 +277,43 @@ func (p *Platform) judge(inv *invitation) *problem {
 		}
 	}
 	if len(removed) > 0 {
-		return &problem{v1alpha1.ReasonRemoved, fmt.Sprintf("role %s was removed and has no replacement that grants anything", listOf(removed))}
+		return &problem{v1alpha1.ReasonRemoved, fmt.Sprintf("role %s was removed and has no replacement that grants anything", listOf(removed))}, false
 	}
 	if inv.invitedBy < 0 {
-		return nil // trusted: Kubernetes RBAC decided who may create it
+		return nil, false // trusted: Kubernetes RBAC decided who may create it
 	}
 	inviter := &p.users[inv.invitedBy]
 	if inviter.blocked {
-		return &problem{v1alpha1.ReasonDelegationRefused, fmt.Sprintf("inviter %s is blocked on the platform", inviter.email)}
+		return &problem{v1alpha1.ReasonDelegationRefused, fmt.Sprintf("inviter %s is blocked on the platform", inviter.email)}, false
 	}
 	if p.ownsOrAncestor(inv.invitedBy, inv.org) {
-		return nil
+		return nil, false
 	}
-	held := p.heldAt(inv.invitedBy, inv.org)
+	// The grant's bindings hold in the organization's subtree when the inviter may
+	// assign the roles through bindings that do; else in the organization only, when
+	// bindings with inheritance None there let them: never where the inviter holds
+	// nothing.
+	if refused := p.refusedRoles(p.heldAt(inv.invitedBy, inv.org, true), inv.roles); len(refused) == 0 {
+		return nil, false
+	}
+	refused := p.refusedRoles(p.heldAt(inv.invitedBy, inv.org, false), inv.roles)
+	if len(refused) == 0 {
+		return nil, true
+	}
+	return &problem{v1alpha1.ReasonDelegationRefused, fmt.Sprintf(
+		"inviter %s may not assign role %s in organization %s: no role they hold there lists it in assignableRoles (\"*\" covers only Ready roles whose permissions and features they hold, and whose replacements and assignable roles are such roles too)",
+		inviter.email, listOf(refused), p.orgs[inv.org].name)}, false
+}
+
+// refusedRoles returns the roles, by name, that holding h may not assign.
+func (p *Platform) refusedRoles(h holding, roles []string) []string {
 	var refused []string
-	for _, name := range inv.roles {
-		if !held.mayAssign(p, p.roleIndex[name]) {
+	for _, name := range roles {
+		if !h.mayAssign(p, p.roleIndex[name]) {
 			refused = append(refused, name)
 		}
 	}
-	if len(refused) > 0 {
-		return &problem{v1alpha1.ReasonDelegationRefused, fmt.Sprintf(
-			"inviter %s may not assign role %s in organization %s: no role they hold there lists it in assignableRoles (\"*\" covers only roles whose permissions and features they hold, and whose replacement and assignable roles are such roles too)",
-			inviter.email, listOf(refused), p.orgs[inv.org].name)}
-	}
-	return nil
+	return refused
 }
 
 // ownsOrAncestor reports whether user u owns organization o or one of its ancestors.
@@ -315,12 +336,13 @@ type holding struct {
 }
 
 // heldAt computes what user u holds in organization o, given the invitations' phases
-// as decided so far.
-func (p *Platform) heldAt(u, o int32) holding {
+// as decided so far; with subtree, only through bindings that hold in o's descendants
+// too (not those with inheritance None).
+func (p *Platform) heldAt(u, o int32, subtree bool) holding {
 	h := holding{grant: newBitset(p.universe.size()), feat: newBitset(len(p.features.items)), assign: newBitset(len(p.roles))}
 	for _, bi := range p.users[u].bindings {
 		b := &p.bindings[bi]
-		if !p.reaches(b, o) || !p.bindingGrants(b) {
+		if !p.reaches(b, o) || subtree && !b.subtree || !p.bindingGrants(b) {
 			continue
 		}
 		r := &p.roles[b.role]
@@ -338,13 +360,17 @@ func (h holding) mayAssign(p *Platform, r int32) bool {
 	return h.assign.has(int(r)) || h.assignAny && h.wildcardCovers(p, r)
 }
 
-// wildcardCovers reports whether "*" lets the holder assign role r: they hold every
-// permission and feature r grants, and so for every role r leads to that they may not
-// assign by name: the roles r's holders may assign, and r's replacement, whose grants
-// r's bindings take at removeAfter; and so on from those. Without the second part a
-// holder of "*" could hand out, within what they hold, a role that lets its holder
-// assign more (a role listing "boss" in assignableRoles), or one that becomes more
-// (deprecated, replaced by "boss"): never grant more than they hold (DESIGN.md).
+// wildcardCovers reports whether "*" lets the holder assign role r: r is Ready, they
+// hold every permission and feature r grants, and so for every role r leads to that
+// they may not assign by name: the roles r's holders may assign, and the replacements
+// of r and of every role r includes, whose grants r's bindings take at their
+// removeAfter; and so on from those. Without the second part a holder of "*" could
+// hand out, within what they hold, a role that lets its holder assign more (a role
+// listing "boss" in assignableRoles), or one that becomes more (deprecated, or
+// including a role deprecated, in favour of "boss"): never grant more than they hold
+// (DESIGN.md). A role that is not Ready grants nothing yet, but what it will grant once
+// its problem is fixed (an include created, a cycle broken) is unknown, and the grant
+// would stay recorded: it is refused until it is Ready.
 func (h holding) wildcardCovers(p *Platform, r int32) bool {
 	seen := newBitset(len(p.roles))
 	seen.set(int(r))
@@ -352,7 +378,7 @@ func (h holding) wildcardCovers(p *Platform, r int32) bool {
 	for len(queue) > 0 {
 		ro := &p.roles[queue[0]]
 		queue = queue[1:]
-		if !p.universe.within(ro.grant, h.grant) || !ro.grantFeat.subsetOf(h.feat) {
+		if !ro.ready || !p.universe.within(ro.grant, h.grant) || !ro.grantFeat.subsetOf(h.feat) {
 			return false
 		}
 		next := func(t int) {
@@ -362,9 +388,11 @@ func (h holding) wildcardCovers(p *Platform, r int32) bool {
 			}
 		}
 		ro.mayAssign.each(next)
-		if ro.replacement >= 0 && !ro.removed {
-			next(int(ro.replacement))
-		}
+		ro.held.each(func(i int) {
+			if held := &p.roles[i]; held.replacement >= 0 && !held.removed {
+				next(int(held.replacement))
+			}
+		})
 	}
 	return true
 }
@@ -396,6 +424,10 @@ func (p *Platform) invitationResult(i int32) InvitationResult {
 	inv := &p.invites[i]
 	res := InvitationResult{Phase: inv.phase, GrantedRoles: slices.Clone(inv.granted), GrantedBy: inv.grantedBy,
 		GrantedDefaultRoles: inv.grantedDefaults}
+	inheritance := v1alpha1.InheritanceSubtree
+	if inv.grantedHere {
+		res.GrantedInheritance, inheritance = v1alpha1.InheritanceNone, v1alpha1.InheritanceNone
+	}
 	if !inv.accepted {
 		at := inv.expiresAt
 		res.ExpiresAt = &at
@@ -406,10 +438,14 @@ func (p *Platform) invitationResult(i int32) InvitationResult {
 	case v1alpha1.UserPhaseActive:
 		c = Condition{Type: v1alpha1.ConditionReady, True: true, Reason: v1alpha1.ReasonAccepted,
 			Message: fmt.Sprintf("user %s is Active in %s with roles %s", email, inv.orgName, listOrNone(inv.granted))}
+		if inv.grantedHere {
+			c.Message += fmt.Sprintf(", in %s only: inviter %s holds the roles that let them assign these there only (inheritance None)", inv.orgName, inv.grantedBy)
+		}
 		for _, r := range inv.granted {
 			if _, ok := p.roleIndex[r]; ok {
 				res.Bindings = append(res.Bindings, DesiredBinding{
 					Name: BindingName(inv.name, r), Email: v1alpha1.Email(email), Role: r, Organization: inv.orgName,
+					Inheritance: inheritance,
 				})
 			}
 		}

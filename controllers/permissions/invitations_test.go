@@ -253,6 +253,11 @@ func TestDelegation(t *testing.T) {
 		builders.Role("gate-to-gate").Permissions("stores/read").Assigns("gate"),
 		builders.Role("clerk-gate").Permissions("stores/read").Assigns("store-clerk", "clerk-gate"),
 		builders.Role("becomes-clerk").Permissions("stores").Deprecated("store-clerk", epoch.Add(time.Hour)),
+		// Within what mgr holds today, but not for sure: a role including one that
+		// becomes admin, and one not Ready (its include is missing) that would grant
+		// everything once the include is created.
+		builders.Role("wraps-becomes-admin").Includes("becomes-admin"),
+		builders.Role("unfinished").Permissions("*").Includes("not-yet-created"),
 		builders.Distributor("north").Owner("boss@north.example"), builders.Seller("s").Under("north"), builders.Customer("acme").Under("s"), builders.Unit("store").Under("acme"),
 		builders.Binding("ca@x.example", "customer-admin", "acme"),
 		builders.Binding("mgr@x.example", "manager", "store"),
@@ -274,6 +279,8 @@ func TestDelegation(t *testing.T) {
 		{"star refuses a role that may assign more than they hold", builders.Invitation("u@x.example", "store", "gate").InvitedBy("mgr@x.example").AcceptedAt(acceptedAt), v1alpha1.UserPhaseRejected, "role gate"},
 		{"star refuses a role that becomes more than they hold", builders.Invitation("u@x.example", "store", "becomes-admin").InvitedBy("mgr@x.example").AcceptedAt(acceptedAt), v1alpha1.UserPhaseRejected, "role becomes-admin"},
 		{"star refuses a role that leads, through another, to more than they hold", builders.Invitation("u@x.example", "store", "gate-to-gate").InvitedBy("mgr@x.example").AcceptedAt(acceptedAt), v1alpha1.UserPhaseRejected, "role gate-to-gate"},
+		{"star refuses a role including one that becomes more than they hold", builders.Invitation("u@x.example", "store", "wraps-becomes-admin").InvitedBy("mgr@x.example").AcceptedAt(acceptedAt), v1alpha1.UserPhaseRejected, "role wraps-becomes-admin"},
+		{"star refuses a role that is not Ready", builders.Invitation("u@x.example", "store", "unfinished").InvitedBy("mgr@x.example").AcceptedAt(acceptedAt), v1alpha1.UserPhaseRejected, "role unfinished"},
 		{"star covers a role that may assign only what they hold, itself included", builders.Invitation("u@x.example", "store", "clerk-gate").InvitedBy("mgr@x.example").AcceptedAt(acceptedAt), v1alpha1.UserPhaseActive, ""},
 		{"star covers a role replaced by one they hold", builders.Invitation("u@x.example", "store", "becomes-clerk").InvitedBy("mgr@x.example").AcceptedAt(acceptedAt), v1alpha1.UserPhaseActive, ""},
 		{"owner of an ancestor", builders.Invitation("u@x.example", "store", "admin").InvitedBy("boss@north.example").AcceptedAt(acceptedAt), v1alpha1.UserPhaseActive, ""},
@@ -320,6 +327,55 @@ func TestDelegationIsJudgedOnceWhenGranted(t *testing.T) {
 		builders.Binding("ca@x.example", "customer-admin", "acme").Named("ca-customer-admin").OwnedBy("ca"))...), epoch)
 	if got := must(t, p.Invitation, invitee.Obj().Name).Phase; got != v1alpha1.UserPhaseActive {
 		t.Errorf("invitation by a user whose own invitation is Active: %s, want Active", got)
+	}
+}
+
+// An inviter who may assign a role in an organization only through a binding with
+// inheritance None grants it there only: the invitation's bindings hold in the
+// organization alone, as the inviter's do, and not in the units below it, where the
+// inviter holds nothing (DESIGN.md: a user can never grant more than they hold). Found
+// by the engine audit of 2026-12-07: the invitee held the role in every unit.
+func TestDelegationThroughInheritanceNoneGrantsInTheOrganizationOnly(t *testing.T) {
+	base := []any{
+		builders.Role("manager").Permissions("stores").Assigns("clerk"),
+		builders.Role("clerk").Permissions("stores/read"),
+		builders.Customer("acme"), builders.Unit("store").Under("acme"),
+		builders.Binding("lead@x.example", "manager", "acme").ThisOrganizationOnly(),
+		builders.Binding("boss@x.example", "manager", "acme"),
+	}
+	for _, tt := range []struct {
+		inviter     string
+		granted     v1alpha1.Inheritance // the status's grantedInheritance
+		inheritance v1alpha1.Inheritance // of the invitation's bindings
+	}{
+		{"lead@x.example", v1alpha1.InheritanceNone, v1alpha1.InheritanceNone},
+		{"boss@x.example", "", v1alpha1.InheritanceSubtree},
+	} {
+		inv := builders.Invitation("u@x.example", "acme", "clerk").InvitedBy(tt.inviter).AcceptedAt(acceptedAt)
+		res := must(t, permissions.Compile(platform(append(base, inv)...), epoch).Invitation, inv.Obj().Name)
+		if res.Phase != v1alpha1.UserPhaseActive || res.GrantedInheritance != tt.granted || len(res.Bindings) != 1 || res.Bindings[0].Inheritance != tt.inheritance {
+			t.Errorf("invited by %s: %s, grantedInheritance %q, bindings %+v; want Active, %q, one binding with inheritance %s",
+				tt.inviter, res.Phase, res.GrantedInheritance, res.Bindings, tt.granted, tt.inheritance)
+		}
+	}
+
+	// Recorded, the grant stays where it was made; the binding rendered from it grants
+	// in acme and not below, and one claiming the subtree grants nothing.
+	granted := builders.Invitation("u@x.example", "acme", "clerk").InvitedBy("lead@x.example").AcceptedAt(acceptedAt).
+		Granted("lead@x.example", "clerk").GrantedHere()
+	name := granted.Obj().Name
+	here := permissions.Compile(platform(append(base, granted,
+		builders.Binding("u@x.example", "clerk", "acme").OwnedBy(name).ThisOrganizationOnly())...), epoch)
+	if !allowed(t, here, "acme", "u@x.example", "stores/read") || allowed(t, here, "store", "u@x.example", "stores/read") {
+		t.Error("a grant in acme only must hold in acme and not in its unit")
+	}
+	wide := builders.Binding("u@x.example", "clerk", "acme").OwnedBy(name).Named("wide")
+	p := permissions.Compile(platform(append(base, granted, wide)...), epoch)
+	if allowed(t, p, "store", "u@x.example", "stores/read") || allowed(t, p, "acme", "u@x.example", "stores/read") {
+		t.Error("an owned binding holding in the subtree of a grant in acme only must grant nothing")
+	}
+	if c := ready(t, must(t, p.Binding, "wide").Conditions); c.Reason != v1alpha1.ReasonRoleNotGranted || !strings.Contains(c.Message, "grantedInheritance None") {
+		t.Errorf("binding wide: %+v, want RoleNotGranted naming grantedInheritance None", c)
 	}
 }
 

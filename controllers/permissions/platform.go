@@ -177,7 +177,8 @@ func (p *Platform) Role(name string) (RoleResult, bool) {
 	if !ok {
 		return RoleResult{}, false
 	}
-	return p.roleResult(i, p.invitationsByRole()[i], 0), true
+	granting := p.invitationsByRole()
+	return p.roleResult(i, granting[i], p.goingTogether(granting), 0), true
 }
 
 // Roles returns the result of every role, by name, each as Role returns it except
@@ -187,9 +188,10 @@ func (p *Platform) Role(name string) (RoleResult, bool) {
 // every role's status of a large platform computes them together.
 func (p *Platform) Roles(usedBy int) map[string]RoleResult {
 	granting := p.invitationsByRole()
+	going := p.goingTogether(granting)
 	out := make(map[string]RoleResult, len(p.roles))
 	for i := range p.roles {
-		out[p.roles[i].name] = p.roleResult(int32(i), granting[i], usedBy)
+		out[p.roles[i].name] = p.roleResult(int32(i), granting[i], going, usedBy)
 	}
 	return out
 }

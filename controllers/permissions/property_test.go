@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,14 +20,19 @@ import (
 
 // TestEngineAgreesWithReference compares the engine with the slow reference on
 // thousands of random small platforms: every organization's users, statuses, roles,
-// permissions and features, every invitation's phase and every binding's Ready.
+// permissions and features, every invitation's phase (and where an Active one's grant
+// holds) and every binding's Ready.
 func TestEngineAgreesWithReference(t *testing.T) {
 	for seed, in := range randomPlatforms(3000, 42) {
 		p := permissions.Compile(in, epoch)
 		ref := newReference(in, epoch)
 		for _, inv := range in.Invitations {
-			if got, want := must(t, p.Invitation, inv.Name).Phase, ref.phase[inv.Name]; got != want {
+			res := must(t, p.Invitation, inv.Name)
+			if got, want := res.Phase, ref.phase[inv.Name]; got != want {
 				t.Fatalf("seed %d: invitation %s phase %s, reference %s\n%s", seed, inv.Name, got, want, describe(in))
+			}
+			if here := res.GrantedInheritance == v1alpha1.InheritanceNone; res.Phase == v1alpha1.UserPhaseActive && here != ref.here[inv.Name] {
+				t.Fatalf("seed %d: invitation %s granted in its organization only: %v, reference %v\n%s", seed, inv.Name, here, ref.here[inv.Name], describe(in))
 			}
 		}
 		for i := range in.Bindings {
@@ -96,8 +102,48 @@ func TestRoleResultsAgreeWithTheirDefinition(t *testing.T) {
 // the distinct subjects of its bindings; of those, when the role is deprecated, the
 // ones whose every binding is to an existing deprecated role; and, sorted, the roles
 // that include it or name it as their replacement, its bindings, and the invitations
-// whose roles (naming none: their existing organization's default roles) include it.
+// whose roles (naming none: their existing organization's default roles) include it;
+// nothing when it goes with the roles being deleted that use it (goesTogether).
 func roleUsage(in permissions.Input, name string) (bound, deprecatedOnly int32, usedBy []string) {
+	bound, deprecatedOnly, usedBy = directUsage(in, name)
+	if goesTogether(in, name) {
+		usedBy = nil
+	}
+	return bound, deprecatedOnly, usedBy
+}
+
+// goesTogether says whether the named role is being deleted, and so is every role that
+// uses it, and every role using those, and so on, none of them used by a binding or an
+// invitation: then nothing outside those roles being deleted keeps any of them.
+func goesTogether(in permissions.Input, name string) bool {
+	roles := map[string]*v1alpha1.Role{}
+	for _, r := range in.Roles {
+		roles[r.Name] = r
+	}
+	seen, queue := map[string]bool{name: true}, []string{name}
+	for len(queue) > 0 {
+		x := queue[0]
+		queue = queue[1:]
+		if roles[x] == nil || roles[x].DeletionTimestamp == nil {
+			return false
+		}
+		_, _, users := directUsage(in, x)
+		for _, u := range users {
+			role, isRole := strings.CutPrefix(u, "Role/")
+			if !isRole {
+				return false
+			}
+			if !seen[role] {
+				seen[role] = true
+				queue = append(queue, role)
+			}
+		}
+	}
+	return true
+}
+
+// directUsage is roleUsage without goesTogether.
+func directUsage(in permissions.Input, name string) (bound, deprecatedOnly int32, usedBy []string) {
 	roles := map[string]*v1alpha1.Role{}
 	for _, r := range in.Roles {
 		roles[r.Name] = r

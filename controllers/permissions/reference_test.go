@@ -25,6 +25,7 @@ type reference struct {
 	feats map[string]map[string]bool
 	held  map[string]map[string]bool // role -> roles a holder holds
 	phase map[string]v1alpha1.UserPhase
+	here  map[string]bool // invitation -> granted in its organization only
 }
 
 type refUser struct {
@@ -118,9 +119,15 @@ func (r *reference) within(org, ancestor string) bool { return slices.Contains(r
 
 func refSegments(s string) []string { return strings.Split(s, "/") }
 
+// refMatch: a path names itself only (an undefined one names nothing); a pattern with
+// "*" matches path or one of its ancestors, defined or not (granting either grants
+// path).
 func refMatch(pattern, path string) bool {
+	if !strings.Contains(pattern, "*") {
+		return pattern == path
+	}
 	p, x := refSegments(pattern), refSegments(path)
-	if len(p) != len(x) {
+	if len(p) > len(x) {
 		return false
 	}
 	for i := range p {
@@ -351,7 +358,8 @@ func (r *reference) grants(b *v1alpha1.RoleBinding) bool {
 	if owner, owned := bindingOwner(b); owned {
 		inv := r.invitation(owner)
 		return inv != nil && r.phase[owner] == v1alpha1.UserPhaseActive && slices.Contains(r.invitedRoles(inv), role) &&
-			inv.Spec.Email.Canonical() == b.Spec.Subject.Email.Canonical() && inv.Spec.OrganizationRef.Name == b.Spec.OrganizationRef.Name
+			inv.Spec.Email.Canonical() == b.Spec.Subject.Email.Canonical() && inv.Spec.OrganizationRef.Name == b.Spec.OrganizationRef.Name &&
+			(!r.here[owner] || !refSubtree(b))
 	}
 	return true
 }
@@ -361,23 +369,39 @@ func (r *reference) reaches(b *v1alpha1.RoleBinding, org string) bool {
 	if _, ok := r.orgs[at]; !ok {
 		return false
 	}
-	return at == org || b.Spec.Inheritance != v1alpha1.InheritanceNone && r.within(org, at)
+	return at == org || refSubtree(b) && r.within(org, at)
 }
 
-// delegates says whether inviter may assign every role in org.
-func (r *reference) delegates(inviter, org string, roles []string) bool {
+// refSubtree: the binding holds in its organization's descendants (Subtree or unset;
+// any other value, as None, does not).
+func refSubtree(b *v1alpha1.RoleBinding) bool {
+	return b.Spec.Inheritance == "" || b.Spec.Inheritance == v1alpha1.InheritanceSubtree
+}
+
+// delegates says whether inviter may assign every role in org, and whether only in
+// org itself (through bindings with inheritance None).
+func (r *reference) delegates(inviter, org string, roles []string) (ok, here bool) {
 	if r.blocked(inviter) {
-		return false
+		return false, false
 	}
 	for _, anc := range r.chain(org) {
 		if string(r.orgs[anc].Spec.Owner) == inviter {
-			return true
+			return true, false
 		}
 	}
+	if r.delegatesThrough(inviter, org, roles, true) {
+		return true, false
+	}
+	return r.delegatesThrough(inviter, org, roles, false), true
+}
+
+// delegatesThrough says whether inviter's bindings that reach org (with subtree, only
+// those that reach its descendants too) let them assign every role there.
+func (r *reference) delegatesThrough(inviter, org string, roles []string, subtree bool) bool {
 	grant, feats, assign, any := map[string]bool{}, map[string]bool{}, map[string]bool{}, false
 	for i := range r.in.Bindings {
 		b := r.in.Bindings[i]
-		if string(b.Spec.Subject.Email) != inviter || !r.reaches(b, org) || !r.grants(b) {
+		if string(b.Spec.Subject.Email) != inviter || !r.reaches(b, org) || !r.grants(b) || subtree && !refSubtree(b) {
 			continue
 		}
 		role := string(b.Spec.RoleRef.Name)
@@ -395,6 +419,9 @@ func (r *reference) delegates(inviter, org string, roles []string) bool {
 		}
 	}
 	holds := func(role string) bool {
+		if !r.roleReady(role, 0) {
+			return false
+		}
 		for p := range r.grant[role] {
 			covered := grant[p]
 			for q := range grant {
@@ -433,8 +460,10 @@ func (r *reference) delegates(inviter, org string, roles []string) bool {
 					next = append(next, string(a))
 				}
 			}
-			if d := r.roles[x].Spec.Deprecation; d != nil && !r.removed(r.roles[x]) {
-				next = append(next, string(d.Replacement))
+			for h := range r.held[x] {
+				if d := r.roles[h].Spec.Deprecation; d != nil && !r.removed(r.roles[h]) {
+					next = append(next, string(d.Replacement))
+				}
 			}
 			for _, t := range next {
 				if r.roles[t] != nil && !assign[t] && !seen[t] {
@@ -447,32 +476,38 @@ func (r *reference) delegates(inviter, org string, roles []string) bool {
 	return true
 }
 
-func (r *reference) judge(inv *v1alpha1.UserInvitation) bool {
+// judge says whether inv passes, and whether its grant holds in its organization only.
+func (r *reference) judge(inv *v1alpha1.UserInvitation) (ok, here bool) {
 	if _, ok := r.orgs[string(inv.Spec.OrganizationRef.Name)]; !ok {
-		return false
+		return false, false
 	}
 	org := string(inv.Spec.OrganizationRef.Name)
 	roles := r.invitedRoles(inv)
 	for _, role := range roles {
 		if r.roles[role] == nil {
-			return false
+			return false, false
 		}
 	}
 	for _, role := range roles { // each must be one that may be bound there
 		ro := r.roles[role]
 		if len(ro.Spec.OrganizationTypes) > 0 && !slices.Contains(ro.Spec.OrganizationTypes, r.orgs[org].Spec.Type) {
-			return false
+			return false, false
 		}
 		if ref := ro.Spec.OrganizationRef; ref != nil && !r.within(org, string(ref.Name)) {
-			return false
+			return false, false
 		}
 		// Removed, and nothing passed on: its bindings would grant nothing.
 		if r.roleReady(role, 0) && r.removed(ro) && len(r.grant[role]) == 0 && len(r.feats[role]) == 0 {
-			return false
+			return false, false
 		}
 	}
-	return inv.Spec.InvitedBy == "" || r.delegates(string(inv.Spec.InvitedBy), string(inv.Spec.OrganizationRef.Name), roles)
+	if inv.Spec.InvitedBy == "" {
+		return true, false
+	}
+	return r.delegates(string(inv.Spec.InvitedBy), string(inv.Spec.OrganizationRef.Name), roles)
 }
+
+func first(ok, _ bool) bool { return ok }
 
 // expiry is when an invitation not accepted by then expires.
 func expiry(inv *v1alpha1.UserInvitation) time.Time {
@@ -502,8 +537,9 @@ func sortedUniqueStrings(s []string) []string {
 }
 
 func (r *reference) decidePhases() {
-	r.phase = map[string]v1alpha1.UserPhase{}
+	r.phase, r.here = map[string]v1alpha1.UserPhase{}, map[string]bool{}
 	for _, inv := range r.in.Invitations {
+		r.here[inv.Name] = inv.Status.GrantedInheritance != "" && inv.Status.GrantedInheritance != v1alpha1.InheritanceSubtree
 		granted := slices.Clone(inv.Status.GrantedRoles)
 		slices.Sort(granted)
 		granted = slices.Compact(granted)
@@ -519,8 +555,11 @@ func (r *reference) decidePhases() {
 		changed = false
 		for i := range r.in.Invitations {
 			inv := r.in.Invitations[i]
-			if r.phase[inv.Name] == "" && acceptedInTime(inv) && !inv.Spec.AcceptedAt.After(r.now) && r.judge(inv) {
-				r.phase[inv.Name] = v1alpha1.UserPhaseActive
+			if r.phase[inv.Name] != "" || !acceptedInTime(inv) || inv.Spec.AcceptedAt.After(r.now) {
+				continue
+			}
+			if ok, here := r.judge(inv); ok {
+				r.phase[inv.Name], r.here[inv.Name] = v1alpha1.UserPhaseActive, here
 				changed = true
 			}
 		}
@@ -531,7 +570,7 @@ func (r *reference) decidePhases() {
 			continue
 		}
 		switch {
-		case !r.judge(inv):
+		case !first(r.judge(inv)):
 			r.phase[inv.Name] = v1alpha1.UserPhaseRejected
 		case !r.now.Before(expiry(inv)):
 			r.phase[inv.Name] = v1alpha1.UserPhaseExpired

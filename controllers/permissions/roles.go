@@ -369,7 +369,7 @@ func (p *Platform) notApplicable(r, o int32) string {
 
 // roleResult renders a role's status. granting are the invitations that grant it, in
 // name order; limit bounds UsedBy as Roles documents (<= 0: no bound).
-func (p *Platform) roleResult(i int32, granting []int32, limit int) RoleResult {
+func (p *Platform) roleResult(i int32, granting []int32, going []bool, limit int) RoleResult {
 	r := &p.roles[i]
 	res := RoleResult{
 		Permissions: p.universe.render(r.grant),
@@ -410,7 +410,9 @@ func (p *Platform) roleResult(i int32, granting []int32, limit int) RoleResult {
 	if limit > 0 {
 		listed = max(limit, inUseListed)
 	}
-	res.UsedBy = p.usedBy(i, granting, listed)
+	if !going[i] {
+		res.UsedBy = p.usedBy(i, granting, listed)
+	}
 	if r.deleting {
 		if len(res.UsedBy) > 0 {
 			res.Conditions = append(res.Conditions, Condition{Type: v1alpha1.ConditionInUse, True: true, Reason: v1alpha1.ReasonInUse,
@@ -459,6 +461,38 @@ func (p *Platform) usedBy(i int32, granting []int32, n int) []string {
 		out = append(out, "UserInvitation/"+p.invites[k].name)
 	}
 	return out
+}
+
+// goingTogether says, for each role, whether it is being deleted and nothing keeps it
+// but roles being deleted that can go too: no binding or invitation uses it, and every
+// role that includes it or names it as its replacement is such a role. Without it,
+// roles being deleted that include (or replace) each other would each wait for the
+// other for ever. It is the greatest such set: every role being deleted that no
+// binding or invitation uses, less, until none is left to drop, each that a role
+// outside the set includes or is replaced by.
+func (p *Platform) goingTogether(granting [][]int32) []bool {
+	going := make([]bool, len(p.roles))
+	for i := range p.roles {
+		going[i] = p.roles[i].deleting && len(p.roles[i].bindings) == 0 && len(granting[i]) == 0
+	}
+	for changed := true; changed; {
+		changed = false
+		for j := range p.roles {
+			if going[j] {
+				continue
+			}
+			kept := p.roles[j].includes
+			if rep := p.roles[j].replacement; rep >= 0 {
+				kept = append(slices.Clip(kept), rep)
+			}
+			for _, i := range kept {
+				if going[i] {
+					going[i], changed = false, true
+				}
+			}
+		}
+	}
+	return going
 }
 
 // invitationsByRole returns, for each role, the invitations whose roles include it,

@@ -270,12 +270,14 @@ func (u *universe) reduce(b bitset) bitset {
 	return out
 }
 
-// segmentsMatch reports whether a pattern's segments match a path's, "*" matching any
-// one segment.
+// segmentsMatch reports whether a pattern's segments match a path's or an ancestor's,
+// "*" matching any one segment. Granting a path grants its subtree, and so does
+// granting a pattern: "*" grants billing/read even when the tree does not define
+// billing (a MissingParent problem, and the path still works), as "*/read" does.
 func segmentsMatch(pattern []string, path string) bool {
 	for i, seg := range pattern {
 		next, rest, found := strings.Cut(path, "/")
-		if seg != "*" && seg != next || found != (i < len(pattern)-1) {
+		if seg != "*" && seg != next || !found && i < len(pattern)-1 {
 			return false
 		}
 		path = rest

@@ -59,6 +59,32 @@ func TestTreeClosure(t *testing.T) {
 	}
 }
 
+// A pattern grants the subtree of every path it matches, defined or not: the tree below
+// defines billing/read and billing/invoices/export but neither billing nor
+// billing/invoices (MissingParent, and the paths still work).
+func TestPatternsGrantBelowMissingParents(t *testing.T) {
+	tests := []struct {
+		grant string
+		want  []string
+	}{
+		{"*", []string{"billing/invoices/export", "billing/read", "sales"}},
+		{"billing/*", []string{"billing/invoices/export", "billing/read"}},
+		{"*/read", []string{"billing/read"}},
+		{"*/invoices", []string{"billing/invoices/export"}},
+		{"*/*/export", []string{"billing/invoices/export"}},
+		{"sales/*", nil}, // matches nothing: UnknownPermission
+	}
+	for _, tt := range tests {
+		t.Run(tt.grant, func(t *testing.T) {
+			p := permissions.Compile(platform(builders.Tree("t", "sales", "billing/read", "billing/invoices/export"),
+				builders.Role("r").Permissions(tt.grant), builders.Customer("acme"), builders.Binding("u@x.example", "r", "acme")), epoch)
+			if got := access(t, p, "acme", "u@x.example").perms; !equal(got, tt.want) {
+				t.Errorf("%s grants %v, want %v", tt.grant, got, tt.want)
+			}
+		})
+	}
+}
+
 func TestTreeProblems(t *testing.T) {
 	in := platform(
 		builders.Tree("a", "sales", "sales/checkout").Implies("sales/checkout", "ghost"),

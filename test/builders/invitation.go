@@ -61,6 +61,14 @@ func (b *InvitationBuilder) Granted(grantedBy string, roles ...string) *Invitati
 	return b
 }
 
+// GrantedHere records in status that the grant holds in the organization only
+// (grantedInheritance None): the inviter could assign the roles there through bindings
+// with inheritance None.
+func (b *InvitationBuilder) GrantedHere() *InvitationBuilder {
+	b.i.Status.GrantedInheritance = v1alpha1.InheritanceNone
+	return b
+}
+
 // GrantedDefaults records in status that the invitation, naming no roles, was activated
 // with its organization's defaultRoles of the day, roles, judged against grantedBy.
 func (b *InvitationBuilder) GrantedDefaults(grantedBy string, roles ...string) *InvitationBuilder {

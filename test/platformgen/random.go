@@ -138,6 +138,9 @@ func Random(rng *rand.Rand, now time.Time) permissions.Input {
 				inv.Status.GrantedRoles = append(inv.Status.GrantedRoles, string(r))
 			}
 			inv.Status.GrantedBy = string(inv.Spec.InvitedBy)
+			if chance(4) { // granted in its organization only
+				inv.Status.GrantedInheritance = v1alpha1.InheritanceNone
+			}
 			if len(inv.Spec.Roles) == 0 && chance(2) {
 				// A grant of the defaultRoles of its day, not necessarily today's; or of
 				// roles the invitation named before they were removed from it.

@@ -122,7 +122,7 @@ func applyPlatform(ctx context.Context, c client.Client, in *permissions.Input, 
 		forCreate(&inv.ObjectMeta)
 		recorded := v1alpha1.UserInvitationStatus{
 			Phase: inv.Status.Phase, GrantedRoles: inv.Status.GrantedRoles, GrantedBy: inv.Status.GrantedBy,
-			GrantedDefaultRoles: inv.Status.GrantedDefaultRoles,
+			GrantedDefaultRoles: inv.Status.GrantedDefaultRoles, GrantedInheritance: inv.Status.GrantedInheritance,
 		}
 		if err := create(ctx, inv); err != nil {
 			return err
@@ -202,7 +202,7 @@ func ownBindingsAsController(in *permissions.Input, now time.Time) {
 					Subject:         v1alpha1.Subject{Email: d.Email},
 					RoleRef:         v1alpha1.LocalObjectReference{Name: v1alpha1.ObjectName(d.Role)},
 					OrganizationRef: v1alpha1.LocalObjectReference{Name: v1alpha1.ObjectName(d.Organization)},
-					Inheritance:     v1alpha1.InheritanceSubtree,
+					Inheritance:     d.Inheritance,
 				},
 			})
 		}
