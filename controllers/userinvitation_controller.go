@@ -111,15 +111,29 @@ func (r *UserInvitationReconciler) advance(ctx context.Context, inv *v1alpha1.Us
 		// Compiled from the gather that found it, the platform judges every invitation.
 		return ctrl.Result{}, fmt.Errorf("the engine has no result for UserInvitation %s/%s", inv.Namespace, inv.Name)
 	}
-	if err := r.applyBindings(ctx, inv, result.Bindings); err != nil {
-		return ctrl.Result{}, err
+	// A binding name held by another binding fails the reconcile (it is retried), but
+	// only after the status says so: nothing else the invitation does waits for it.
+	bindErr := r.applyBindings(ctx, inv, result.Bindings)
+	var taken *bindingNamesTaken
+	if bindErr != nil && !errors.As(bindErr, &taken) {
+		return ctrl.Result{}, bindErr
 	}
 	previous := inv.Status.Phase
-	if err := r.writeStatus(ctx, inv, invitationStatus(inv, result)); err != nil {
+	status := invitationStatus(inv, result)
+	if taken != nil {
+		meta.SetStatusCondition(&status.Conditions, metav1.Condition{
+			Type: v1alpha1.ConditionReady, Status: metav1.ConditionFalse, Reason: v1alpha1.ReasonBindingNameTaken,
+			Message: taken.conditionMessage(), ObservedGeneration: inv.Generation,
+		})
+	}
+	if err := r.writeStatus(ctx, inv, status); err != nil {
 		return ctrl.Result{}, err
 	}
 	// Only after the status says so: an event never announces what a failed write lost.
 	r.recordTransition(inv, previous)
+	if bindErr != nil {
+		return ctrl.Result{}, bindErr
+	}
 	// Requeued when this invitation's result changes by time: a settled one (its grant
 	// recorded, or blocked) never is, whatever expires around it.
 	next, ok := p.NextInvitationChange(inv.Name)
@@ -206,13 +220,21 @@ func (r *UserInvitationReconciler) applyBindings(ctx context.Context, inv *v1alp
 	if err != nil {
 		return err
 	}
+	var taken []string
 	for _, d := range desired {
 		want := invitationBinding(inv, d)
 		have, found := owned[want.Name]
 		delete(owned, want.Name)
 		switch {
 		case !found:
-			if err := r.client.Create(ctx, want); err != nil {
+			err := r.client.Create(ctx, want)
+			if apierrors.IsAlreadyExists(err) {
+				if err = r.adopt(ctx, inv, want); errors.Is(err, errNotAdoptable) {
+					taken = append(taken, want.Name)
+					continue
+				}
+			}
+			if err != nil {
 				return fmt.Errorf("create RoleBinding %s/%s for UserInvitation %s: %w", want.Namespace, want.Name, inv.Name, err)
 			}
 		case have.Spec.RoleRef != want.Spec.RoleRef:
@@ -243,7 +265,61 @@ func (r *UserInvitationReconciler) applyBindings(ctx context.Context, inv *v1alp
 			return err
 		}
 	}
+	if len(taken) > 0 {
+		return &bindingNamesTaken{invitation: inv.Namespace + "/" + inv.Name, names: taken}
+	}
 	return nil
+}
+
+// errNotAdoptable: the RoleBinding holding a name the invitation wants is not one it
+// may take over.
+var errNotAdoptable = errors.New("the RoleBinding is not the invitation's")
+
+// adopt takes over the RoleBinding named like want that the invitation could not
+// create, when it is the invitation's own that lost its controller reference (removed
+// by hand, or restored without it): it carries the invitation's label and no other
+// controller. It is patched to want, owner included. Any other binding of that name
+// is someone else's: errNotAdoptable.
+func (r *UserInvitationReconciler) adopt(ctx context.Context, inv *v1alpha1.UserInvitation, want *v1alpha1.RoleBinding) error {
+	var have v1alpha1.RoleBinding
+	if err := r.client.Get(ctx, client.ObjectKeyFromObject(want), &have); err != nil {
+		if apierrors.IsNotFound(err) {
+			return fmt.Errorf("RoleBinding %s/%s exists and is not in the cache yet: %w", want.Namespace, want.Name, err)
+		}
+		return err
+	}
+	controller := metav1.GetControllerOf(&have)
+	switch {
+	case controller != nil && controller.UID == inv.UID:
+		return nil // its own, created by an earlier reconcile the cache had not seen
+	case have.Labels[v1alpha1.InvitationLabel] != inv.Name || controller != nil:
+		return errNotAdoptable
+	}
+	adopted := have.DeepCopy()
+	adopted.Spec = want.Spec
+	adopted.OwnerReferences = append(adopted.OwnerReferences, want.OwnerReferences...)
+	patch := client.MergeFromWithOptions(&have, client.MergeFromWithOptimisticLock{})
+	if err := r.client.Patch(ctx, adopted, patch); err != nil {
+		return fmt.Errorf("adopt RoleBinding %s/%s for UserInvitation %s: %w", have.Namespace, have.Name, inv.Name, err)
+	}
+	return nil
+}
+
+// bindingNamesTaken: RoleBindings the invitation should own have names that other
+// RoleBindings hold.
+type bindingNamesTaken struct {
+	invitation string
+	names      []string
+}
+
+func (e *bindingNamesTaken) Error() string {
+	return fmt.Sprintf("UserInvitation %s: RoleBinding %s already exists and is not the invitation's", e.invitation, strings.Join(e.names, ", "))
+}
+
+// conditionMessage is the invitation's Ready message: what to do about it.
+func (e *bindingNamesTaken) conditionMessage() string {
+	return fmt.Sprintf("RoleBinding %s already exists and is not this invitation's; the invitation grants nothing through it until that binding is renamed or deleted",
+		strings.Join(e.names, ", "))
 }
 
 // invitationBinding is the RoleBinding inv owns for d: labelled with and controlled by

@@ -408,6 +408,56 @@ func TestDelegationThroughInheritanceNoneGrantsInTheOrganizationOnly(t *testing.
 	})
 }
 
+// A RoleBinding an invitation should own whose name another binding holds: the
+// invitation records its grant, creates its other bindings, and says which name is
+// taken (BindingNameTaken) instead of failing before its status; once the name is free
+// its binding follows. A binding of its own that lost its controller reference (it
+// still carries the invitation's label) is taken back instead: left unowned, it would
+// count as managed outside and keep granting after the invitation went.
+func TestInvitationBindingNameTakenIsReportedOrAdopted(t *testing.T) {
+	ns := newPlatform(t)
+	seedPlatform(t, ns)
+	// Named as the invitation's binding for role customer will be: grace-customer.
+	create(t, ns,
+		builders.Binding("grace@acme.example", "customer", "globex").Named("grace-customer").Obj(),
+		builders.Invitation("grace@acme.example", "acme", "customer", "customer-admin").Named("grace").AcceptedAt(testClock.Now()).Obj(),
+	)
+	eventually(t, func(g Gomega) {
+		var grace v1alpha1.UserInvitation
+		get(g, ns, "grace", &grace)
+		g.Expect(grace.Status.Phase).To(Equal(v1alpha1.UserPhaseActive))
+		g.Expect(grace.Status.GrantedRoles).To(ConsistOf("customer", "customer-admin"))
+		ready := condition(grace.Status.Conditions, v1alpha1.ConditionReady)
+		g.Expect(ready).To(haveCondition(metav1.ConditionFalse, v1alpha1.ReasonBindingNameTaken))
+		g.Expect(ready.Message).To(ContainSubstring("grace-customer"))
+		g.Expect(ownedBindingsOf(g, ns, "grace")).To(ConsistOf(HaveField("Name", "grace-customer-admin")))
+	})
+	remove(t, ns, "grace-customer", &v1alpha1.RoleBinding{})
+	eventually(t, func(g Gomega) {
+		var grace v1alpha1.UserInvitation
+		get(g, ns, "grace", &grace)
+		g.Expect(condition(grace.Status.Conditions, v1alpha1.ConditionReady)).To(haveCondition(metav1.ConditionTrue, v1alpha1.ReasonAccepted))
+		g.Expect(ownedBindingsOf(g, ns, "grace")).To(HaveLen(2))
+	})
+
+	// Its own binding, unowned by hand: adopted again.
+	var b v1alpha1.RoleBinding
+	if err := k8s.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: "grace-customer-admin"}, &b); err != nil {
+		t.Fatal(err)
+	}
+	unowned := b.DeepCopy()
+	unowned.OwnerReferences = nil
+	if err := k8s.Patch(context.Background(), unowned, client.MergeFrom(&b)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func(g Gomega) {
+		g.Expect(ownedBindingsOf(g, ns, "grace")).To(ConsistOf(HaveField("Name", "grace-customer"), HaveField("Name", "grace-customer-admin")))
+		var grace v1alpha1.UserInvitation
+		get(g, ns, "grace", &grace)
+		g.Expect(condition(grace.Status.Conditions, v1alpha1.ConditionReady)).To(haveCondition(metav1.ConditionTrue, v1alpha1.ReasonAccepted))
+	})
+}
+
 // A blocked invitation's deletion waits while another binding grants its user anything.
 // A binding of an invitation that does not exist grants nothing, and does not hold the
 // wait, whether that invitation's reference is the binding's controller or not (the

@@ -70,4 +70,8 @@ const (
 	ReasonAccepted          = "Accepted"
 	ReasonBlocked           = "Blocked"
 	ReasonDelegationRefused = "DelegationRefused"
+	// ReasonBindingNameTaken means a RoleBinding the invitation should own has a name
+	// another RoleBinding already holds (one not created by the invitation): the
+	// invitation grants nothing through that role until it is renamed or deleted.
+	ReasonBindingNameTaken = "BindingNameTaken"
 )
