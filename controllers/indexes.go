@@ -700,16 +700,26 @@ func organizationNamedByDocument(_ context.Context, o client.Object) []reconcile
 // Roles affected (expanded grants, usedBy, boundUsers, deprecatedOnlyUsers) by a change of:
 
 func (r relations) rolesForRole(ctx context.Context, o client.Object) []reconcile.Request {
-	role := o.(*v1alpha1.Role)
-	ns := role.Namespace
-	// Roles that include or replace it change their grants; the roles it includes or
-	// names as replacement change their usedBy.
-	affected := r.dependentRoles(ctx, ns, role.Name)
-	affected = append(affected, names(role.Spec.Includes)...)
-	if d := role.Spec.Deprecation; d != nil {
-		affected = append(affected, string(d.Replacement))
+	// Every role of the namespace: a role's status can depend on any other's. Roles that
+	// include or replace it change their grants, the roles it includes or replaces their
+	// usedBy; but deprecatedOnlyUsers counts every role of each user bound to it, so a
+	// role deprecated or no longer deprecated changes the counts of other roles its
+	// users hold, and AssignableRoleNotFound names roles that do not exist, so a role
+	// created or deleted changes the roles naming it. (Until 2026-12-07 only the first
+	// were enqueued, and the others waited for a resync: the controller audit.) Roles
+	// are few next to bindings, and every role's result comes from one snapshot of the
+	// namespace (role_snapshot.go), so the reconciles cost one compile and a comparison
+	// each.
+	var roles v1alpha1.RoleList
+	if err := r.reader.List(ctx, &roles, client.InNamespace(o.GetNamespace()), noCopy); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "List for watch mapping failed", "namespace", o.GetNamespace(), "kind", "Role")
+		return requests(o.GetNamespace(), o.GetName())
 	}
-	return requests(ns, affected...)
+	out := make([]reconcile.Request, 0, len(roles.Items))
+	for i := range roles.Items {
+		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&roles.Items[i])})
+	}
+	return out
 }
 
 func (r relations) rolesForBinding(ctx context.Context, o client.Object) []reconcile.Request {

@@ -207,7 +207,8 @@ type platformChange struct {
 // changesOf lists changes of in: each binding deleted, moved to another role or
 // organization, or made to hold there only; each invitation deleted, blocked or
 // unblocked, accepted, or given other roles; each organization deleted, given another owner, default roles or
-// parent; each role given more, nothing, any assignable role, or any place to be bound;
+// parent; each role deleted, given more, nothing, any assignable role, any place to be
+// bound, a deprecation or none; a role named before it exists (ghost) created;
 // each tree without one of its paths.
 func changesOf(in permissions.Input) []platformChange {
 	var out []platformChange
@@ -268,14 +269,26 @@ func changesOf(in permissions.Input) []platformChange {
 		out = append(out, edited(in, "Organization", o, edits, func(in *permissions.Input) *v1alpha1.Organization { return in.Organizations[i] })...)
 	}
 	for i, r := range in.Roles {
+		out = append(out, deletion(in, "Role", r, func(in *permissions.Input) { in.Roles = slices.Delete(in.Roles, i, i+1) }))
 		edits := map[string]func(*v1alpha1.Role){
 			"granting one more permission": func(r *v1alpha1.Role) { r.Spec.Permissions = append(r.Spec.Permissions, "c/z") },
 			"granting nothing":             func(r *v1alpha1.Role) { r.Spec.Permissions, r.Spec.Includes = nil, nil },
 			"assigning any role":           func(r *v1alpha1.Role) { r.Spec.AssignableRoles = []v1alpha1.AssignableRole{v1alpha1.AnyRole} },
 			"bound anywhere":               func(r *v1alpha1.Role) { r.Spec.OrganizationTypes, r.Spec.OrganizationRef = nil, nil },
+			"no longer deprecated":         func(r *v1alpha1.Role) { r.Spec.Deprecation = nil },
+		}
+		replacement := roleNames[(i+1)%len(roleNames)]
+		edits["deprecated for "+replacement] = func(r *v1alpha1.Role) {
+			r.Spec.Deprecation = &v1alpha1.RoleDeprecation{Replacement: v1alpha1.RoleName(replacement), RemoveAfter: metav1.NewTime(r.CreationTimestamp.AddDate(1, 0, 0))}
 		}
 		out = append(out, edited(in, "Role", r, edits, func(in *permissions.Input) *v1alpha1.Role { return in.Roles[i] })...)
 	}
+	// A role that bindings and invitations name before it exists, created.
+	ghost := &v1alpha1.Role{ObjectMeta: metav1.ObjectMeta{Name: "ghost", Namespace: platformgen.Namespace}}
+	ghost.Spec.Permissions = []v1alpha1.PermissionPattern{"a"}
+	created := copyOfInput(in)
+	created.Roles = append(created.Roles, ghost)
+	out = append(out, platformChange{"creating Role ghost", "Role", nil, ghost, created})
 	for i, tree := range in.Trees {
 		for k, p := range tree.Spec.Permissions {
 			after := copyOfInput(in)
