@@ -175,6 +175,25 @@ func TestRolesDeletedTogetherDoNotWaitForEachOther(t *testing.T) {
 	})
 }
 
+// A role naming a role that does not exist in assignableRoles says so, and stops
+// saying so when that role is created: a Role event reaches every role of its
+// namespace, not only those related by includes or replacement.
+func TestAssignableRoleFoundWhenCreated(t *testing.T) {
+	ns := newPlatform(t)
+	create(t, ns, builders.Role("admin").Permissions("users").Assigns("viewer").Obj())
+	eventually(t, func(g Gomega) {
+		var admin v1alpha1.Role
+		get(g, ns, "admin", &admin)
+		g.Expect(condition(admin.Status.Conditions, v1alpha1.ConditionReady)).To(haveCondition(metav1.ConditionTrue, v1alpha1.ReasonAssignableRoleNotFound))
+	})
+	create(t, ns, builders.Role("viewer").Permissions("reports").Obj())
+	eventually(t, func(g Gomega) {
+		var admin v1alpha1.Role
+		get(g, ns, "admin", &admin)
+		g.Expect(condition(admin.Status.Conditions, v1alpha1.ConditionReady)).To(haveCondition(metav1.ConditionTrue, v1alpha1.ReasonReconciled))
+	})
+}
+
 func TestRoleStatusConditionsDoNotFlap(t *testing.T) {
 	role := &v1alpha1.Role{}
 	role.Generation = 3
