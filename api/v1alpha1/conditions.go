@@ -59,8 +59,9 @@ const (
 	// ReasonInvitationNotActive means the binding belongs to a UserInvitation that is not
 	// Active (or no longer exists); it grants nothing until the invitation is Active.
 	ReasonInvitationNotActive = "InvitationNotActive"
-	// ReasonRoleNotGranted means the binding belongs to a UserInvitation whose granted roles
-	// do not include the binding's role.
+	// ReasonRoleNotGranted means the binding belongs to a UserInvitation whose grant does
+	// not cover what the binding says: its role, its user, its organization, or, for a
+	// grant in the organization only, the organization's subtree.
 	ReasonRoleNotGranted = "RoleNotGranted"
 )
 
