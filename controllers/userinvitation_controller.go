@@ -297,6 +297,7 @@ func (r *UserInvitationReconciler) adopt(ctx context.Context, inv *v1alpha1.User
 	}
 	adopted := have.DeepCopy()
 	adopted.Spec = want.Spec
+	adopted.OwnerReferences = slices.DeleteFunc(adopted.OwnerReferences, func(ref metav1.OwnerReference) bool { return ref.UID == inv.UID })
 	adopted.OwnerReferences = append(adopted.OwnerReferences, want.OwnerReferences...)
 	patch := client.MergeFromWithOptions(&have, client.MergeFromWithOptimisticLock{})
 	if err := r.client.Patch(ctx, adopted, patch); err != nil {
