@@ -293,12 +293,16 @@ func (p *Platform) judge(inv *invitation) (_ *problem, here bool) {
 	// assign the roles through bindings that do; else in the organization only, when
 	// bindings with inheritance None there let them: never where the inviter holds
 	// nothing.
-	if refused := p.refusedRoles(p.heldAt(inv.invitedBy, inv.org, true), inv.roles); len(refused) == 0 {
+	wide, narrowLeftOut := p.heldAt(inv.invitedBy, inv.org, true)
+	refused := p.refusedRoles(wide, inv.roles)
+	if len(refused) == 0 {
 		return nil, false
 	}
-	refused := p.refusedRoles(p.heldAt(inv.invitedBy, inv.org, false), inv.roles)
-	if len(refused) == 0 {
-		return nil, true
+	if narrowLeftOut { // only then can the organization alone allow more
+		all, _ := p.heldAt(inv.invitedBy, inv.org, false)
+		if refused = p.refusedRoles(all, inv.roles); len(refused) == 0 {
+			return nil, true
+		}
 	}
 	return &problem{v1alpha1.ReasonDelegationRefused, fmt.Sprintf(
 		"inviter %s may not assign role %s in organization %s: no role they hold there lists it in assignableRoles (\"*\" covers only Ready roles whose permissions and features they hold, and whose replacements and assignable roles are such roles too)",
@@ -337,12 +341,16 @@ type holding struct {
 
 // heldAt computes what user u holds in organization o, given the invitations' phases
 // as decided so far; with subtree, only through bindings that hold in o's descendants
-// too (not those with inheritance None).
-func (p *Platform) heldAt(u, o int32, subtree bool) holding {
-	h := holding{grant: newBitset(p.universe.size()), feat: newBitset(len(p.features.items)), assign: newBitset(len(p.roles))}
+// too, and says whether it left out one that holds in o alone (inheritance None).
+func (p *Platform) heldAt(u, o int32, subtree bool) (h holding, leftOut bool) {
+	h = holding{grant: newBitset(p.universe.size()), feat: newBitset(len(p.features.items)), assign: newBitset(len(p.roles))}
 	for _, bi := range p.users[u].bindings {
 		b := &p.bindings[bi]
-		if !p.reaches(b, o) || subtree && !b.subtree || !p.bindingGrants(b) {
+		if !p.reaches(b, o) || !p.bindingGrants(b) {
+			continue
+		}
+		if subtree && !b.subtree {
+			leftOut = true
 			continue
 		}
 		r := &p.roles[b.role]
@@ -351,7 +359,7 @@ func (p *Platform) heldAt(u, o int32, subtree bool) holding {
 		h.assign.or(r.mayAssign)
 		h.assignAny = h.assignAny || r.mayAssignAny
 	}
-	return h
+	return h, leftOut
 }
 
 // mayAssign reports whether a holder may assign role r: a role they hold lists it, or
