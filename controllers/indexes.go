@@ -715,11 +715,11 @@ func (r relations) rolesForRole(ctx context.Context, o client.Object) []reconcil
 		ctrl.LoggerFrom(ctx).Error(err, "List for watch mapping failed", "namespace", o.GetNamespace(), "kind", "Role")
 		return requests(o.GetNamespace(), o.GetName())
 	}
-	out := make([]reconcile.Request, 0, len(roles.Items))
+	all := make([]string, len(roles.Items))
 	for i := range roles.Items {
-		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&roles.Items[i])})
+		all[i] = roles.Items[i].Name
 	}
-	return out
+	return requests(o.GetNamespace(), all...)
 }
 
 func (r relations) rolesForBinding(ctx context.Context, o client.Object) []reconcile.Request {

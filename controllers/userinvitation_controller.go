@@ -244,18 +244,8 @@ func (r *UserInvitationReconciler) applyBindings(ctx context.Context, inv *v1alp
 		case bindingUpToDate(&have, want):
 			writesSkipped.WithLabelValues(resourceRoleBinding).Inc()
 		default:
-			updated := have.DeepCopy()
-			updated.Spec = want.Spec
-			if updated.Labels == nil {
-				updated.Labels = map[string]string{}
-			}
-			updated.Labels[v1alpha1.InvitationLabel] = inv.Name
-			// A patch of what changed, not an update: the cache's copy is trimmed (no
-			// last-applied annotation, canonical addresses), and an update from it would
-			// write that too. The optimistic lock makes it fail on a concurrent write.
-			patch := client.MergeFromWithOptions(&have, client.MergeFromWithOptimisticLock{})
-			if err := r.client.Patch(ctx, updated, patch); err != nil {
-				return fmt.Errorf("update RoleBinding %s/%s of UserInvitation %s: %w", have.Namespace, have.Name, inv.Name, err)
+			if err := r.patchBinding(ctx, inv, &have, want); err != nil {
+				return err
 			}
 		}
 	}
@@ -277,9 +267,9 @@ var errNotAdoptable = errors.New("the RoleBinding is not the invitation's")
 
 // adopt takes over the RoleBinding named like want that the invitation could not
 // create, when it is the invitation's own that lost its controller reference (removed
-// by hand, or restored without it): it carries the invitation's label and no other
-// controller. It is patched to want, owner included. Any other binding of that name
-// is someone else's: errNotAdoptable.
+// by hand, or restored without it): it carries the invitation's label and no
+// controller. It is patched to want, controller reference included. Any other binding
+// of that name is someone else's: errNotAdoptable.
 func (r *UserInvitationReconciler) adopt(ctx context.Context, inv *v1alpha1.UserInvitation, want *v1alpha1.RoleBinding) error {
 	var have v1alpha1.RoleBinding
 	if err := r.client.Get(ctx, client.ObjectKeyFromObject(want), &have); err != nil {
@@ -295,13 +285,27 @@ func (r *UserInvitationReconciler) adopt(ctx context.Context, inv *v1alpha1.User
 	case have.Labels[v1alpha1.InvitationLabel] != inv.Name || controller != nil:
 		return errNotAdoptable
 	}
-	adopted := have.DeepCopy()
-	adopted.Spec = want.Spec
-	adopted.OwnerReferences = slices.DeleteFunc(adopted.OwnerReferences, func(ref metav1.OwnerReference) bool { return ref.UID == inv.UID })
-	adopted.OwnerReferences = append(adopted.OwnerReferences, want.OwnerReferences...)
-	patch := client.MergeFromWithOptions(&have, client.MergeFromWithOptimisticLock{})
-	if err := r.client.Patch(ctx, adopted, patch); err != nil {
-		return fmt.Errorf("adopt RoleBinding %s/%s for UserInvitation %s: %w", have.Namespace, have.Name, inv.Name, err)
+	return r.patchBinding(ctx, inv, &have, want)
+}
+
+// patchBinding makes have, a RoleBinding of inv, what want says: its spec, the
+// invitation's label and its controller reference (an adopted binding gets it back;
+// any other reference to inv is replaced rather than doubled).
+func (r *UserInvitationReconciler) patchBinding(ctx context.Context, inv *v1alpha1.UserInvitation, have, want *v1alpha1.RoleBinding) error {
+	updated := have.DeepCopy()
+	updated.Spec = want.Spec
+	if updated.Labels == nil {
+		updated.Labels = map[string]string{}
+	}
+	updated.Labels[v1alpha1.InvitationLabel] = inv.Name
+	updated.OwnerReferences = slices.DeleteFunc(updated.OwnerReferences, func(ref metav1.OwnerReference) bool { return ref.UID == inv.UID })
+	updated.OwnerReferences = append(updated.OwnerReferences, want.OwnerReferences...)
+	// A patch of what changed, not an update: the cache's copy is trimmed (no
+	// last-applied annotation, canonical addresses), and an update from it would write
+	// that too. The optimistic lock makes it fail on a concurrent write.
+	patch := client.MergeFromWithOptions(have, client.MergeFromWithOptimisticLock{})
+	if err := r.client.Patch(ctx, updated, patch); err != nil {
+		return fmt.Errorf("update RoleBinding %s/%s of UserInvitation %s: %w", have.Namespace, have.Name, inv.Name, err)
 	}
 	return nil
 }
