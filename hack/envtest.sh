@@ -31,7 +31,22 @@ fi
 # Bump recipe when the way the binaries are built changes, so caches are rebuilt.
 recipe=2
 cache=${XDG_CACHE_HOME:-${HOME}/.cache}/orgaccess/envtest/k8s-${K8S_VERSION}-etcd-${ETCD_VERSION}-r${recipe}
-if [[ -x "${cache}/kube-apiserver" && -x "${cache}/etcd" && -x "${cache}/kubectl" ]]; then
+built() { [[ -x "${cache}/kube-apiserver" && -x "${cache}/etcd" && -x "${cache}/kubectl" ]]; }
+if built; then
+  echo "${cache}"
+  exit 0
+fi
+
+# One build per machine: callers that find the cache empty at the same time (make test's
+# packages, a scale run, a second checkout) wait for the first one's build, then use it.
+# flock is util-linux's, which Debian marks essential; the lock is released on exit.
+mkdir -p "$(dirname "${cache}")"
+exec 9>"${cache}.lock"
+if ! flock -n 9; then
+  echo "Waiting for another hack/envtest.sh to finish building ${cache}" >&2
+  flock 9
+fi
+if built; then
   echo "${cache}"
   exit 0
 fi
@@ -86,6 +101,5 @@ func main() { etcdmain.Main(os.Args) }
 GO
 (cd "${work}/etcd" && go mod tidy >/dev/null && go build -trimpath -ldflags='-s -w' -o "${work}/bin/etcd" .)
 
-mkdir -p "$(dirname "${cache}")"
 rm -rf "${cache}.tmp" && mv "${work}/bin" "${cache}.tmp" && rm -rf "${cache}" && mv "${cache}.tmp" "${cache}"
 echo "${cache}"
