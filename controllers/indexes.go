@@ -484,6 +484,13 @@ var afterInitialList = predicate.Funcs{
 	CreateFunc: func(e event.CreateEvent) bool { return !e.IsInInitialList },
 }
 
+// onlyDeletions passes deletions only.
+var onlyDeletions = predicate.Funcs{
+	CreateFunc:  func(event.CreateEvent) bool { return false },
+	UpdateFunc:  func(event.UpdateEvent) bool { return false },
+	GenericFunc: func(event.GenericEvent) bool { return false },
+}
+
 // notOwnStatus passes every event of a reconciler's own kind except an update that
 // changed nothing but the object's status: the reconciler's own status write. Without
 // it each status write enqueues the object once more, and a cold start of 200,000

@@ -254,11 +254,7 @@ func (r *OrganizationReconciler) SetupWithManager(mgr ctrl.Manager, opts control
 		Watches(invitation, mapped(invitation, rel.organizationsForInvitation),
 			builder.WithPredicates(invitationInputChanged)).
 		Watches(tree, mapped(tree, rel.organizationsForTree), specChanged).
-		Watches(document, mapped(document, organizationNamedByDocument), builder.WithPredicates(predicate.Funcs{
-			CreateFunc:  func(event.CreateEvent) bool { return false },
-			UpdateFunc:  func(event.UpdateEvent) bool { return false },
-			GenericFunc: func(event.GenericEvent) bool { return false },
-		})).
+		Watches(document, mapped(document, organizationNamedByDocument), builder.WithPredicates(onlyDeletions)).
 		WatchesRawSource(source.Func(r.deletions.takeOver))
 	if logged != nil {
 		return logged

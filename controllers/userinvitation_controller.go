@@ -111,14 +111,15 @@ func (r *UserInvitationReconciler) advance(ctx context.Context, inv *v1alpha1.Us
 		// Compiled from the gather that found it, the platform judges every invitation.
 		return ctrl.Result{}, fmt.Errorf("the engine has no result for UserInvitation %s/%s", inv.Namespace, inv.Name)
 	}
-	// A binding name held by another binding fails the reconcile (it is retried), but
-	// only after the status says so: nothing else the invitation does waits for it.
+	// A binding name held by another binding is the user's to resolve: the status says
+	// so, and nothing else the invitation does waits for it.
 	bindErr := r.applyBindings(ctx, inv, result.Bindings)
 	var taken *bindingNamesTaken
 	if bindErr != nil && !errors.As(bindErr, &taken) {
 		return ctrl.Result{}, bindErr
 	}
 	previous := inv.Status.Phase
+	wasTaken := readyReason(inv.Status.Conditions) == v1alpha1.ReasonBindingNameTaken
 	status := invitationStatus(inv, result)
 	if taken != nil {
 		meta.SetStatusCondition(&status.Conditions, metav1.Condition{
@@ -131,13 +132,32 @@ func (r *UserInvitationReconciler) advance(ctx context.Context, inv *v1alpha1.Us
 	}
 	// Only after the status says so: an event never announces what a failed write lost.
 	r.recordTransition(inv, previous)
-	if bindErr != nil {
-		return ctrl.Result{}, bindErr
-	}
 	// Requeued when this invitation's result changes by time: a settled one (its grant
 	// recorded, or blocked) never is, whatever expires around it.
 	next, ok := p.NextInvitationChange(inv.Name)
-	return requeueAt(next, ok, now), nil
+	res := requeueAt(next, ok, now)
+	if taken != nil {
+		if !wasTaken {
+			r.recorder.Eventf(inv, nil, corev1.EventTypeWarning, v1alpha1.ReasonBindingNameTaken, "CreateBinding", "%s", taken.conditionMessage())
+		}
+		// The name's deletion reconciles the invitation (invitationsWantingName); the
+		// recheck covers what that map cannot see: a hashed name, or a deletion the
+		// cache showed before this status.
+		res = soonest(res, ctrl.Result{RequeueAfter: takenNameRecheck})
+	}
+	return res, nil
+}
+
+// takenNameRecheck is how long an invitation that reported a binding name taken waits
+// before it looks again when no deletion brought it back sooner.
+const takenNameRecheck = 5 * time.Minute
+
+// readyReason is the reason of conditions' Ready condition, or "".
+func readyReason(conditions []metav1.Condition) string {
+	if ready := meta.FindStatusCondition(conditions, v1alpha1.ConditionReady); ready != nil {
+		return ready.Reason
+	}
+	return ""
 }
 
 // organizationsOfOwner maps a RoleBinding that a UserInvitation owns
@@ -154,6 +174,31 @@ func (r relations) organizationsOfOwner(ctx context.Context, o client.Object) []
 	var inv v1alpha1.UserInvitation
 	if err := r.reader.Get(ctx, types.NamespacedName{Namespace: o.GetNamespace(), Name: owner}, &inv, noCopy); err == nil {
 		orgs = append(orgs, string(inv.Spec.OrganizationRef.Name))
+	}
+	return requests(o.GetNamespace(), orgs...)
+}
+
+// invitationsWantingName maps a deleted RoleBinding to the organizations of the
+// invitations that list its name among their bindings (status.bindings): one that
+// reported the name taken (BindingNameTaken) creates its binding as soon as the name is
+// free, not at its next recheck (takenNameRecheck). An invitation's binding names start
+// with "<invitation>-" (permissions.BindingName), so the candidates are the name's
+// prefixes before each '-', looked up in the cache; a name hashed down to
+// "invitation-<hash>" is left to the recheck.
+func (r relations) invitationsWantingName(ctx context.Context, o client.Object) []reconcile.Request {
+	name := o.GetName()
+	var orgs []string
+	for i, c := range name {
+		if c != '-' || i == 0 {
+			continue
+		}
+		var inv v1alpha1.UserInvitation
+		if err := r.reader.Get(ctx, types.NamespacedName{Namespace: o.GetNamespace(), Name: name[:i]}, &inv, noCopy); err != nil {
+			continue
+		}
+		if slices.Contains(inv.Status.Bindings, name) {
+			orgs = append(orgs, string(inv.Spec.OrganizationRef.Name))
+		}
 	}
 	return requests(o.GetNamespace(), orgs...)
 }
@@ -485,6 +530,8 @@ func (r *UserInvitationReconciler) SetupWithManager(mgr ctrl.Manager, opts contr
 		// owned binding's status write would reconcile its invitation once more. (What
 		// Owns does, by the engine's rule of ownership, mapped to the owner's organization.)
 		Watches(&v1alpha1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(rel.organizationsOfOwner), builder.WithPredicates(notOwnStatus)).
+		// A binding deleted frees its name for the invitation that reported it taken.
+		Watches(&v1alpha1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(rel.invitationsWantingName), builder.WithPredicates(onlyDeletions)).
 		Watches(&v1alpha1.UserInvitation{}, handler.EnqueueRequestsFromMapFunc(rel.invitationOrganizationsForInvitation),
 			builder.WithPredicates(invitationInputChanged, afterInitialList)).
 		Watches(&v1alpha1.RoleBinding{}, handler.EnqueueRequestsFromMapFunc(rel.invitationOrganizationsForBinding), specChanged).

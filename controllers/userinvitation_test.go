@@ -410,16 +410,19 @@ func TestDelegationThroughInheritanceNoneGrantsInTheOrganizationOnly(t *testing.
 
 // A RoleBinding an invitation should own whose name another binding holds: the
 // invitation records its grant, creates its other bindings, and says which name is
-// taken (BindingNameTaken) instead of failing before its status; once the name is free
-// its binding follows. A binding of its own that lost its controller reference (it
+// taken (BindingNameTaken, a Warning event too) instead of failing before its status;
+// once the name is freed its binding follows at once: the deletion reconciles the
+// invitation (invitationsWantingName), where without it the next look is
+// takenNameRecheck (5 minutes) away, beyond this test's wait. A binding of its own that lost its controller reference (it
 // still carries the invitation's label) is taken back instead: left unowned, it would
 // count as managed outside and keep granting after the invitation went.
 func TestInvitationBindingNameTakenIsReportedOrAdopted(t *testing.T) {
 	ns := newPlatform(t)
 	seedPlatform(t, ns)
-	// Named as the invitation's binding for role customer will be: grace-customer.
+	// Named as the invitation's binding for role customer will be: grace-customer. It
+	// binds another user, so nothing but its name ties its deletion to the invitation.
 	create(t, ns,
-		builders.Binding("grace@acme.example", "customer", "globex").Named("grace-customer").Obj(),
+		builders.Binding("ivan@globex.example", "customer", "globex").Named("grace-customer").Obj(),
 		builders.Invitation("grace@acme.example", "acme", "customer", "customer-admin").Named("grace").AcceptedAt(testClock.Now()).Obj(),
 	)
 	eventually(t, func(g Gomega) {
@@ -431,6 +434,7 @@ func TestInvitationBindingNameTakenIsReportedOrAdopted(t *testing.T) {
 		g.Expect(ready).To(haveCondition(metav1.ConditionFalse, v1alpha1.ReasonBindingNameTaken))
 		g.Expect(ready.Message).To(ContainSubstring("grace-customer"))
 		g.Expect(ownedBindingsOf(g, ns, "grace")).To(ConsistOf(HaveField("Name", "grace-customer-admin")))
+		g.Expect(eventsFor(g, ns, "UserInvitation", "grace")).To(ContainElement(v1alpha1.ReasonBindingNameTaken))
 	})
 	remove(t, ns, "grace-customer", &v1alpha1.RoleBinding{})
 	eventually(t, func(g Gomega) {
@@ -660,4 +664,46 @@ func TestInvitationsWaitingForTheirInviterFollowItsBlock(t *testing.T) {
 		g.Expect(inv.Status.Phase).To(Equal(v1alpha1.UserPhaseRejected))
 		g.Expect(document(g, ns, "acme").Users).To(HaveKeyWithValue("kit@acme.example", HaveField("Status", v1alpha1.UserPhaseRejected)))
 	})
+}
+
+// A deleted RoleBinding is mapped to the organizations of the invitations that list its
+// name among their bindings, found by the name's prefixes: an invitation that reported
+// the name taken does not wait for its error backoff once the name is free.
+func TestBindingNameFreedMapsToTheInvitationsWantingIt(t *testing.T) {
+	invitation := func(name, org string, bindings ...string) *v1alpha1.UserInvitation {
+		inv := builders.Invitation("grace@acme.example", org, "customer").Named(name).Obj()
+		inv.Namespace = "tenant"
+		inv.Status.Bindings = bindings
+		return inv
+	}
+	rel := relations{reader: newInputReader(permissions.Input{Invitations: []*v1alpha1.UserInvitation{
+		invitation("grace", "acme", "grace-customer", "grace-customer-admin"),
+		// Its name is a prefix of grace's bindings too; it wants "grace-customer-admin" (role admin).
+		invitation("grace-customer", "globex", "grace-customer-admin"),
+		invitation("lou", "initech", "lou-customer"),
+	}})}
+	deleted := func(name string) []string {
+		b := builders.Binding("grace@acme.example", "customer", "acme").Named(name).Obj()
+		b.Namespace = "tenant"
+		var orgs []string
+		for _, req := range rel.invitationsWantingName(context.Background(), b) {
+			if req.Namespace != "tenant" {
+				t.Errorf("request %v: want namespace tenant", req)
+			}
+			orgs = append(orgs, req.Name)
+		}
+		return orgs
+	}
+	for name, want := range map[string][]string{
+		"grace-customer":       {"acme"},
+		"grace-customer-admin": {"acme", "globex"},
+		"lou-customer":         {"initech"},
+		"grace-other":          nil, // grace exists but does not want it
+		"nobody-customer":      nil,
+		"-customer":            nil,
+	} {
+		if got := deleted(name); !slices.Equal(got, want) {
+			t.Errorf("deleting binding %q enqueues %v, want %v", name, got, want)
+		}
+	}
 }
