@@ -13,6 +13,9 @@ type RoleDeprecation struct {
 
 	// removeAfter is the instant (RFC 3339) from which the role no longer grants itself.
 	// +required
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Format=date-time
+	// +kubebuilder:validation:Pattern=`^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$`
 	RemoveAfter metav1.Time `json:"removeAfter"`
 }
 

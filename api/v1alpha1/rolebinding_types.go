@@ -46,6 +46,9 @@ type RoleBindingSpec struct {
 
 	// expiresAt revokes the binding at this instant (RFC 3339).
 	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Format=date-time
+	// +kubebuilder:validation:Pattern=`^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$`
 	ExpiresAt *metav1.Time `json:"expiresAt,omitempty"`
 }
 

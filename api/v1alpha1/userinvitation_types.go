@@ -70,6 +70,9 @@ type UserInvitationSpec struct {
 	// invitation and signs in (RFC 3339). It makes the user Active from that instant,
 	// if it is before the invitation expires (creation plus expiresAfter).
 	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Format=date-time
+	// +kubebuilder:validation:Pattern=`^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$`
 	AcceptedAt *metav1.Time `json:"acceptedAt,omitempty"`
 
 	// blocked deactivates the user on the whole platform; clearing it renews them.
