@@ -92,6 +92,22 @@ func (w *ownWrites) awaiting(cm *corev1.ConfigMap, digest string) bool {
 	return ok && pending == digest
 }
 
+// awaitingOther says whether a write of data other than digest to cm has not been
+// observed yet: the cache's copy cm is older than that write, so it cannot say that the
+// ConfigMap holds digest, even when its own data does. A document that changes and
+// changes back before the first write's event (a binding created and deleted within
+// the cache's lag) must be written again: the first write's event is the publisher's
+// own, and brings nothing back.
+func (w *ownWrites) awaitingOther(cm *corev1.ConfigMap, digest string) bool {
+	if w == nil {
+		return false
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	pending, ok := w.pending[types.NamespacedName{Namespace: cm.Namespace, Name: cm.Name}]
+	return ok && pending != digest
+}
+
 // notOwnWrite passes every ConfigMap event except the update the publisher's own write
 // caused: the data it wrote, the labels and owners as they were.
 func (w *ownWrites) notOwnWrite() predicate.Predicate {

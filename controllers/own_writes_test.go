@@ -176,3 +176,27 @@ func TestOnlyTheOwnWriteIsTakenAsDone(t *testing.T) {
 		t.Error("a copy without the document's labels was taken as written")
 	}
 }
+
+// A document that changes and changes back before the cache sees the first write (a
+// binding created and deleted within the cache's lag): the second reconcile finds the
+// cache's stale copy equal to what it wants, but the API server holds the first write,
+// whose event is the publisher's own and brings nothing back. The second write must not
+// be skipped: it fails with a conflict (retried once the cache caught up) or the first
+// write's event must bring the organization back. Before 2026-12-07 neither happened,
+// and the first write's grant stayed published until an unrelated change.
+func TestDocumentChangedBackBeforeTheCacheSawTheChangeIsWrittenAgain(t *testing.T) {
+	f := newOwnWritesFixture(t)
+	stale := f.cached // holds {"v":1}
+	f.publish(`{"v":2}`)
+	want := desiredConfigMaps(f.org, [][]byte{[]byte(`{"v":1}`)})[0]
+	wrote, err := f.p.write(context.Background(), f.org, stale, &want)
+	retried := err != nil && transient(err)
+	enqueued := f.event() // the {"v":2} update's event arrives
+	var cm corev1.ConfigMap
+	if err := f.c.Get(context.Background(), client.ObjectKey{Namespace: "platform", Name: "access-acme"}, &cm); err != nil {
+		t.Fatal(err)
+	}
+	if got := cm.Data[v1alpha1.DocumentKey]; got != `{"v":1}` && !retried && !enqueued {
+		t.Errorf("the API server holds %s, want {\"v\":1}; the write said %v, %v and the first write's event enqueued nothing", got, wrote, err)
+	}
+}

@@ -243,7 +243,10 @@ func (p publisher) write(ctx context.Context, org *v1alpha1.Organization, have, 
 		ref := metav1.GetControllerOf(have)
 		return false, &publishError{configMap: want.Name, err: errors.New("controlled by another owner"),
 			reason: fmt.Sprintf("it is controlled by %s %s", ref.Kind, ref.Name)}
-	case configMapUpToDate(have, want, wantDigest),
+	case configMapUpToDate(have, want, wantDigest) && !p.own.awaitingOther(have, wantDigest),
+		// (Unless a write of other data is awaited: then the cache's copy is older than
+		// the API server's, and the update below, from that copy, fails with a conflict
+		// and is retried once the cache has caught up.)
 		// Or the cache has not yet seen this publisher's update, which wrote this very
 		// data (an organization reconciled again within milliseconds of publishing): the
 		// API server holds it, and an update from the stale copy would only fail with a
