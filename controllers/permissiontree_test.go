@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"fmt"
 	"testing"
 
 	. "github.com/onsi/gomega"
@@ -86,5 +87,34 @@ func TestTreeEditReachesBindingAndInvitationStatuses(t *testing.T) {
 		get(g, ns, "tina", &inv)
 		g.Expect(inv.Status.Phase).To(Equal(v1alpha1.UserPhaseActive))
 		g.Expect(ownedBindingsOf(g, ns, "tina")).To(HaveLen(1))
+	})
+}
+
+// Renaming a catalog of a few hundred paths the GitOps way (apply the new name, then
+// delete the old) defines every path twice for a while: the DuplicatePath message
+// lists them all and is longer than a condition admits. The status is still written,
+// its message cut (fitMessage); until 2026-12-07 the API server refused it, and both
+// trees kept saying Ready=True.
+func TestDuplicatePathsOfALargeCatalogAreReported(t *testing.T) {
+	ns := newPlatform(t)
+	paths := []string{"catalog"}
+	for i := range 300 {
+		paths = append(paths, fmt.Sprintf("catalog/item-%03d", i))
+	}
+	create(t, ns, builders.Tree("catalog", paths...).Obj())
+	eventually(t, func(g Gomega) {
+		var tree v1alpha1.PermissionTree
+		get(g, ns, "catalog", &tree)
+		g.Expect(condition(tree.Status.Conditions, v1alpha1.ConditionReady)).To(haveCondition(metav1.ConditionTrue, v1alpha1.ReasonReconciled))
+	})
+	create(t, ns, builders.Tree("catalog-v2", paths...).Obj())
+	eventually(t, func(g Gomega) {
+		for _, name := range []string{"catalog", "catalog-v2"} {
+			var tree v1alpha1.PermissionTree
+			get(g, ns, name, &tree)
+			ready := condition(tree.Status.Conditions, v1alpha1.ConditionReady)
+			g.Expect(ready).To(haveCondition(metav1.ConditionFalse, v1alpha1.ReasonDuplicatePath), name)
+			g.Expect(ready.Message).To(ContainSubstring("more bytes)"), name)
+		}
 	})
 }

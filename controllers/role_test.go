@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -217,4 +218,26 @@ func compiledShards(g Gomega, ns, org string) [][]byte {
 	doc, ok := platform.Document(org)
 	g.ExpectWithOffset(1, ok).To(BeTrue(), "no document compiled for %s", org)
 	return doc.Shards
+}
+
+// A role of 256 long permissions that no tree defines (written against a catalog not
+// applied yet): one UnknownPermission message longer than a condition admits. The
+// status is written with the message cut; until 2026-12-07 the role said nothing.
+func TestUnknownPermissionsOfALargeRoleAreReported(t *testing.T) {
+	ns := newPlatform(t)
+	var perms []string
+	for i := range 256 {
+		perms = append(perms, fmt.Sprintf("storefront/company-user-management/manage-roles-and-permissions/purchase-order-approval-rules/custom-rule-%03d/edit-and-delete-entries", i))
+	}
+	create(t, ns,
+		builders.Tree("other", "other").Obj(),
+		builders.Role("big").Permissions(perms...).Obj(),
+	)
+	eventually(t, func(g Gomega) {
+		var role v1alpha1.Role
+		get(g, ns, "big", &role)
+		ready := condition(role.Status.Conditions, v1alpha1.ConditionReady)
+		g.Expect(ready).To(haveCondition(metav1.ConditionFalse, v1alpha1.ReasonUnknownPermission))
+		g.Expect(ready.Message).To(HavePrefix("role big grants storefront/"))
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"time"
+	"unicode/utf8"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -53,9 +54,28 @@ func toCondition(c permissions.Condition, generation int64) metav1.Condition {
 		Type:               c.Type,
 		Status:             status,
 		Reason:             c.Reason,
-		Message:            c.Message,
+		Message:            fitMessage(c.Message),
 		ObservedGeneration: generation,
 	}
+}
+
+// maxConditionMessage is the longest message metav1.Condition's schema admits.
+const maxConditionMessage = 32768
+
+// fitMessage is msg cut, on a character boundary, to what a condition admits, saying how
+// much was left out. The engine lists every problem of an object in one message (a tree
+// defining hundreds of paths twice, a role granting hundreds of unknown paths): the API
+// server refuses a longer one, and the status would never be written.
+func fitMessage(msg string) string {
+	if len(msg) <= maxConditionMessage {
+		return msg
+	}
+	const suffix = " … (cut: %d more bytes)"
+	cut := maxConditionMessage - len(suffix) - 10 // the count's digits
+	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+		cut--
+	}
+	return msg[:cut] + fmt.Sprintf(suffix, len(msg)-cut)
 }
 
 // patchStatus writes obj's status when it differs from before, the object as read, with

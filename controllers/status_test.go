@@ -2,8 +2,11 @@ package controllers
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
@@ -249,5 +252,29 @@ func BenchmarkStatusPatch(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// A condition message longer than the API admits is cut on a character boundary, and
+// says how much was left out; a shorter one is kept as it is.
+func TestFitMessageCutsWhatTheAPIRefuses(t *testing.T) {
+	short := strings.Repeat("a", maxConditionMessage)
+	if got := fitMessage(short); got != short {
+		t.Errorf("a message of exactly %d bytes was changed", maxConditionMessage)
+	}
+	for _, filler := range []string{"a", "é", "路", "🙂"} { // 1 to 4 bytes a character
+		long := strings.Repeat(filler, maxConditionMessage+1)
+		got := fitMessage(long)
+		if len(got) > maxConditionMessage || !utf8.ValidString(got) {
+			t.Errorf("%q: cut to %d bytes (valid UTF-8: %v); want at most %d", filler, len(got), utf8.ValidString(got), maxConditionMessage)
+		}
+		kept, cut, found := strings.Cut(got, " … (cut: ")
+		if !found || !strings.HasPrefix(long, kept) || len(kept) < maxConditionMessage-100 {
+			t.Errorf("%q: want a prefix of the message of nearly %d bytes and the cut's note, got %d bytes ending %q", filler, maxConditionMessage, len(got), got[max(0, len(got)-40):])
+			continue
+		}
+		if want := fmt.Sprintf("%d more bytes)", len(long)-len(kept)); cut != want {
+			t.Errorf("%q: the note says %q, want %q", filler, cut, want)
+		}
 	}
 }

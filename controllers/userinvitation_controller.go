@@ -124,7 +124,7 @@ func (r *UserInvitationReconciler) advance(ctx context.Context, inv *v1alpha1.Us
 	if taken != nil {
 		meta.SetStatusCondition(&status.Conditions, metav1.Condition{
 			Type: v1alpha1.ConditionReady, Status: metav1.ConditionFalse, Reason: v1alpha1.ReasonBindingNameTaken,
-			Message: taken.conditionMessage(), ObservedGeneration: inv.Generation,
+			Message: fitMessage(taken.conditionMessage()), ObservedGeneration: inv.Generation,
 		})
 	}
 	if err := r.writeStatus(ctx, inv, status); err != nil {
