@@ -20,6 +20,7 @@ type RoleDeprecation struct {
 }
 
 // RoleSpec is a named set of permission paths and features.
+// +kubebuilder:validation:XValidation:rule="has(self.organizationRef) == has(oldSelf.organizationRef)",message="organizationRef cannot be added or removed: a custom role stays its organization's and a platform role stays the platform's; create a new role instead",fieldPath=".organizationRef"
 type RoleSpec struct {
 	// displayName is the name people see, such as "Customer admin".
 	// +optional
@@ -60,6 +61,7 @@ type RoleSpec struct {
 	// organizationRef makes this a custom role of one organization: it may be bound only
 	// in that organization's subtree.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="organizationRef is immutable: create a new role for the other organization instead"
 	OrganizationRef *LocalObjectReference `json:"organizationRef,omitempty"`
 
 	// assignableRoles are the roles that holders of this role may assign to others where

@@ -124,6 +124,48 @@ spec: {subject: {email: Alice@acme.example}, roleRef: {name: customer}, organiza
 			field:   "spec.subject.email",
 			message: []string{"must be lowercase"},
 		},
+		// A custom role re-pointed at another company, or made platform-wide, would
+		// start granting through bindings that were RoleNotApplicable; whoever may edit
+		// a company's roles (seed 003) must not lift its isolation.
+		{
+			name: "repointing_a_custom_role_at_another_company",
+			original: `
+kind: Role
+metadata: {name: senior-buyer}
+spec: {organizationRef: {name: luma}, permissions: [all/sales]}`,
+			edited: `
+kind: Role
+metadata: {name: senior-buyer}
+spec: {organizationRef: {name: globex}, permissions: [all/sales]}`,
+			field:   "spec.organizationRef",
+			message: []string{"organizationRef is immutable"},
+		},
+		{
+			name: "turning_a_custom_role_into_a_platform_role",
+			original: `
+kind: Role
+metadata: {name: senior-buyer}
+spec: {organizationRef: {name: luma}, permissions: [all/sales]}`,
+			edited: `
+kind: Role
+metadata: {name: senior-buyer}
+spec: {permissions: [all/sales]}`,
+			field:   "spec.organizationRef",
+			message: []string{"cannot be added or removed"},
+		},
+		{
+			name: "turning_a_platform_role_into_a_custom_role",
+			original: `
+kind: Role
+metadata: {name: buyer}
+spec: {permissions: [all/sales]}`,
+			edited: `
+kind: Role
+metadata: {name: buyer}
+spec: {organizationRef: {name: luma}, permissions: [all/sales]}`,
+			field:   "spec.organizationRef",
+			message: []string{"cannot be added or removed"},
+		},
 	})
 }
 
@@ -163,6 +205,17 @@ spec: {email: alice@acme.example, organizationRef: {name: acme}, roles: [custome
 kind: UserInvitation
 metadata: {name: alice}
 spec: {email: alice@acme.example, organizationRef: {name: acme}, roles: [customer-admin], blocked: true}`,
+		},
+		{
+			name: "editing_a_custom_roles_permissions",
+			original: `
+kind: Role
+metadata: {name: senior-buyer}
+spec: {organizationRef: {name: luma}, permissions: [all/sales]}`,
+			edited: `
+kind: Role
+metadata: {name: senior-buyer}
+spec: {organizationRef: {name: luma}, permissions: [all/sales, all/quotes], displayName: Senior buyer}`,
 		},
 	})
 }
