@@ -89,7 +89,8 @@ func (r *OrganizationReconciler) reconcile(ctx context.Context, req ctrl.Request
 		return ctrl.Result{}, fmt.Errorf("get Organization %s: %w", req, err)
 	}
 	if !org.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, nil // the garbage collector removes the ConfigMaps
+		// Deleted: it grants nothing from now on, even while a finalizer holds it.
+		return ctrl.Result{}, r.publisher.unpublish(ctx, req.Namespace, req.Name)
 	}
 
 	in, err := r.gather.forOrganization(ctx, org.Namespace, org.Name)

@@ -1,11 +1,14 @@
 package controllers
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
 	"github.com/orgaccess/orgaccess/test/builders"
@@ -118,4 +121,40 @@ func TestOrganizationCycleFailsClosed(t *testing.T) {
 		get(g, ns, "unit-a", &org)
 		g.Expect(condition(org.Status.Conditions, v1alpha1.ConditionReady).Status).To(Equal(metav1.ConditionTrue))
 	})
+}
+
+// An organization whose deletion waits for a finalizer (another controller's, an
+// orphaning delete's) grants nothing from its deletion on: its documents go at once,
+// not when the garbage collector reaches them after the organization is gone. Until
+// 2026-12-07 the publisher left a deleting organization alone, and a binding deleted
+// meanwhile kept granting in its document for as long as the deletion waited.
+func TestDeletingOrganizationStopsGrantingWhileAFinalizerHoldsIt(t *testing.T) {
+	ns := newPlatform(t)
+	seedPlatform(t, ns)
+	zeta := builders.Customer("zeta").Under("contoso").Obj()
+	zeta.Finalizers = []string{"example.com/hold"}
+	create(t, ns, zeta, builders.Binding("bob@zeta.example", "customer", "zeta").Named("bob-customer").Obj())
+	t.Cleanup(func() {
+		update(t, ns, "zeta", &v1alpha1.Organization{}, func(o *v1alpha1.Organization) { o.Finalizers = nil })
+	})
+	eventually(t, func(g Gomega) {
+		g.Expect(permissionsOf(document(g, ns, "zeta"), "bob@zeta.example")).To(ContainElement("sales"))
+	})
+
+	remove(t, ns, "zeta", &v1alpha1.Organization{}) // held by example.com/hold
+	eventually(t, func(g Gomega) {
+		var cms corev1.ConfigMapList
+		g.Expect(k8s.List(context.Background(), &cms, client.InNamespace(ns), client.MatchingLabels{v1alpha1.OrganizationLabel: "zeta"})).To(Succeed())
+		g.Expect(cms.Items).To(BeEmpty())
+		var org v1alpha1.Organization
+		get(g, ns, "zeta", &org)
+		g.Expect(org.DeletionTimestamp).NotTo(BeNil()) // still there, held
+	})
+	// Nothing publishes it again while it waits (its binding's change brings it back).
+	remove(t, ns, "bob-customer", &v1alpha1.RoleBinding{})
+	NewWithT(t).Consistently(func(g Gomega) {
+		var cms corev1.ConfigMapList
+		g.Expect(k8s.List(context.Background(), &cms, client.InNamespace(ns), client.MatchingLabels{v1alpha1.OrganizationLabel: "zeta"})).To(Succeed())
+		g.Expect(cms.Items).To(BeEmpty())
+	}).WithTimeout(2 * time.Second).WithPolling(200 * time.Millisecond).Should(Succeed())
 }

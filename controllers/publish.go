@@ -42,6 +42,12 @@ func documentConfigMapName(org string, shard int) string {
 	return fmt.Sprintf("%s%s-%d", v1alpha1.DocumentConfigMapPrefix, org, shard)
 }
 
+// isDocumentName says whether cm is named and labelled as a shard of org's document.
+func isDocumentName(cm *corev1.ConfigMap, org string) bool {
+	shard, err := strconv.Atoi(cm.Labels[v1alpha1.ShardLabel])
+	return err == nil && shard >= 1 && cm.Name == documentConfigMapName(org, shard)
+}
+
 // desiredConfigMaps renders the ConfigMaps that publish shards, in shard order: labelled
 // with the organization and shard number, and controlled by the organization so that
 // deleting it deletes them.
@@ -306,9 +312,14 @@ func (p publisher) unlabelled(ctx context.Context, want *corev1.ConfigMap) (*cor
 	return &cm, nil
 }
 
-// unpublish deletes the ConfigMaps of a deleted organization. In a cluster the garbage
-// collector does this through the owner reference; doing it here as well keeps a
-// cluster without one (envtest) and a stale cache from leaving documents behind.
+// unpublish deletes the ConfigMaps of an organization deleted or being deleted. In a
+// cluster the garbage collector does this through the owner reference, but only once the
+// organization is gone: one whose deletion waits for a finalizer (another controller's,
+// an orphaning delete's) would keep granting what it granted, whatever changes
+// meanwhile. Doing it here also keeps a cluster without a collector (envtest), a stale
+// cache, and a delete with --cascade=orphan (which strips the owner reference) from
+// leaving documents behind: a document that names the organization and lost its
+// controller goes too.
 func (p publisher) unpublish(ctx context.Context, ns, org string) error {
 	var list corev1.ConfigMapList
 	if err := listByIndex(ctx, p.client, &list, ns, indexConfigMapOrganization, org); err != nil {
@@ -316,7 +327,9 @@ func (p publisher) unpublish(ctx context.Context, ns, org string) error {
 	}
 	for _, cm := range list.Items {
 		ref := metav1.GetControllerOf(&cm)
-		if ref == nil || ref.Kind != "Organization" || ref.Name != org {
+		ours := ref != nil && ref.Kind == "Organization" && ref.Name == org
+		orphaned := ref == nil && isDocumentName(&cm, org)
+		if !ours && !orphaned {
 			continue
 		}
 		if err := p.client.Delete(ctx, &cm, client.Preconditions{UID: &cm.UID}); client.IgnoreNotFound(err) != nil {

@@ -1,11 +1,15 @@
 package controllers
 
 import (
+	"context"
+	"slices"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
 )
@@ -106,5 +110,41 @@ func TestNewestChangeIsTheNewestCreationOrDeletion(t *testing.T) {
 	}
 	if got := newestChange(); !got.IsZero() {
 		t.Errorf("newestChange() = %v, want zero", got)
+	}
+}
+
+// unpublish deletes the documents of a deleted organization: those it controls, and
+// those named and labelled as its shards that lost their controller (a delete with
+// --cascade=orphan strips the owner reference before the organization goes). Anything
+// else carrying its label is left alone.
+func TestUnpublishDeletesTheOrganizationsDocumentsOnly(t *testing.T) {
+	org := testOrganization()
+	shards := desiredConfigMaps(org, [][]byte{[]byte(`{"shard":1}`), []byte(`{"shard":2}`)})
+	orphaned := shards[1].DeepCopy()
+	orphaned.OwnerReferences = nil
+	renamed := shards[0].DeepCopy() // labelled as acme's, but not a document name
+	renamed.Name, renamed.OwnerReferences = "acme-notes", nil
+	foreign := shards[0].DeepCopy() // a document name, controlled by something else
+	foreign.Name = "access-acme-3"
+	foreign.Labels[v1alpha1.ShardLabel] = "3"
+	foreign.OwnerReferences[0].Kind, foreign.OwnerReferences[0].Name = "Deployment", "acme"
+	c := fake.NewClientBuilder().WithScheme(testScheme).
+		WithObjects(&shards[0], orphaned, renamed, foreign).
+		WithIndex(&corev1.ConfigMap{}, indexConfigMapOrganization, func(o client.Object) []string {
+			return []string{o.GetLabels()[v1alpha1.OrganizationLabel]}
+		}).Build()
+	if err := (publisher{client: c}).unpublish(context.Background(), org.Namespace, org.Name); err != nil {
+		t.Fatal(err)
+	}
+	var left corev1.ConfigMapList
+	if err := c.List(context.Background(), &left); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, cm := range left.Items {
+		names = append(names, cm.Name)
+	}
+	if want := []string{"access-acme-3", "acme-notes"}; !slices.Equal(names, want) {
+		t.Errorf("left %v, want %v", names, want)
 	}
 }
