@@ -261,6 +261,16 @@ func (p publisher) write(ctx context.Context, org *v1alpha1.Organization, have, 
 		p.own.awaiting(have, wantDigest) && sameMetadata(have, want):
 		writesSkipped.WithLabelValues(resourceConfigMap).Inc()
 		return false, nil
+	case have.Immutable != nil && *have.Immutable:
+		// An immutable ConfigMap (made so by hand, or by a policy that marks ConfigMaps
+		// immutable for the kubelet's sake) refuses every update: it is replaced, the one
+		// the cache holds and no other (its UID). Consumers find no document in between,
+		// and grant nothing.
+		if err := p.client.Delete(ctx, have, client.Preconditions{UID: &have.UID}); client.IgnoreNotFound(err) != nil {
+			return false, writeFailed(want.Name, err)
+		}
+		documentWrites.WithLabelValues("delete").Inc()
+		return p.write(ctx, org, nil, want)
 	default:
 		// An update, not a patch: the client sends a ConfigMap as protobuf, which the API
 		// server decodes in one pass, where a JSON merge patch of a document costs it

@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -623,5 +624,29 @@ func awaitQuiet(t *testing.T, ns string) {
 			last, since = now, time.Now()
 		}
 		g.Expect(time.Since(since)).To(BeNumerically(">=", 2*time.Second), "the platform changed within the last two seconds")
+	})
+}
+
+// A document ConfigMap made immutable (by hand, or by a policy that marks ConfigMaps
+// immutable) refuses every update: the publisher replaces it. Until 2026-12-07 it
+// reported PublishFailed for ever and a forged grant written with the flag stayed.
+func TestImmutableDocumentIsReplaced(t *testing.T) {
+	ns := newPlatform(t)
+	seedPlatform(t, ns)
+	create(t, ns, builders.Binding("bob@acme.example", "customer", "acme").Named("bob-customer").Obj())
+	eventually(t, func(g Gomega) {
+		g.Expect(document(g, ns, "acme").Users).To(HaveKey("bob@acme.example"))
+	})
+	update(t, ns, "access-acme", &corev1.ConfigMap{}, func(cm *corev1.ConfigMap) {
+		cm.Data[v1alpha1.DocumentKey] = `{"organization":"acme","path":["north","contoso","acme"],"permissionSets":{"x":["*"]},"users":{"mallory@evil.example":{"status":"Active","permissionSet":"x"}}}`
+		cm.Immutable = ptr.To(true)
+	})
+	eventually(t, func(g Gomega) {
+		doc := document(g, ns, "acme")
+		g.Expect(doc.Users).NotTo(HaveKey("mallory@evil.example"))
+		g.Expect(doc.Users).To(HaveKey("bob@acme.example"))
+		var org v1alpha1.Organization
+		get(g, ns, "acme", &org)
+		g.Expect(condition(org.Status.Conditions, v1alpha1.ConditionReady)).To(haveCondition(metav1.ConditionTrue, v1alpha1.ReasonReconciled))
 	})
 }
