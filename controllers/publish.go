@@ -34,18 +34,10 @@ type publisher struct {
 	own *ownWrites
 }
 
-// documentConfigMapName names shard n (1-based) of org's document.
-func documentConfigMapName(org string, shard int) string {
-	if shard == 1 {
-		return v1alpha1.DocumentConfigMapPrefix + org
-	}
-	return fmt.Sprintf("%s%s-%d", v1alpha1.DocumentConfigMapPrefix, org, shard)
-}
-
 // isDocumentName says whether cm is named and labelled as a shard of org's document.
 func isDocumentName(cm *corev1.ConfigMap, org string) bool {
 	shard, err := strconv.Atoi(cm.Labels[v1alpha1.ShardLabel])
-	return err == nil && shard >= 1 && cm.Name == documentConfigMapName(org, shard)
+	return err == nil && shard >= 1 && cm.Name == v1alpha1.DocumentConfigMapName(org, shard)
 }
 
 // desiredConfigMaps renders the ConfigMaps that publish shards, in shard order: labelled
@@ -62,7 +54,7 @@ func desiredConfigMaps(org *v1alpha1.Organization, shards [][]byte) []corev1.Con
 	for i, data := range shards {
 		out[i] = corev1.ConfigMap{
 			ObjectMeta: metav1.ObjectMeta{
-				Name:      documentConfigMapName(org.Name, i+1),
+				Name:      v1alpha1.DocumentConfigMapName(org.Name, i+1),
 				Namespace: org.Namespace,
 				Labels: map[string]string{
 					v1alpha1.OrganizationLabel: org.Name,

@@ -411,7 +411,7 @@ func TestLargeDocumentIsShardedAndStaleShardsRemoved(t *testing.T) {
 		get(g, ns, "mega", &org)
 		var names []string
 		for i := range shards {
-			names = append(names, documentConfigMapName("mega", i+1))
+			names = append(names, v1alpha1.DocumentConfigMapName("mega", i+1))
 		}
 		g.Expect(org.Status.PublishedConfigMaps).To(Equal(names))
 		shardCount = len(shards)
@@ -419,7 +419,7 @@ func TestLargeDocumentIsShardedAndStaleShardsRemoved(t *testing.T) {
 	for i := range shardCount {
 		var cm corev1.ConfigMap
 		eventually(t, func(g Gomega) {
-			get(g, ns, documentConfigMapName("mega", i+1), &cm)
+			get(g, ns, v1alpha1.DocumentConfigMapName("mega", i+1), &cm)
 			g.Expect(len(cm.Data[v1alpha1.DocumentKey])).To(BeNumerically("<=", v1alpha1.MaxDocumentBytes))
 		})
 	}
@@ -434,7 +434,7 @@ func TestLargeDocumentIsShardedAndStaleShardsRemoved(t *testing.T) {
 		g.Expect(shards[0].Shard).To(BeZero())
 		g.Expect(shards[0].Users).To(HaveLen(2))
 		for i := 2; i <= shardCount; i++ {
-			gone(g, ns, documentConfigMapName("mega", i), &corev1.ConfigMap{})
+			gone(g, ns, v1alpha1.DocumentConfigMapName("mega", i), &corev1.ConfigMap{})
 		}
 	})
 }

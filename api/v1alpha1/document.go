@@ -1,6 +1,9 @@
 package v1alpha1
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // The published access document: for every Organization the operator writes ConfigMap
 // access-<organization> (shards access-<organization>-<n> above 900 KiB) with the key
@@ -22,6 +25,16 @@ const (
 	// document is split by user into self-contained shards.
 	MaxDocumentBytes = 900 * 1024
 )
+
+// DocumentConfigMapName is the name of the ConfigMap holding shard (1-based) of org's
+// document: access-<org> for the first (or only) one, access-<org>-<shard> after it.
+// Consumers read documents by these names, not by label (docs/document-format.md).
+func DocumentConfigMapName(org string, shard int) string {
+	if shard <= 1 {
+		return DocumentConfigMapPrefix + org
+	}
+	return DocumentConfigMapPrefix + org + "-" + strconv.Itoa(shard)
+}
 
 // AccessDocument is one organization's published access: every user who appears there
 // with their status, roles and effective permissions.

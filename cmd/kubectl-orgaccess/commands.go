@@ -10,6 +10,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -83,16 +84,18 @@ func gather(ctx context.Context, c client.Client, namespace string) (permissions
 	return in, nil
 }
 
-// canI answers from the published ConfigMaps, exactly as a workload would.
+// canI answers from the published ConfigMaps, exactly as a workload would: the
+// organization's document read by name (every shard it announces), checked by
+// LoadAccessIndex.
 func canI(ctx context.Context, c client.Client, namespace, user, org, permission string, out io.Writer) error {
-	docs, err := publishedDocuments(ctx, c, namespace, client.MatchingLabels{accessv1.OrganizationLabel: org})
+	docs, err := documentOf(ctx, c, namespace, org)
 	if err != nil {
 		return err
 	}
-	if len(docs[org]) == 0 {
+	if len(docs) == 0 {
 		return fmt.Errorf("no published document for organization %q in namespace %q", org, namespace)
 	}
-	idx, err := accessv1.LoadAccessIndex(org, docs[org]...)
+	idx, err := accessv1.LoadAccessIndex(org, docs...)
 	if err != nil {
 		return fmt.Errorf("the published documents in namespace %q cannot be used: %w", namespace, err)
 	}
@@ -104,10 +107,46 @@ func canI(ctx context.Context, c client.Client, namespace, user, org, permission
 	return nil
 }
 
+// documentOf reads org's document by name, as docs/document-format.md tells consumers
+// to: access-<org>, then every further shard the first announces. None when the first
+// does not exist; a missing further shard is an error.
+func documentOf(ctx context.Context, c client.Client, namespace, org string) ([]*accessv1.AccessDocument, error) {
+	first, err := readDocument(ctx, c, namespace, accessv1.DocumentConfigMapName(org, 1))
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	docs := []*accessv1.AccessDocument{first}
+	for shard := 2; shard <= first.Shards; shard++ {
+		doc, err := readDocument(ctx, c, namespace, accessv1.DocumentConfigMapName(org, shard))
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, doc)
+	}
+	return docs, nil
+}
+
+func readDocument(ctx context.Context, c client.Client, namespace, name string) (*accessv1.AccessDocument, error) {
+	var cm corev1.ConfigMap
+	if err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, &cm); err != nil {
+		return nil, fmt.Errorf("read ConfigMap %s/%s: %w", namespace, name, err)
+	}
+	doc := &accessv1.AccessDocument{}
+	if err := json.Unmarshal([]byte(cm.Data[accessv1.DocumentKey]), doc); err != nil {
+		return nil, fmt.Errorf("decode ConfigMap %s/%s: %w", namespace, name, err)
+	}
+	return doc, nil
+}
+
 // showUser prints the user's status, roles and permissions in every organization whose
-// document lists them.
-func showUser(ctx context.Context, c client.Client, namespace, user string, out io.Writer) error {
-	docs, err := publishedDocuments(ctx, c, namespace, client.HasLabels{accessv1.OrganizationLabel})
+// document lists them, as of now: an entry past its validUntil holds nothing (as
+// AccessIndex answers) until the operator publishes again.
+func showUser(ctx context.Context, c client.Client, namespace, user string, now time.Time, out io.Writer) error {
+	user = string(accessv1.Email(user).Canonical()) // the form documents list
+	docs, err := publishedDocuments(ctx, c, namespace)
 	if err != nil {
 		return err
 	}
@@ -118,6 +157,10 @@ func showUser(ctx context.Context, c client.Client, namespace, user string, out 
 	sort.Strings(orgs)
 	found := false
 	for _, org := range orgs {
+		if _, err := accessv1.LoadAccessIndex(org, docs[org]...); err != nil {
+			fmt.Fprintf(out, "%s: its published documents cannot be used: %v\n", org, err)
+			continue
+		}
 		for _, doc := range docs[org] {
 			u, ok := doc.Users[user]
 			if !ok {
@@ -131,7 +174,12 @@ func showUser(ctx context.Context, c client.Client, namespace, user string, out 
 			if len(u.Features) > 0 {
 				fmt.Fprintf(out, ", features %s", strings.Join(u.Features, ", "))
 			}
-			if u.ValidUntil != nil {
+			lapsed := u.ValidUntil != nil && !now.Before(*u.ValidUntil)
+			switch {
+			case lapsed:
+				fmt.Fprintf(out, ", lapsed at %s: holds nothing here until the operator publishes again\n", u.ValidUntil.UTC().Format(time.RFC3339))
+				continue
+			case u.ValidUntil != nil:
 				fmt.Fprintf(out, ", valid until %s", u.ValidUntil.UTC().Format(time.RFC3339))
 			}
 			fmt.Fprintln(out)
@@ -152,9 +200,12 @@ func showUser(ctx context.Context, c client.Client, namespace, user string, out 
 	return nil
 }
 
-func publishedDocuments(ctx context.Context, c client.Client, namespace string, selector client.ListOption) (map[string][]*accessv1.AccessDocument, error) {
+// publishedDocuments lists the namespace's published documents by organization. Only a
+// ConfigMap named as its document's shard (DocumentConfigMapName) counts: one that
+// merely carries the label is not a document.
+func publishedDocuments(ctx context.Context, c client.Client, namespace string) (map[string][]*accessv1.AccessDocument, error) {
 	var cms corev1.ConfigMapList
-	if err := c.List(ctx, &cms, client.InNamespace(namespace), selector); err != nil {
+	if err := c.List(ctx, &cms, client.InNamespace(namespace), client.HasLabels{accessv1.OrganizationLabel}); err != nil {
 		return nil, fmt.Errorf("list published ConfigMaps in %s: %w", namespace, err)
 	}
 	docs := map[string][]*accessv1.AccessDocument{}
@@ -163,6 +214,9 @@ func publishedDocuments(ctx context.Context, c client.Client, namespace string, 
 		doc := &accessv1.AccessDocument{}
 		if err := json.Unmarshal([]byte(cm.Data[accessv1.DocumentKey]), doc); err != nil {
 			return nil, fmt.Errorf("decode ConfigMap %s/%s: %w", cm.Namespace, cm.Name, err)
+		}
+		if cm.Name != accessv1.DocumentConfigMapName(doc.Organization, doc.Shard) {
+			continue
 		}
 		docs[doc.Organization] = append(docs[doc.Organization], doc)
 	}

@@ -93,7 +93,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		if len(params) != 1 {
 			return fmt.Errorf("%w: user takes USER", errUsage)
 		}
-		return showUser(ctx, c, namespace, params[0], out)
+		return showUser(ctx, c, namespace, params[0], time.Now(), out)
 	default:
 		return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
 	}
