@@ -17,6 +17,7 @@ type OrganizationSpec struct {
 	// parentRef names the parent organization; absent for a root. Changing it moves the
 	// organization, with its whole subtree, under the new parent.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="size(self.name) <= 63",message="names an organization, whose name is at most 63 characters",fieldPath=".name"
 	ParentRef *LocalObjectReference `json:"parentRef,omitempty"`
 
 	// displayName is the name people see.

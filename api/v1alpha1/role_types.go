@@ -62,6 +62,7 @@ type RoleSpec struct {
 	// in that organization's subtree.
 	// +optional
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="organizationRef is immutable: create a new role for the other organization instead"
+	// +kubebuilder:validation:XValidation:rule="size(self.name) <= 63",message="names an organization, whose name is at most 63 characters",fieldPath=".name"
 	OrganizationRef *LocalObjectReference `json:"organizationRef,omitempty"`
 
 	// assignableRoles are the roles that holders of this role may assign to others where

@@ -36,6 +36,7 @@ type RoleBindingSpec struct {
 
 	// organizationRef names the organization where the role is held.
 	// +required
+	// +kubebuilder:validation:XValidation:rule="size(self.name) <= 63",message="names an organization, whose name is at most 63 characters",fieldPath=".name"
 	OrganizationRef LocalObjectReference `json:"organizationRef"`
 
 	// inheritance is Subtree (the default: the role holds in the organization and all

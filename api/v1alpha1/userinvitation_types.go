@@ -39,6 +39,7 @@ type UserInvitationSpec struct {
 	// organizationRef names the organization the user is invited into. It cannot change.
 	// +required
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="organizationRef is immutable: invite into the other organization instead"
+	// +kubebuilder:validation:XValidation:rule="size(self.name) <= 63",message="names an organization, whose name is at most 63 characters",fieldPath=".name"
 	OrganizationRef LocalObjectReference `json:"organizationRef"`
 
 	// roles are the roles the user holds once active; empty means the organization's

@@ -536,6 +536,44 @@ spec: {email: alice@acme.example, organizationRef: {name: acme}, blocked: "yes"}
 			field:   "spec.blocked",
 			message: []string{"boolean"},
 		},
+		// References to an organization: its name is at most 63 characters (its label
+		// and its document's name), so a longer reference could never resolve.
+		{
+			name: "parentRef_longer_than_any_organization_name",
+			manifest: `
+kind: Organization
+metadata: {name: acme}
+spec: {type: Customer, parentRef: {name: ` + strings.Repeat("a", 64) + `}}`,
+			field:   "spec.parentRef.name",
+			message: []string{"at most 63 characters"},
+		},
+		{
+			name: "binding_organizationRef_longer_than_any_organization_name",
+			manifest: `
+kind: RoleBinding
+metadata: {name: alice}
+spec: {subject: {email: alice@acme.example}, roleRef: {name: customer}, organizationRef: {name: ` + strings.Repeat("a", 64) + `}}`,
+			field:   "spec.organizationRef.name",
+			message: []string{"at most 63 characters"},
+		},
+		{
+			name: "invitation_organizationRef_longer_than_any_organization_name",
+			manifest: `
+kind: UserInvitation
+metadata: {name: alice}
+spec: {email: alice@acme.example, organizationRef: {name: ` + strings.Repeat("a", 64) + `}}`,
+			field:   "spec.organizationRef.name",
+			message: []string{"at most 63 characters"},
+		},
+		{
+			name: "custom_role_organizationRef_longer_than_any_organization_name",
+			manifest: `
+kind: Role
+metadata: {name: senior-buyer}
+spec: {organizationRef: {name: ` + strings.Repeat("a", 64) + `}}`,
+			field:   "spec.organizationRef.name",
+			message: []string{"at most 63 characters"},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
