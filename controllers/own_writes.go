@@ -83,12 +83,7 @@ func (w *ownWrites) observed(cm *corev1.ConfigMap) bool {
 // organization in that window would otherwise update from the stale copy and fail
 // with a conflict. It does not consume the write, whose event is still to come.
 func (w *ownWrites) awaiting(cm *corev1.ConfigMap, digest string) bool {
-	if w == nil {
-		return false
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	pending, ok := w.pending[types.NamespacedName{Namespace: cm.Namespace, Name: cm.Name}]
+	pending, ok := w.awaited(cm)
 	return ok && pending == digest
 }
 
@@ -99,13 +94,20 @@ func (w *ownWrites) awaiting(cm *corev1.ConfigMap, digest string) bool {
 // the cache's lag) must be written again: the first write's event is the publisher's
 // own, and brings nothing back.
 func (w *ownWrites) awaitingOther(cm *corev1.ConfigMap, digest string) bool {
+	pending, ok := w.awaited(cm)
+	return ok && pending != digest
+}
+
+// awaited is the digest of the write to cm whose event has not arrived, if any. It does
+// not consume the write.
+func (w *ownWrites) awaited(cm *corev1.ConfigMap) (string, bool) {
 	if w == nil {
-		return false
+		return "", false
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	pending, ok := w.pending[types.NamespacedName{Namespace: cm.Namespace, Name: cm.Name}]
-	return ok && pending != digest
+	return pending, ok
 }
 
 // notOwnWrite passes every ConfigMap event except the update the publisher's own write
