@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -105,6 +106,7 @@ func (r *OrganizationReconciler) reconcile(ctx context.Context, req ctrl.Request
 		return ctrl.Result{}, notCompiled(ctx, r.client, &v1alpha1.Organization{}, "Organization", req)
 	}
 
+	withheld := platform.Withheld(org.Name)
 	written, publishErr := r.publisher.publish(ctx, org, shards)
 	if publishErr != nil && transient(publishErr) {
 		// A race with another writer, most often this manager's own last write that the
@@ -117,7 +119,7 @@ func (r *OrganizationReconciler) reconcile(ctx context.Context, req ctrl.Request
 	if written.wrote {
 		r.observePublish(in, changed, observed)
 	}
-	status := organizationStatus(org, result, written.names, publishErr)
+	status := organizationStatus(org, result, written.names, publishErr, withheld)
 	if written.wrote && publishErr == nil && !equality.Semantic.DeepEqual(org.Status, status) {
 		// Documents before statuses: the status is written by a later reconcile, queued
 		// behind every organization still waiting to publish (a cold start queues them
@@ -141,7 +143,7 @@ const statusPriority = handler.LowPriority - 100
 
 // organizationStatus is org's status for the engine's result and the publish outcome:
 // a failed publish makes Ready False with PublishFailed and keeps the last names.
-func organizationStatus(org *v1alpha1.Organization, result permissions.OrganizationResult, published []string, publishErr error) v1alpha1.OrganizationStatus {
+func organizationStatus(org *v1alpha1.Organization, result permissions.OrganizationResult, published []string, publishErr error, withheld []permissions.WithheldUser) v1alpha1.OrganizationStatus {
 	status := v1alpha1.OrganizationStatus{
 		ObservedGeneration:  org.Generation,
 		Path:                result.Path,
@@ -149,6 +151,15 @@ func organizationStatus(org *v1alpha1.Organization, result permissions.Organizat
 		Users:               result.Users,
 		PublishedConfigMaps: published,
 		Conditions:          mergeConditions(org.Status.Conditions, result.Conditions, org.Generation),
+	}
+	if len(withheld) > 0 {
+		meta.SetStatusCondition(&status.Conditions, metav1.Condition{
+			Type:               v1alpha1.ConditionReady,
+			Status:             metav1.ConditionFalse,
+			Reason:             v1alpha1.ReasonPermissionsTooLarge,
+			Message:            fitMessage(withheldMessage(org.Name, withheld)),
+			ObservedGeneration: org.Generation,
+		})
 	}
 	var failed *publishError
 	if errors.As(publishErr, &failed) {
@@ -162,6 +173,16 @@ func organizationStatus(org *v1alpha1.Organization, result permissions.Organizat
 		})
 	}
 	return status
+}
+
+// withheldMessage says whose permissions org's document withholds, and why.
+func withheldMessage(org string, withheld []permissions.WithheldUser) string {
+	users := make([]string, len(withheld))
+	for i, w := range withheld {
+		users[i] = fmt.Sprintf("%s (%d bytes)", w.Email, w.Bytes)
+	}
+	return fmt.Sprintf("the permissions of %s are larger than a document can hold (%d bytes); they hold nothing in %s until their roles grant less",
+		strings.Join(users, ", "), v1alpha1.MaxDocumentBytes, org)
 }
 
 func (r *OrganizationReconciler) writeStatus(ctx context.Context, org *v1alpha1.Organization, status v1alpha1.OrganizationStatus) error {

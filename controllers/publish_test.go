@@ -650,3 +650,44 @@ func TestImmutableDocumentIsReplaced(t *testing.T) {
 		g.Expect(condition(org.Status.Conditions, v1alpha1.ConditionReady)).To(haveCondition(metav1.ConditionTrue, v1alpha1.ReasonReconciled))
 	})
 }
+
+// A user whose permissions alone are larger than a document can hold ("*" over 22
+// trees of 1,024 paths) is published holding nothing, and the organization says so
+// (PermissionsTooLarge); the document still follows every change. Until 2026-12-07 the
+// shard holding that user was larger than a ConfigMap, the API server refused it, and
+// the document stopped following changes: a binding deleted afterwards kept granting.
+func TestPermissionsTooLargeForADocumentAreWithheldAndReported(t *testing.T) {
+	ns := newPlatform(t)
+	objs := []client.Object{
+		builders.Customer("mega").Obj(),
+		builders.Role("admin").Permissions("*").Obj(),
+		builders.Role("viewer").Permissions("area-00").Obj(),
+	}
+	for tr := range 22 {
+		area := fmt.Sprintf("area-%02d", tr)
+		paths := []string{area}
+		for j := range 1023 {
+			paths = append(paths, fmt.Sprintf("%s/a-reasonably-descriptive-permission-%04d", area, j))
+		}
+		objs = append(objs, builders.Tree(area, paths...).Obj())
+	}
+	objs = append(objs,
+		builders.Binding("admin@mega.example", "admin", "mega").Named("admin").Obj(),
+		builders.Binding("zed@mega.example", "viewer", "mega").Named("zed").Obj())
+	create(t, ns, objs...)
+	eventually(t, func(g Gomega) {
+		doc := document(g, ns, "mega")
+		g.Expect(doc.Users).To(HaveKeyWithValue("admin@mega.example", HaveField("Roles", []string{"admin"})))
+		g.Expect(permissionsOf(doc, "admin@mega.example")).To(BeEmpty())
+		g.Expect(permissionsOf(doc, "zed@mega.example")).To(HaveLen(1024))
+		var org v1alpha1.Organization
+		get(g, ns, "mega", &org)
+		ready := condition(org.Status.Conditions, v1alpha1.ConditionReady)
+		g.Expect(ready).To(haveCondition(metav1.ConditionFalse, v1alpha1.ReasonPermissionsTooLarge))
+		g.Expect(ready.Message).To(ContainSubstring("admin@mega.example"))
+	})
+	remove(t, ns, "zed", &v1alpha1.RoleBinding{})
+	eventually(t, func(g Gomega) {
+		g.Expect(permissionsOf(document(g, ns, "mega"), "zed@mega.example")).To(BeEmpty())
+	})
+}

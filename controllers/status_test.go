@@ -84,14 +84,14 @@ func TestMetaTimeRoundsToWhatTheAPIStores(t *testing.T) {
 
 func TestOrganizationStatusReportsTheOutcomeOfThePublish(t *testing.T) {
 	org := &v1alpha1.Organization{}
-	org.Generation = 4
+	org.Name, org.Generation = "acme", 4
 	org.Status.PublishedConfigMaps = []string{"access-acme"}
 	result := permissions.OrganizationResult{
 		Path: []string{"north", "acme"}, Depth: 1, Users: v1alpha1.UserCounts{Active: 2},
 		Conditions: []permissions.Condition{{Type: v1alpha1.ConditionReady, True: true, Reason: v1alpha1.ReasonReconciled}},
 	}
 
-	ok := organizationStatus(org, result, []string{"access-acme", "access-acme-2"}, nil)
+	ok := organizationStatus(org, result, []string{"access-acme", "access-acme-2"}, nil, nil)
 	if diff := cmp.Diff([]string{"access-acme", "access-acme-2"}, ok.PublishedConfigMaps); diff != "" {
 		t.Errorf("publishedConfigMaps after a publish (-want +got):\n%s", diff)
 	}
@@ -103,7 +103,7 @@ func TestOrganizationStatusReportsTheOutcomeOfThePublish(t *testing.T) {
 	}
 
 	failure := &publishError{configMap: "access-acme-2", reason: "it is controlled by Organization acme-2", err: errors.New("x")}
-	failed := organizationStatus(org, result, []string{"access-acme", "access-acme-2"}, failure)
+	failed := organizationStatus(org, result, []string{"access-acme", "access-acme-2"}, failure, nil)
 	ready := condition(failed.Conditions, v1alpha1.ConditionReady)
 	if ready.Status != metav1.ConditionFalse || ready.Reason != v1alpha1.ReasonPublishFailed {
 		t.Errorf("Ready after a failed publish = %+v, want False/PublishFailed", ready)
@@ -113,6 +113,18 @@ func TestOrganizationStatusReportsTheOutcomeOfThePublish(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"access-acme"}, failed.PublishedConfigMaps); diff != "" {
 		t.Errorf("publishedConfigMaps after a failed publish keeps the last (-want +got):\n%s", diff)
+	}
+
+	// Published, with a user's permissions withheld: Ready says whose, and why.
+	withheld := organizationStatus(org, result, []string{"access-acme"}, nil,
+		[]permissions.WithheldUser{{Email: "admin@acme.example", Bytes: 1148000}})
+	ready = condition(withheld.Conditions, v1alpha1.ConditionReady)
+	if ready.Status != metav1.ConditionFalse || ready.Reason != v1alpha1.ReasonPermissionsTooLarge ||
+		!strings.Contains(ready.Message, "admin@acme.example (1148000 bytes)") || !strings.Contains(ready.Message, "hold nothing in acme") {
+		t.Errorf("Ready with a user withheld = %+v, want False/PermissionsTooLarge naming the user", ready)
+	}
+	if diff := cmp.Diff([]string{"access-acme"}, withheld.PublishedConfigMaps); diff != "" {
+		t.Errorf("publishedConfigMaps with a user withheld (-want +got):\n%s", diff)
 	}
 
 	// An API error gives its reason; an error without one does not leave the message

@@ -25,6 +25,9 @@ const (
 	ReasonInCycle          = "InCycle"
 	ReasonAncestorNotReady = "AncestorNotReady"
 	ReasonPublishFailed    = "PublishFailed"
+	// ReasonPermissionsTooLarge: a user's permissions are larger than a document can
+	// hold; the document lists them holding nothing.
+	ReasonPermissionsTooLarge = "PermissionsTooLarge"
 )
 
 // PermissionTree reasons.

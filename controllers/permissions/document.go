@@ -30,7 +30,16 @@ type grantSet struct {
 	features []string
 	set      *permissionSet
 	entry    []byte // the JSON of an Active DocumentUser holding exactly these roles
+	// withheld is the size of what these roles grant when it is too large for any
+	// document (maxGrantBytes): the set and features are then left out, and the user
+	// holds nothing (withhold). 0 otherwise.
+	withheld int
 }
+
+// maxGrantBytes is the largest user entry and permission set a document lists: a shard
+// holds at least one user whole, with the document's header (its path, at most 8
+// names), the email and a validUntil, all within v1alpha1.MaxDocumentBytes.
+const maxGrantBytes = v1alpha1.MaxDocumentBytes - 4<<10
 
 // permissionSet is one distinct set of permissions, with its content-derived id.
 type permissionSet struct {
@@ -188,6 +197,9 @@ func (p *Platform) grantSetOf(roles []int32) *grantSet {
 	g.entry = encodeUser(nil, v1alpha1.DocumentUser{
 		Status: v1alpha1.UserPhaseActive, Roles: g.roles, PermissionSet: g.set.id, Features: g.features,
 	})
+	if size := len(g.set.json) + len(g.entry); size > maxGrantBytes {
+		p.withhold(g, size)
+	}
 	p.cache.mu.Lock()
 	if existing, ok := p.cache.byRoles[string(key)]; ok {
 		g = existing
@@ -221,6 +233,44 @@ func (p *Platform) permissionSetOf(grant bitset) *permissionSet {
 	}
 	c.mu.Unlock()
 	return s
+}
+
+// withhold makes g grant nothing: what its roles grant, size bytes rendered, is larger
+// than any document shard can hold, and a shard the API server refuses would stop the
+// organization's document from following any change (a block, a deleted binding). The
+// user is listed Active with the roles and the empty set (fail closed), and the
+// organization says so (Withheld).
+func (p *Platform) withhold(g *grantSet, size int) {
+	g.withheld = size
+	g.features = nil
+	g.set = p.permissionSetOf(newBitset(p.universe.size()))
+	g.entry = encodeUser(nil, v1alpha1.DocumentUser{Status: v1alpha1.UserPhaseActive, Roles: g.roles, PermissionSet: g.set.id})
+	p.cache.withheld.Store(true)
+}
+
+// WithheldUser is a user whose permissions in an organization are too large for its
+// document, and are withheld there.
+type WithheldUser struct {
+	Email string
+	Bytes int // the size of what their roles grant, rendered
+}
+
+// Withheld lists, by email, the users whose permissions org's document withholds
+// because they are larger than a document shard can hold (withhold). It costs nothing
+// unless some combination of roles on the platform was withheld, which takes thousands
+// of long paths for one user. Call it after Shards or Document, which render them.
+func (p *Platform) Withheld(org string) []WithheldUser {
+	o, ok := p.orgIndex[org]
+	if !ok || !p.cache.withheld.Load() {
+		return nil
+	}
+	var out []WithheldUser
+	for _, u := range p.orgUsers(o, true) {
+		if u.grants != nil && u.grants.withheld > 0 {
+			out = append(out, WithheldUser{Email: p.users[u.user].email, Bytes: u.grants.withheld})
+		}
+	}
+	return out
 }
 
 // PermissionSetID is the id of a permission set: the first 12 hex digits of the SHA-256

@@ -258,3 +258,74 @@ func TestPlatformIsSafeForConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// One user whose permissions alone are larger than a document shard can hold (here "*"
+// over 22 trees of 1,024 paths: about 1 MiB rendered) would get a shard of their own
+// that the API server refuses, and the organization's document would stop following
+// any change. The engine withholds what that user's roles grant (fail closed): they are
+// listed Active with their roles and the empty set, every shard fits, and Withheld names
+// them. Others keep what they hold.
+func TestPermissionsTooLargeForADocumentAreWithheld(t *testing.T) {
+	objs := []any{builders.Customer("acme"), builders.Role("admin").Permissions("*"), builders.Role("viewer").Permissions("area-00"),
+		builders.Binding("admin@acme.example", "admin", "acme"), builders.Binding("zed@acme.example", "viewer", "acme")}
+	for tr := range 22 {
+		area := fmt.Sprintf("area-%02d", tr)
+		paths := []string{area}
+		for j := range 1023 {
+			paths = append(paths, fmt.Sprintf("%s/a-reasonably-descriptive-permission-%04d", area, j))
+		}
+		objs = append(objs, builders.Tree(area, paths...))
+	}
+	p := permissions.Compile(platform(objs...), epoch)
+	doc, ok := p.Document("acme")
+	if !ok {
+		t.Fatal("no document for acme")
+	}
+	for k, s := range doc.Shards {
+		if len(s) > v1alpha1.MaxDocumentBytes {
+			t.Errorf("shard %d of %d is %d bytes, above MaxDocumentBytes (%d)", k+1, len(doc.Shards), len(s), v1alpha1.MaxDocumentBytes)
+		}
+	}
+	admin := doc.Document.Users["admin@acme.example"]
+	if admin.Status != v1alpha1.UserPhaseActive || !slices.Equal(admin.Roles, []string{"admin"}) || len(doc.Document.PermissionSets[admin.PermissionSet]) != 0 {
+		t.Errorf("admin's entry is %+v with %d permissions; want Active, roles [admin], the empty set", admin, len(doc.Document.PermissionSets[admin.PermissionSet]))
+	}
+	zed := doc.Document.Users["zed@acme.example"]
+	if got := doc.Document.PermissionSets[zed.PermissionSet]; len(got) != 1024 {
+		t.Errorf("zed holds %d permissions, want area-00's 1,024", len(got))
+	}
+	withheld := p.Withheld("acme")
+	if len(withheld) != 1 || withheld[0].Email != "admin@acme.example" || withheld[0].Bytes <= v1alpha1.MaxDocumentBytes {
+		t.Errorf("Withheld(acme) = %+v; want admin@acme.example with more than %d bytes", withheld, v1alpha1.MaxDocumentBytes)
+	}
+	idx, err := v1alpha1.LoadAccessIndex("acme", documents(t, doc.Shards)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if idx.Allowed("admin@acme.example", "area-03/a-reasonably-descriptive-permission-0007") {
+		t.Error("the withheld admin is allowed a path")
+	}
+	if !idx.Allowed("zed@acme.example", "area-00/a-reasonably-descriptive-permission-0007") {
+		t.Error("zed lost what he holds")
+	}
+	// A platform with nothing withheld reports nothing.
+	small := permissions.Compile(platform(builders.Customer("acme"), builders.Role("viewer").Permissions("sales"),
+		builders.Binding("zed@acme.example", "viewer", "acme")), epoch)
+	small.Shards("acme")
+	if w := small.Withheld("acme"); w != nil {
+		t.Errorf("Withheld on a small platform = %+v, want nil", w)
+	}
+}
+
+// documents decodes a document's shards.
+func documents(t *testing.T, shards [][]byte) []*v1alpha1.AccessDocument {
+	t.Helper()
+	out := make([]*v1alpha1.AccessDocument, len(shards))
+	for k, raw := range shards {
+		out[k] = &v1alpha1.AccessDocument{}
+		if err := json.Unmarshal(raw, out[k]); err != nil {
+			t.Fatalf("shard %d: %v", k+1, err)
+		}
+	}
+	return out
+}
