@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -307,6 +308,12 @@ func TestPermissionsTooLargeForADocumentAreWithheld(t *testing.T) {
 	}
 	if !idx.Allowed("zed@acme.example", "area-00/a-reasonably-descriptive-permission-0007") {
 		t.Error("zed lost what he holds")
+	}
+	if e := p.Explain("admin@acme.example", "acme", "area-03"); e.Allowed || !strings.Contains(e.Reason, "withholds") {
+		t.Errorf("Explain for the withheld admin = %+v; want not allowed, saying why", e)
+	}
+	if e := p.Explain("zed@acme.example", "acme", "area-00"); !e.Allowed {
+		t.Errorf("Explain for zed = %+v; want allowed", e)
 	}
 	// A platform with nothing withheld reports nothing.
 	small := permissions.Compile(platform(builders.Customer("acme"), builders.Role("viewer").Permissions("sales"),

@@ -45,6 +45,10 @@ func (p *Platform) Explain(user, org, permission string) Explanation {
 		}
 	}
 	if len(grants) > 0 {
+		if size := p.withheldIn(u, o); size > 0 {
+			return Explanation{Reason: fmt.Sprintf("what %s's roles grant in %s (%d bytes) is larger than a document can hold, so the document withholds it (PermissionsTooLarge); it would be granted by %s",
+				user, org, size, grants[0].Binding)}
+		}
 		return Explanation{Allowed: true, Grants: grants}
 	}
 	switch {
@@ -152,4 +156,18 @@ func patternNames(pats []v1alpha1.PermissionPattern) []string {
 		out[i] = string(s)
 	}
 	return out
+}
+
+// withheldIn is the size of what user u's roles grant in organization o when their
+// document withholds it (withhold), 0 otherwise: the combination orgUsers renders for
+// them there.
+func (p *Platform) withheldIn(u, o int32) int {
+	var roles []int32
+	for _, bi := range p.users[u].bindings {
+		if b := &p.bindings[bi]; b.grants && b.owner != refMissing && p.reaches(b, o) {
+			roles = append(roles, b.role)
+		}
+	}
+	slices.Sort(roles)
+	return p.grantSetOf(slices.Compact(roles)).withheld
 }
