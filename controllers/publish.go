@@ -176,14 +176,23 @@ type publishResult struct {
 
 // publish makes org's ConfigMaps hold exactly shards: it creates or updates the shards
 // that differ and deletes the stale shards of a previously larger document.
+//
+// Shard 1, which says how many shards there are, is written last: a document that
+// grows into shards creates them before shard 1 announces them, so a consumer reading by
+// name (access-<org>, then the shards it announces) never finds an announced shard
+// missing. Stale shards go after shard 1 stopped announcing them.
 func (p publisher) publish(ctx context.Context, org *v1alpha1.Organization, shards [][]byte) (publishResult, error) {
 	var res publishResult
 	existing, err := p.published(ctx, org)
 	if err != nil {
 		return res, err
 	}
-	for _, want := range desiredConfigMaps(org, shards) {
+	desired := desiredConfigMaps(org, shards)
+	for _, want := range desired {
 		res.names = append(res.names, want.Name)
+	}
+	for i := len(desired) - 1; i >= 0; i-- {
+		want := desired[i]
 		var have *corev1.ConfigMap
 		if cm, ok := existing[want.Name]; ok {
 			have = &cm

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
 )
@@ -146,5 +148,45 @@ func TestUnpublishDeletesTheOrganizationsDocumentsOnly(t *testing.T) {
 	}
 	if want := []string{"access-acme-3", "acme-notes"}; !slices.Equal(names, want) {
 		t.Errorf("left %v, want %v", names, want)
+	}
+}
+
+// Shard 1 says how many shards there are, so it is written after the others: a
+// document growing into shards never has shard 1 announce a shard not yet written,
+// which a consumer reading by name would find missing (and fail closed on).
+func TestShardOneIsWrittenLast(t *testing.T) {
+	org := testOrganization()
+	var order []string
+	c := fake.NewClientBuilder().WithScheme(testScheme).
+		WithIndex(&corev1.ConfigMap{}, indexConfigMapOrganization, func(o client.Object) []string {
+			return []string{o.GetLabels()[v1alpha1.OrganizationLabel]}
+		}).
+		WithInterceptorFuncs(interceptor.Funcs{
+			Create: func(ctx context.Context, c client.WithWatch, o client.Object, opts ...client.CreateOption) error {
+				order = append(order, "create "+o.GetName())
+				return c.Create(ctx, o, opts...)
+			},
+			Update: func(ctx context.Context, c client.WithWatch, o client.Object, opts ...client.UpdateOption) error {
+				order = append(order, "update "+o.GetName())
+				return c.Update(ctx, o, opts...)
+			},
+		}).Build()
+	p := publisher{client: c}
+	shards := func(n int) [][]byte {
+		out := make([][]byte, n)
+		for i := range out {
+			out[i] = []byte(fmt.Sprintf(`{"shard":%d,"shards":%d}`, i+1, n))
+		}
+		return out
+	}
+	res, err := p.publish(context.Background(), org, shards(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"create access-acme-3", "create access-acme-2", "create access-acme"}; !slices.Equal(order, want) {
+		t.Errorf("writes %v, want %v", order, want)
+	}
+	if want := []string{"access-acme", "access-acme-2", "access-acme-3"}; !slices.Equal(res.names, want) {
+		t.Errorf("published names %v, want them in shard order %v", res.names, want)
 	}
 }
