@@ -101,12 +101,11 @@ func (r *OrganizationReconciler) reconcile(ctx context.Context, req ctrl.Request
 	now := r.clock.Now()
 	platform := r.gather.compile(in, now)
 	result, found := platform.Organization(org.Name)
-	shards, published := platform.Shards(org.Name)
+	shards, withheld, published := platform.Shards(org.Name)
 	if !found || !published {
 		return ctrl.Result{}, notCompiled(ctx, r.client, &v1alpha1.Organization{}, "Organization", req)
 	}
 
-	withheld := platform.Withheld(org.Name)
 	written, publishErr := r.publisher.publish(ctx, org, shards)
 	if publishErr != nil && transient(publishErr) {
 		// A race with another writer, most often this manager's own last write that the

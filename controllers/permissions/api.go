@@ -104,6 +104,16 @@ type PublishedDocument struct {
 	// Shards holds the access.json bytes to publish: one entry, or one per shard when
 	// the document is larger than v1alpha1.MaxDocumentBytes. Deterministic bytes.
 	Shards [][]byte
+	// Withheld are the users whose permissions are too large for any shard: the
+	// document lists them holding nothing (withhold). Almost always none.
+	Withheld []WithheldUser
+}
+
+// WithheldUser is a user whose permissions in an organization are too large for its
+// document, and are withheld there.
+type WithheldUser struct {
+	Email string
+	Bytes int // the size of what their roles grant, rendered
 }
 
 // Grant explains one way a user holds a permission in an organization.

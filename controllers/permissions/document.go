@@ -239,33 +239,18 @@ func (p *Platform) permissionSetOf(grant bitset) *permissionSet {
 // than any document shard can hold, and a shard the API server refuses would stop the
 // organization's document from following any change (a block, a deleted binding). The
 // user is listed Active with the roles and the empty set (fail closed), and the
-// organization says so (Withheld).
+// document names them (withheldOf) for the organization to say so.
 func (p *Platform) withhold(g *grantSet, size int) {
 	g.withheld = size
 	g.features = nil
 	g.set = p.permissionSetOf(newBitset(p.universe.size()))
 	g.entry = encodeUser(nil, v1alpha1.DocumentUser{Status: v1alpha1.UserPhaseActive, Roles: g.roles, PermissionSet: g.set.id})
-	p.cache.withheld.Store(true)
 }
 
-// WithheldUser is a user whose permissions in an organization are too large for its
-// document, and are withheld there.
-type WithheldUser struct {
-	Email string
-	Bytes int // the size of what their roles grant, rendered
-}
-
-// Withheld lists, by email, the users whose permissions org's document withholds
-// because they are larger than a document shard can hold (withhold). It costs nothing
-// unless some combination of roles on the platform was withheld, which takes thousands
-// of long paths for one user. Call it after Shards or Document, which render them.
-func (p *Platform) Withheld(org string) []WithheldUser {
-	o, ok := p.orgIndex[org]
-	if !ok || !p.cache.withheld.Load() {
-		return nil
-	}
+// withheldOf lists, by email, the users of a document whose permissions it withholds.
+func (p *Platform) withheldOf(users []docUser) []WithheldUser {
 	var out []WithheldUser
-	for _, u := range p.orgUsers(o, true) {
+	for _, u := range users {
 		if u.grants != nil && u.grants.withheld > 0 {
 			out = append(out, WithheldUser{Email: p.users[u.user].email, Bytes: u.grants.withheld})
 		}
@@ -306,19 +291,20 @@ func (p *Platform) Document(org string) (PublishedDocument, bool) {
 		}
 		doc.Users[p.users[u.user].email] = u.documentUser()
 	}
-	return PublishedDocument{Document: doc, Shards: p.encodeShards(o, users)}, true
+	return PublishedDocument{Document: doc, Shards: p.encodeShards(o, users), Withheld: p.withheldOf(users)}, true
 }
 
 // Shards returns the bytes Document publishes for org (its PublishedDocument.Shards)
-// without building the parsed document, which a publisher does not read. Each shard is
-// a new buffer the caller owns: the Platform keeps no reference to it and never writes
-// to it again.
-func (p *Platform) Shards(org string) ([][]byte, bool) {
+// and the users it withholds (Withheld), without building the parsed document, which a
+// publisher does not read. Each shard is a new buffer the caller owns: the Platform
+// keeps no reference to it and never writes to it again.
+func (p *Platform) Shards(org string) ([][]byte, []WithheldUser, bool) {
 	o, ok := p.orgIndex[org]
 	if !ok {
-		return nil, false
+		return nil, nil, false
 	}
-	return p.encodeShards(o, p.orgUsers(o, true)), true
+	users := p.orgUsers(o, true)
+	return p.encodeShards(o, users), p.withheldOf(users), true
 }
 
 // encodeShards renders the document's bytes: one document, or, above

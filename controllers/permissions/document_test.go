@@ -39,11 +39,11 @@ func TestDocumentBytesAreEncodingJSON(t *testing.T) {
 		if len(doc.Shards) != 1 || !bytes.Equal(doc.Shards[0], want) {
 			t.Fatalf("Document(%s) bytes differ from encoding/json:\n got %.300s\nwant %.300s", org, doc.Shards[0], want)
 		}
-		if shards, ok := p.Shards(org); !ok || len(shards) != 1 || !bytes.Equal(shards[0], want) {
+		if shards, _, ok := p.Shards(org); !ok || len(shards) != 1 || !bytes.Equal(shards[0], want) {
 			t.Fatalf("Shards(%s) differ from Document's bytes:\n got %.300s\nwant %.300s", org, shards, want)
 		}
 	}
-	if _, ok := p.Shards("no-such-organization"); ok {
+	if _, _, ok := p.Shards("no-such-organization"); ok {
 		t.Error("Shards of an unknown organization found")
 	}
 	if bounded == 0 {
@@ -57,8 +57,8 @@ func TestDocumentBytesAreEncodingJSON(t *testing.T) {
 func TestShardsAreTheCallersOwnBuffers(t *testing.T) {
 	p := permissions.Compile(platformgen.Generate(platformgen.Small(), 3), platformgen.Now())
 	org := p.Organizations()[0]
-	first, _ := p.Shards(org)
-	second, _ := p.Shards(org)
+	first, _, _ := p.Shards(org)
+	second, _, _ := p.Shards(org)
 	want := bytes.Clone(second[0])
 	if &first[0][0] == &second[0][0] {
 		t.Fatal("two calls of Shards returned the same buffer")
@@ -66,7 +66,7 @@ func TestShardsAreTheCallersOwnBuffers(t *testing.T) {
 	for i := range first[0] {
 		first[0][i] = 'x'
 	}
-	third, _ := p.Shards(org)
+	third, _, _ := p.Shards(org)
 	if !bytes.Equal(second[0], want) || !bytes.Equal(third[0], want) {
 		t.Fatal("writing to one call's shard changed another call's")
 	}
@@ -198,7 +198,7 @@ func TestDocumentShards(t *testing.T) {
 	if len(doc.Shards) < 2 {
 		t.Fatalf("document of %d users in %d shard(s); want it split", len(doc.Document.Users), len(doc.Shards))
 	}
-	if shards, _ := p.Shards("acme"); !slices.EqualFunc(shards, doc.Shards, bytes.Equal) {
+	if shards, _, _ := p.Shards("acme"); !slices.EqualFunc(shards, doc.Shards, bytes.Equal) {
 		t.Errorf("Shards gives %d shards that differ from Document's %d", len(shards), len(doc.Shards))
 	}
 	merged := map[string]v1alpha1.DocumentUser{}
@@ -264,7 +264,7 @@ func TestPlatformIsSafeForConcurrentUse(t *testing.T) {
 // over 22 trees of 1,024 paths: about 1 MiB rendered) would get a shard of their own
 // that the API server refuses, and the organization's document would stop following
 // any change. The engine withholds what that user's roles grant (fail closed): they are
-// listed Active with their roles and the empty set, every shard fits, and Withheld names
+// listed Active with their roles and the empty set, every shard fits, and the document names
 // them. Others keep what they hold.
 func TestPermissionsTooLargeForADocumentAreWithheld(t *testing.T) {
 	objs := []any{builders.Customer("acme"), builders.Role("admin").Permissions("*"), builders.Role("viewer").Permissions("area-00"),
@@ -295,9 +295,11 @@ func TestPermissionsTooLargeForADocumentAreWithheld(t *testing.T) {
 	if got := doc.Document.PermissionSets[zed.PermissionSet]; len(got) != 1024 {
 		t.Errorf("zed holds %d permissions, want area-00's 1,024", len(got))
 	}
-	withheld := p.Withheld("acme")
-	if len(withheld) != 1 || withheld[0].Email != "admin@acme.example" || withheld[0].Bytes <= v1alpha1.MaxDocumentBytes {
-		t.Errorf("Withheld(acme) = %+v; want admin@acme.example with more than %d bytes", withheld, v1alpha1.MaxDocumentBytes)
+	if w := doc.Withheld; len(w) != 1 || w[0].Email != "admin@acme.example" || w[0].Bytes <= v1alpha1.MaxDocumentBytes {
+		t.Errorf("Document(acme).Withheld = %+v; want admin@acme.example with more than %d bytes", w, v1alpha1.MaxDocumentBytes)
+	}
+	if _, w, _ := p.Shards("acme"); !slices.Equal(w, doc.Withheld) {
+		t.Errorf("Shards withholds %+v, Document %+v", w, doc.Withheld)
 	}
 	idx, err := v1alpha1.LoadAccessIndex("acme", documents(t, doc.Shards)...)
 	if err != nil {
@@ -318,9 +320,8 @@ func TestPermissionsTooLargeForADocumentAreWithheld(t *testing.T) {
 	// A platform with nothing withheld reports nothing.
 	small := permissions.Compile(platform(builders.Customer("acme"), builders.Role("viewer").Permissions("sales"),
 		builders.Binding("zed@acme.example", "viewer", "acme")), epoch)
-	small.Shards("acme")
-	if w := small.Withheld("acme"); w != nil {
-		t.Errorf("Withheld on a small platform = %+v, want nil", w)
+	if _, w, _ := small.Shards("acme"); w != nil {
+		t.Errorf("a small platform withholds %+v, want nothing", w)
 	}
 }
 

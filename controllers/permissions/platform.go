@@ -4,7 +4,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/orgaccess/orgaccess/api/v1alpha1"
@@ -222,8 +221,6 @@ func (p *Platform) Invitation(name string) (InvitationResult, bool) {
 type renderCache struct {
 	mu      sync.RWMutex
 	byRoles map[string]*grantSet // key: sorted role ids
-	// withheld is set once any combination was too large to publish (withhold).
-	withheld atomic.Bool
 }
 
 func (c *renderCache) init() {
